@@ -1,0 +1,168 @@
+/*
+ * test_core.c — unit tests for engine/core: errors, arena caps, capped
+ * buffers, durations, hashing, CRC32C and varints.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/core/alloc.h"
+#include "engine/core/arena.h"
+#include "engine/core/buf.h"
+#include "engine/core/clock.h"
+#include "engine/core/crc32c.h"
+#include "engine/core/err.h"
+#include "engine/core/hash.h"
+#include "engine/core/log.h"
+#include "engine/core/varint.h"
+
+#include <string.h>
+
+static void test_err_names_and_positions(void **state)
+{
+    (void)state;
+    assert_string_equal(br_err_name(BR_EPARSE), "BR_EPARSE");
+    assert_string_equal(br_strerror(BR_ELIMIT), "limit exceeded");
+    assert_string_equal(br_err_name(12345), "BR_UNKNOWN");
+    br_err err;
+    br_err_clear(&err);
+    int rc = br_err_setpos(&err, BR_EPARSE, "a.yml", 3, 7, "unknown key %s", "foo");
+    assert_int_equal(rc, BR_EPARSE);
+    char out[512];
+    assert_string_equal(br_err_format(&err, out, sizeof(out)), "a.yml:3:7: unknown key foo");
+    br_err_prefix(&err, "loading %s", "slos");
+    assert_string_equal(err.msg, "loading slos: unknown key foo");
+    assert_int_equal(br_err_set(NULL, BR_EIO, "x"), BR_EIO);
+}
+
+static void test_arena_cap_returns_null(void **state)
+{
+    (void)state;
+    br_arena a;
+    br_arena_init(&a, 1024, 4096);
+    int got = 0;
+    for (int i = 0; i < 100; i++) {
+        if (br_arena_alloc(&a, 100) != NULL) {
+            got++;
+        }
+    }
+    assert_true(got > 0 && got < 100);
+    assert_null(br_arena_alloc(&a, 1 << 20));
+    br_arena_free(&a);
+
+    br_arena_init(&a, 0, 0);
+    char *s = br_arena_printf(&a, "%s-%d", "x", 42);
+    assert_string_equal(s, "x-42");
+    void *big = br_arena_alloc(&a, 1 << 20);
+    assert_non_null(big);
+    assert_int_equal((uintptr_t)big % 16, 0);
+    br_arena_reset(&a);
+    br_arena_free(&a);
+}
+
+static void test_buf_cap_is_enforced(void **state)
+{
+    (void)state;
+    br_buf b;
+    br_buf_init(&b, 8);
+    assert_int_equal(br_buf_puts(&b, "12345"), 0);
+    assert_int_equal(br_buf_puts(&b, "6789"), BR_ELIMIT);
+    assert_string_equal(br_buf_str(&b), "12345");
+    assert_int_equal(br_buf_printf(&b, "%d", 678), 0);
+    assert_string_equal(br_buf_str(&b), "12345678");
+    size_t len = 0;
+    char *p = br_buf_take(&b, &len);
+    assert_int_equal(len, 8);
+    br_free(p);
+    br_buf_free(&b);
+}
+
+static void test_duration_parse_and_format(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    assert_int_equal(br_parse_duration("1h30m", &ms), 0);
+    assert_int_equal(ms, 90 * 60 * 1000);
+    assert_int_equal(br_parse_duration("30d", &ms), 0);
+    assert_int_equal(ms, 30LL * 86400 * 1000);
+    assert_int_equal(br_parse_duration("1m500ms", &ms), 0);
+    assert_int_equal(ms, 60500);
+    assert_int_equal(br_parse_duration("0", &ms), 0);
+    assert_int_equal(ms, 0);
+    assert_int_equal(br_parse_duration("1.5h", &ms), BR_EPARSE);
+    assert_int_equal(br_parse_duration("5m1h", &ms), BR_EPARSE);
+    assert_int_equal(br_parse_duration("", &ms), BR_EPARSE);
+    assert_int_equal(br_parse_duration("10x", &ms), BR_EPARSE);
+    char out[64];
+    assert_string_equal(br_format_duration(90 * 60 * 1000, out, sizeof(out)), "1h30m");
+    assert_string_equal(br_format_duration(7LL * 86400 * 1000, out, sizeof(out)), "1w");
+    assert_string_equal(br_format_rfc3339_ms(1435781451781LL, out, sizeof(out)),
+                        "2015-07-01T20:10:51.781Z");
+}
+
+static void test_crc32c_known_vector(void **state)
+{
+    (void)state;
+    /* The CRC-32C check value of "123456789" is 0xE3069283. */
+    assert_int_equal(br_crc32c(0, "123456789", 9), 0xE3069283u);
+    uint32_t part = br_crc32c(0, "1234", 4);
+    assert_int_equal(br_crc32c(part, "56789", 5), 0xE3069283u);
+}
+
+static void test_fnv1a_matches_alertmanager_constants(void **state)
+{
+    (void)state;
+    /* FNV-1a 64 of the empty input is the offset basis; of "a" a known value. */
+    assert_true(br_fnv1a64(BR_FNV1A64_INIT, "", 0) == 14695981039346656037ULL);
+    assert_true(br_fnv1a64(BR_FNV1A64_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(br_hash64("abc", 3, 0) == br_hash64("abc", 3, 0));
+    assert_true(br_hash64("abc", 3, 0) != br_hash64("abd", 3, 0));
+}
+
+static void test_varint_round_trip_and_truncation(void **state)
+{
+    (void)state;
+    unsigned char buf[BR_VARINT_MAX];
+    const int64_t vals[] = {0, 1, -1, 63, -64, 300, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        size_t n = br_varint_put(buf, vals[i]);
+        int64_t back = 0;
+        assert_int_equal(br_varint_get(buf, buf + n, &back), n);
+        assert_true(back == vals[i]);
+        if (n > 1) {
+            assert_int_equal(br_varint_get(buf, buf + n - 1, &back), 0);
+        }
+    }
+    unsigned char overlong[11];
+    memset(overlong, 0xff, sizeof(overlong));
+    uint64_t u;
+    assert_int_equal(br_uvarint_get(overlong, overlong + sizeof(overlong), &u), 0);
+}
+
+static void test_log_quote_escapes(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_string_equal(br_log_quote("a \"b\"\n", out, sizeof(out)), "\"a \\\"b\\\"\\n\"");
+    br_log_level l;
+    assert_int_equal(br_log_parse_level("warn", &l), 0);
+    assert_int_equal(l, BR_LOG_WARN);
+    assert_int_equal(br_log_parse_level("loud", &l), BR_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_names_and_positions),
+        cmocka_unit_test(test_arena_cap_returns_null),
+        cmocka_unit_test(test_buf_cap_is_enforced),
+        cmocka_unit_test(test_duration_parse_and_format),
+        cmocka_unit_test(test_crc32c_known_vector),
+        cmocka_unit_test(test_fnv1a_matches_alertmanager_constants),
+        cmocka_unit_test(test_varint_round_trip_and_truncation),
+        cmocka_unit_test(test_log_quote_escapes),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}
