@@ -1,1 +1,155 @@
-int main(void) { return 0; }
+/*
+ * main.c — the burnrate command line.
+ *
+ *   burnrate serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]
+ *                  [--slos GLOB]... [--log.level LEVEL]
+ *   burnrate check FILE...        validate configuration files, exit 1 on error
+ *   burnrate --version | --help
+ *
+ * The command line is a public interface: scripts depend on these names,
+ * flags and exit codes (0 ok, 1 failure, 2 usage error), so they only grow.
+ */
+#include "engine/app.h"
+#include "engine/config.h"
+#include "engine/core/err.h"
+#include "engine/core/log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SLO_FLAGS 64
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "burnrate %s — SLO evaluation and alerting engine\n"
+            "\n"
+            "Usage:\n"
+            "  burnrate serve [flags]     run the engine\n"
+            "  burnrate check FILE...     validate configuration files and exit\n"
+            "  burnrate --version         print the version\n"
+            "  burnrate --help            print this help\n"
+            "\n"
+            "serve flags (each overrides the config file):\n"
+            "  --config FILE          main configuration (YAML); see examples/burnrate.yml\n"
+            "  --listen ADDR:PORT     HTTP listen address (default :9099)\n"
+            "  --data-dir DIR         WAL and snapshots (default ./data)\n"
+            "  --slos GLOB            SLO files; repeatable; replaces the config's list\n"
+            "  --log.level LEVEL      debug, info, warn or error (default info)\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the configuration.\n",
+            BR_VERSION);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option long_opts[] = {
+        {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'}, {"slos", required_argument, NULL, 's'},
+        {"log.level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *slos[MAX_SLO_FLAGS];
+    br_app_options opts;
+    memset(&opts, 0, sizeof(opts));
+    opts.flags.slo_globs = slos;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            opts.config_file = optarg;
+            break;
+        case 'l':
+            opts.flags.listen = optarg;
+            break;
+        case 'd':
+            opts.flags.data_dir = optarg;
+            break;
+        case 's':
+            if (opts.flags.n_slo_globs >= MAX_SLO_FLAGS) {
+                fprintf(stderr, "burnrate serve: at most %d --slos flags\n", MAX_SLO_FLAGS);
+                return 2;
+            }
+            slos[opts.flags.n_slo_globs++] = optarg;
+            break;
+        case 'v':
+            opts.flags.log_level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "burnrate serve: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    br_app_block_signals();
+    br_err err;
+    br_err_clear(&err);
+    br_app *app = br_app_start(&opts, &err);
+    if (app == NULL) {
+        char msg[600];
+        br_log_error("cannot start", "err=\"%s\"", br_err_format(&err, msg, sizeof(msg)));
+        return 1;
+    }
+    br_app_wait(app);
+    br_app_stop(app);
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "burnrate check: give at least one file to validate\n");
+        return 2;
+    }
+    int failures = 0;
+    for (int i = 1; i < argc; i++) {
+        br_config cfg;
+        br_config_init(&cfg);
+        br_err err;
+        br_err_clear(&err);
+        if (br_config_load(&cfg, argv[i], &err) != 0) {
+            char msg[600];
+            fprintf(stderr, "FAILED: %s\n", br_err_format(&err, msg, sizeof(msg)));
+            failures++;
+        } else {
+            printf("OK: %s is a valid burnrate configuration\n", argv[i]);
+        }
+        br_config_free(&cfg);
+    }
+    return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("burnrate %s\n", BR_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        return cmd_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "check") == 0) {
+        return cmd_check(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "burnrate: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

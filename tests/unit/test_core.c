@@ -16,8 +16,10 @@
 #include "engine/core/err.h"
 #include "engine/core/hash.h"
 #include "engine/core/log.h"
+#include "engine/core/numfmt.h"
 #include "engine/core/varint.h"
 
+#include <math.h>
 #include <string.h>
 
 static void test_err_names_and_positions(void **state)
@@ -152,6 +154,24 @@ static void test_log_quote_escapes(void **state)
     assert_int_equal(br_log_parse_level("loud", &l), BR_EINVAL);
 }
 
+static void test_format_float_matches_prometheus(void **state)
+{
+    (void)state;
+    char out[BR_FLOAT_BUF];
+    assert_string_equal(br_format_float(2, out, sizeof(out)), "2");
+    assert_string_equal(br_format_float(0.005, out, sizeof(out)), "0.005");
+    assert_string_equal(br_format_float(1e-7, out, sizeof(out)), "1e-07");
+    assert_string_equal(br_format_float(1.5e21, out, sizeof(out)), "1.5e+21");
+    assert_string_equal(br_format_float(1e20, out, sizeof(out)), "100000000000000000000");
+    assert_string_equal(br_format_float(-1234.5678, out, sizeof(out)), "-1234.5678");
+    assert_string_equal(br_format_float(0.1 + 0.2, out, sizeof(out)), "0.30000000000000004");
+    assert_string_equal(br_format_float(1795761335.534, out, sizeof(out)), "1795761335.534");
+    assert_string_equal(br_format_float(0.000001, out, sizeof(out)), "0.000001");
+    assert_string_equal(br_format_float(NAN, out, sizeof(out)), "NaN");
+    assert_string_equal(br_format_float(-INFINITY, out, sizeof(out)), "-Inf");
+    assert_string_equal(br_format_float(INFINITY, out, sizeof(out)), "+Inf");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_fnv1a_matches_alertmanager_constants),
         cmocka_unit_test(test_varint_round_trip_and_truncation),
         cmocka_unit_test(test_log_quote_escapes),
+        cmocka_unit_test(test_format_float_matches_prometheus),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -1,0 +1,107 @@
+/*
+ * server.h — the HTTP server (libmicrohttpd) and its routing table.
+ *
+ * Handlers are plain functions registered per path (exact, or prefix when
+ * the path ends in '*') with the methods they accept; a known path called
+ * with another method gets 405 with an Allow header, an unknown path 404.
+ * The server reads the request body into a capped buffer (the route's
+ * max_body; over it: 413 without calling the handler), builds the
+ * parameter list from the URL query and, for form posts, the body (body
+ * values win, as in Prometheus), and gives each request an arena freed
+ * when the response is sent.
+ *
+ * Threads: libmicrohttpd's internal thread pool calls handlers
+ * concurrently; handlers must be thread-safe. No lock may be held across
+ * network I/O. Every request is counted in /metrics by handler and code,
+ * with its duration.
+ */
+#ifndef BR_API_SERVER_H
+#define BR_API_SERVER_H
+
+#include "api/metrics.h"
+#include "engine/core/arena.h"
+#include "engine/core/buf.h"
+#include "engine/core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct br_http_server br_http_server;
+
+enum {
+    BR_HTTP_GET = 1 << 0,
+    BR_HTTP_POST = 1 << 1,
+    BR_HTTP_PUT = 1 << 2,
+    BR_HTTP_DELETE = 1 << 3,
+    BR_HTTP_HEAD = 1 << 4,
+};
+
+typedef struct br_http_param {
+    const char *name;
+    const char *value;
+} br_http_param;
+
+typedef struct br_http_request {
+    const char *method;
+    const char *path;     /* without the query string */
+    const char *body;     /* NUL-terminated; "" when empty */
+    size_t body_len;
+    br_arena *arena;      /* freed after the response is sent */
+    br_http_param *params;  /* body params first, then URL query params */
+    size_t n_params;
+    void *conn;           /* private: the libmicrohttpd connection */
+} br_http_request;
+
+#define BR_HTTP_MAX_HEADERS 8
+
+typedef struct br_http_response {
+    int status;
+    const char *content_type;  /* static or arena string */
+    br_buf body;
+    size_t n_headers;
+    const char *header_names[BR_HTTP_MAX_HEADERS];
+    const char *header_values[BR_HTTP_MAX_HEADERS];
+} br_http_response;
+
+/* Returns 0; a non-zero return means the handler could not build any
+ * response and the server answers 500. */
+typedef int (*br_http_handler)(void *ctx, br_http_request *req, br_http_response *resp);
+
+typedef struct br_http_options {
+    const char *listen;      /* "HOST:PORT", ":PORT" */
+    unsigned threads;        /* 0 = number of CPUs */
+    int64_t default_max_body;  /* for routes that give 0 */
+    unsigned connection_timeout_s;
+    br_metrics *metrics;     /* borrowed; may be NULL */
+} br_http_options;
+
+/* Creates a server (not yet listening). Returns NULL and fills err. */
+br_http_server *br_http_server_new(const br_http_options *opts, br_err *err);
+/* Registers a route before br_http_server_start. `name` labels /metrics
+ * (handler="..."); max_body 0 = the default. ctx is borrowed. */
+void br_http_route(br_http_server *s, unsigned methods, const char *path, const char *name,
+                   int64_t max_body, br_http_handler fn, void *ctx);
+int br_http_server_start(br_http_server *s, br_err *err);
+/* The bound port (useful with port 0). */
+int br_http_server_port(const br_http_server *s);
+/* Stops accepting, waits for running handlers, frees everything. */
+void br_http_server_free(br_http_server *s);
+
+/* Request helpers. */
+const char *br_http_header(const br_http_request *r, const char *name);
+/* The first value of a parameter (body before query), or NULL. */
+const char *br_http_param_get(const br_http_request *r, const char *name);
+/* All values of a repeated parameter (e.g. "match[]"); returns count,
+ * fills up to max. */
+size_t br_http_param_all(const br_http_request *r, const char *name, const char **out, size_t max);
+
+/* Response helpers: set status, content type and body text. */
+void br_http_set_text(br_http_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void br_http_add_header(br_http_response *resp, const char *name, const char *value);
+
+/* Decodes %XX and '+' in place; returns the new length. */
+size_t br_http_url_decode(char *s, size_t len);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * app.c — process lifecycle. See app.h.
+ */
+#include "app.h"
+
+#include "api/admin_api.h"
+#include "api/metrics.h"
+#include "api/server.h"
+#include "engine/core/alloc.h"
+#include "engine/core/clock.h"
+#include "engine/core/log.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct config_ref {
+    atomic_int refs;
+    br_config cfg;
+} config_ref;
+
+struct br_app {
+    br_app_options opts;
+    pthread_mutex_t cfg_mu;   /* guards `current` (the pointer, not the config) */
+    config_ref *current;
+    br_metrics *metrics;
+    br_admin_api admin;
+    br_http_server *http;
+    int64_t start_ms;
+    br_counter *reloads_ok;
+    br_counter *reloads_failed;
+    br_gauge *reload_success;
+    br_gauge *reload_time;
+};
+
+int br_app_load_config(const br_app_options *opts, br_config *out, br_err *err)
+{
+    br_config_init(out);
+    int rc = 0;
+    if (opts->config_file != NULL) {
+        rc = br_config_load(out, opts->config_file, err);
+    }
+    if (rc == 0) {
+        rc = br_config_apply_flags(out, &opts->flags, err);
+    }
+    if (rc != 0) {
+        br_config_free(out);
+    }
+    return rc;
+}
+
+static void config_put(config_ref *ref)
+{
+    if (ref != NULL && atomic_fetch_sub(&ref->refs, 1) == 1) {
+        br_config_free(&ref->cfg);
+        br_free(ref);
+    }
+}
+
+static config_ref *config_get(br_app *app)
+{
+    pthread_mutex_lock(&app->cfg_mu);
+    config_ref *ref = app->current;
+    atomic_fetch_add(&ref->refs, 1);
+    pthread_mutex_unlock(&app->cfg_mu);
+    return ref;
+}
+
+int br_app_reload(br_app *app, br_err *err)
+{
+    config_ref *fresh = br_calloc(1, sizeof(*fresh));
+    int rc = br_app_load_config(&app->opts, &fresh->cfg, err);
+    if (rc != 0) {
+        br_free(fresh);
+        br_counter_inc(app->reloads_failed);
+        br_gauge_set(app->reload_success, 0);
+        char msg[600];
+        br_log_error("config reload failed; keeping the running configuration", "err=\"%s\"",
+                     br_err_format(err, msg, sizeof(msg)));
+        return rc;
+    }
+    atomic_store(&fresh->refs, 1);
+    config_ref *old = config_get(app);
+    if (strcmp(old->cfg.listen, fresh->cfg.listen) != 0 ||
+        strcmp(old->cfg.data_dir, fresh->cfg.data_dir) != 0) {
+        br_log_warn("listen address and data dir changes take effect after a restart", NULL);
+    }
+    config_put(old);
+    br_log_set_level(fresh->cfg.log_level);
+    pthread_mutex_lock(&app->cfg_mu);
+    old = app->current;
+    app->current = fresh;
+    pthread_mutex_unlock(&app->cfg_mu);
+    config_put(old);
+    br_counter_inc(app->reloads_ok);
+    br_gauge_set(app->reload_success, 1);
+    br_gauge_set(app->reload_time, (double)br_now_ms() / 1000.0);
+    br_log_info("configuration reloaded", NULL);
+    return 0;
+}
+
+static int reload_cb(void *ctx, br_err *err)
+{
+    return br_app_reload(ctx, err);
+}
+
+static double uptime_start(void *ctx)
+{
+    br_app *app = ctx;
+    return (double)app->start_ms / 1000.0;
+}
+
+static double heap_bytes(void *ctx)
+{
+    (void)ctx;
+    return (double)br_alloc_bytes();
+}
+
+static double resident_bytes(void *ctx)
+{
+    (void)ctx;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL) {
+        return 0;
+    }
+    long pages_total = 0;
+    long pages_rss = 0;
+    int n = fscanf(f, "%ld %ld", &pages_total, &pages_rss);
+    fclose(f);
+    if (n != 2) {
+        return 0;
+    }
+    return (double)pages_rss * (double)sysconf(_SC_PAGESIZE);
+}
+
+static void register_process_metrics(br_app *app)
+{
+    br_metrics *m = app->metrics;
+    br_metrics_gauge_func(m, "process_start_time_seconds",
+                          "Start time of the process since unix epoch in seconds.", "",
+                          uptime_start, app);
+    br_metrics_gauge_func(m, "process_resident_memory_bytes", "Resident memory size in bytes.",
+                          "", resident_bytes, NULL);
+    br_metrics_gauge_func(m, "burnrate_heap_bytes",
+                          "Bytes currently allocated by burnrate on the heap.", "", heap_bytes,
+                          NULL);
+    br_gauge *info = br_metrics_gauge(m, "burnrate_build_info", "Build information.",
+                                      "version=\"" BR_VERSION "\"");
+    br_gauge_set(info, 1);
+    app->reloads_ok = br_metrics_counter(m, "burnrate_config_reloads_total",
+                                         "Configuration reloads by result.", "result=\"success\"");
+    app->reloads_failed = br_metrics_counter(m, "burnrate_config_reloads_total",
+                                             "Configuration reloads by result.",
+                                             "result=\"failure\"");
+    app->reload_success = br_metrics_gauge(m, "burnrate_config_last_reload_successful",
+                                           "Whether the last configuration reload succeeded.", "");
+    app->reload_time = br_metrics_gauge(m, "burnrate_config_last_reload_success_timestamp_seconds",
+                                        "Time of the last successful configuration load.", "");
+}
+
+br_app *br_app_start(const br_app_options *opts, br_err *err)
+{
+    br_app *app = br_calloc(1, sizeof(*app));
+    app->opts = *opts;
+    app->start_ms = br_now_ms();
+    pthread_mutex_init(&app->cfg_mu, NULL);
+    app->current = br_calloc(1, sizeof(*app->current));
+    atomic_store(&app->current->refs, 1);
+    if (br_app_load_config(opts, &app->current->cfg, err) != 0) {
+        br_free(app->current);
+        app->current = NULL;
+        pthread_mutex_destroy(&app->cfg_mu);
+        br_free(app);
+        return NULL;
+    }
+    br_config *cfg = &app->current->cfg;
+    br_log_set_level(cfg->log_level);
+    app->metrics = br_metrics_new();
+    register_process_metrics(app);
+    br_gauge_set(app->reload_success, 1);
+    br_gauge_set(app->reload_time, (double)app->start_ms / 1000.0);
+
+    app->admin.metrics = app->metrics;
+    app->admin.reload = reload_cb;
+    app->admin.reload_ctx = app;
+
+    br_http_options hopts = {
+        .listen = cfg->listen,
+        .default_max_body = 1 << 20,
+        .metrics = app->metrics,
+    };
+    app->http = br_http_server_new(&hopts, err);
+    if (app->http == NULL) {
+        br_app_stop(app);
+        return NULL;
+    }
+    br_admin_api_register(app->http, &app->admin);
+    if (br_http_server_start(app->http, err) != 0) {
+        br_app_stop(app);
+        return NULL;
+    }
+    atomic_store(&app->admin.ready, true);
+    br_log_info("burnrate started", "version=%s listen=%s port=%d data_dir=%s", BR_VERSION,
+                cfg->listen, br_http_server_port(app->http), cfg->data_dir);
+    return app;
+}
+
+int br_app_port(const br_app *app)
+{
+    return br_http_server_port(app->http);
+}
+
+void br_app_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void br_app_wait(br_app *app)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            br_err err;
+            br_err_clear(&err);
+            br_log_info("SIGHUP received, reloading configuration", NULL);
+            (void)br_app_reload(app, &err);
+            continue;
+        }
+        br_log_info("shutting down", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        return;
+    }
+}
+
+void br_app_stop(br_app *app)
+{
+    if (app == NULL) {
+        return;
+    }
+    atomic_store(&app->admin.stopping, true);
+    br_http_server_free(app->http);
+    app->http = NULL;
+    br_metrics_free(app->metrics);
+    config_put(app->current);
+    pthread_mutex_destroy(&app->cfg_mu);
+    br_free(app);
+    br_log_info("stopped", NULL);
+}

@@ -1,0 +1,493 @@
+/*
+ * config.c — loading the main configuration. See config.h and the annotated
+ * example in examples/burnrate.yml.
+ *
+ * Schema (every key optional):
+ *   listen: "127.0.0.1:9099"
+ *   log_level: info
+ *   storage: {data_dir, retention, snapshot_interval,
+ *             wal: {fsync: always|interval|never, fsync_interval, segment_size}}
+ *   evaluation: {interval}
+ *   slos: [glob, ...]
+ *   remote_write: {tenant_header, tenant_label}
+ *   limits: {max_body_bytes, max_decompressed_bytes, max_series_per_request,
+ *            max_samples_per_request, max_labels_per_series,
+ *            max_label_name_length, max_label_value_length, max_active_series}
+ *   auth: {write_token_file, read_token_file, admin_token_file}
+ *   receivers: [{name, type: webhook|alertmanager, url, bearer_token_file,
+ *                hmac_secret_file, timeout}]
+ */
+#include "config.h"
+
+#include "engine/core/addr.h"
+#include "engine/core/alloc.h"
+#include "rules/yamldoc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void br_config_init(br_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->listen = br_strdup(":9099");
+    c->log_level = BR_LOG_INFO;
+    c->data_dir = br_strdup("data");
+    c->retention_ms = 35LL * 24 * 3600 * 1000;
+    c->fsync_policy = BR_FSYNC_INTERVAL;
+    c->fsync_interval_ms = 1000;
+    c->wal_segment_bytes = 64LL * 1024 * 1024;
+    c->snapshot_interval_ms = 15LL * 60 * 1000;
+    c->evaluation_interval_ms = 30 * 1000;
+    c->tenant_label = br_strdup("tenant");
+    c->limits.max_body_bytes = 32LL * 1024 * 1024;
+    c->limits.max_decompressed_bytes = 32LL * 1024 * 1024;
+    c->limits.max_series_per_request = 100000;
+    c->limits.max_samples_per_request = 1000000;
+    c->limits.max_labels_per_series = 64;
+    c->limits.max_label_name_length = 1024;
+    c->limits.max_label_value_length = 4096;
+    c->limits.max_active_series = 2000000;
+}
+
+static void free_receivers(br_config *c)
+{
+    for (size_t i = 0; i < c->n_receivers; i++) {
+        br_receiver_config *r = &c->receivers[i];
+        br_free(r->name);
+        br_free(r->url);
+        br_free(r->bearer_token_file);
+        br_free(r->hmac_secret_file);
+    }
+    br_free(c->receivers);
+    c->receivers = NULL;
+    c->n_receivers = 0;
+}
+
+static void free_globs(br_config *c)
+{
+    for (size_t i = 0; i < c->n_slo_globs; i++) {
+        br_free(c->slo_globs[i]);
+    }
+    br_free(c->slo_globs);
+    c->slo_globs = NULL;
+    c->n_slo_globs = 0;
+}
+
+void br_config_free(br_config *c)
+{
+    br_free(c->source_file);
+    br_free(c->listen);
+    br_free(c->data_dir);
+    br_free(c->tenant_header);
+    br_free(c->tenant_label);
+    br_free(c->auth.write_token_file);
+    br_free(c->auth.read_token_file);
+    br_free(c->auth.admin_token_file);
+    free_globs(c);
+    free_receivers(c);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Replaces *slot with a copy of the string at n. */
+static int set_string(br_yaml_doc *doc, const br_yaml_node *n, const char *key, char **slot,
+                      bool allow_empty, br_err *err)
+{
+    const char *s = NULL;
+    int rc = br_yaml_get_string(doc, n, key, &s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!allow_empty && *s == '\0') {
+        return br_yaml_error(doc, n, err, BR_EPARSE, "\"%s\" must not be empty", key);
+    }
+    br_free(*slot);
+    *slot = br_strdup(s);
+    return 0;
+}
+
+static int load_wal(br_yaml_doc *doc, const br_yaml_node *wal, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"fsync", "fsync_interval", "segment_size", NULL};
+    int rc = br_yaml_expect_map(doc, wal, "storage.wal", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, wal, "storage.wal", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, wal, "fsync");
+    if (rc == 0 && n != NULL) {
+        const char *s = br_yaml_scalar(n);
+        if (s != NULL && strcmp(s, "always") == 0) {
+            c->fsync_policy = BR_FSYNC_ALWAYS;
+        } else if (s != NULL && strcmp(s, "interval") == 0) {
+            c->fsync_policy = BR_FSYNC_INTERVAL;
+        } else if (s != NULL && strcmp(s, "never") == 0) {
+            c->fsync_policy = BR_FSYNC_NEVER;
+        } else {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"storage.wal.fsync\" must be always, interval or never, got \"%s\"",
+                               s ? s : "a non-scalar");
+        }
+    }
+    n = br_yaml_map_get(doc, wal, "fsync_interval");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "storage.wal.fsync_interval", false,
+                                  &c->fsync_interval_ms, err);
+    }
+    n = br_yaml_map_get(doc, wal, "segment_size");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_bytes(doc, n, "storage.wal.segment_size", &c->wal_segment_bytes, err);
+        if (rc == 0 && c->wal_segment_bytes < 1024 * 1024) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"storage.wal.segment_size\" must be at least 1MiB");
+        }
+    }
+    return rc;
+}
+
+static int load_storage(br_yaml_doc *doc, const br_yaml_node *st, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"data_dir", "retention", "snapshot_interval", "wal", NULL};
+    int rc = br_yaml_expect_map(doc, st, "storage", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, st, "storage", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, st, "data_dir");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "storage.data_dir", &c->data_dir, false, err);
+    }
+    n = br_yaml_map_get(doc, st, "retention");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "storage.retention", false, &c->retention_ms, err);
+    }
+    n = br_yaml_map_get(doc, st, "snapshot_interval");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "storage.snapshot_interval", false,
+                                  &c->snapshot_interval_ms, err);
+    }
+    n = br_yaml_map_get(doc, st, "wal");
+    if (rc == 0 && n != NULL) {
+        rc = load_wal(doc, n, c, err);
+    }
+    return rc;
+}
+
+static int load_limits(br_yaml_doc *doc, const br_yaml_node *lm, br_config *c, br_err *err)
+{
+    static const struct {
+        const char *key;
+        size_t offset;
+        bool bytes;
+    } fields[] = {
+        {"max_body_bytes", offsetof(br_limits_config, max_body_bytes), true},
+        {"max_decompressed_bytes", offsetof(br_limits_config, max_decompressed_bytes), true},
+        {"max_series_per_request", offsetof(br_limits_config, max_series_per_request), false},
+        {"max_samples_per_request", offsetof(br_limits_config, max_samples_per_request), false},
+        {"max_labels_per_series", offsetof(br_limits_config, max_labels_per_series), false},
+        {"max_label_name_length", offsetof(br_limits_config, max_label_name_length), false},
+        {"max_label_value_length", offsetof(br_limits_config, max_label_value_length), false},
+        {"max_active_series", offsetof(br_limits_config, max_active_series), false},
+    };
+    static const char *const keys[] = {
+        "max_body_bytes",        "max_decompressed_bytes", "max_series_per_request",
+        "max_samples_per_request", "max_labels_per_series", "max_label_name_length",
+        "max_label_value_length", "max_active_series",     NULL};
+    int rc = br_yaml_expect_map(doc, lm, "limits", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, lm, "limits", keys, err);
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++) {
+        br_yaml_node *n = br_yaml_map_get(doc, lm, fields[i].key);
+        if (n == NULL) {
+            continue;
+        }
+        int64_t *slot = (int64_t *)((char *)&c->limits + fields[i].offset);
+        char qualified[64];
+        snprintf(qualified, sizeof(qualified), "limits.%s", fields[i].key);
+        if (fields[i].bytes) {
+            rc = br_yaml_get_bytes(doc, n, qualified, slot, err);
+        } else {
+            rc = br_yaml_get_int(doc, n, qualified, 1, INT32_MAX, slot, err);
+        }
+        if (rc == 0 && *slot <= 0) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE, "\"%s\" must be greater than zero",
+                               qualified);
+        }
+    }
+    return rc;
+}
+
+static int load_auth(br_yaml_doc *doc, const br_yaml_node *au, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"write_token_file", "read_token_file", "admin_token_file",
+                                       NULL};
+    int rc = br_yaml_expect_map(doc, au, "auth", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, au, "auth", keys, err);
+    }
+    char **slots[] = {&c->auth.write_token_file, &c->auth.read_token_file,
+                      &c->auth.admin_token_file};
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        br_yaml_node *n = br_yaml_map_get(doc, au, keys[i]);
+        if (n != NULL) {
+            rc = set_string(doc, n, keys[i], slots[i], false, err);
+        }
+    }
+    return rc;
+}
+
+static int load_remote_write(br_yaml_doc *doc, const br_yaml_node *rw, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"tenant_header", "tenant_label", NULL};
+    int rc = br_yaml_expect_map(doc, rw, "remote_write", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, rw, "remote_write", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, rw, "tenant_header");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "remote_write.tenant_header", &c->tenant_header, false, err);
+    }
+    n = br_yaml_map_get(doc, rw, "tenant_label");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "remote_write.tenant_label", &c->tenant_label, false, err);
+        if (rc == 0 && (strncmp(c->tenant_label, "__", 2) == 0)) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"remote_write.tenant_label\" must not start with \"__\" (reserved)");
+        }
+    }
+    return rc;
+}
+
+static int load_receiver(br_yaml_doc *doc, const br_yaml_node *rn, br_receiver_config *r,
+                         br_err *err)
+{
+    static const char *const keys[] = {"name",          "type",    "url", "bearer_token_file",
+                                       "hmac_secret_file", "timeout", NULL};
+    int rc = br_yaml_expect_map(doc, rn, "receivers[]", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, rn, "a receiver", keys, err);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    r->timeout_ms = 10000;
+    br_yaml_node *n = br_yaml_map_get(doc, rn, "name");
+    if (n == NULL) {
+        return br_yaml_error(doc, rn, err, BR_EPARSE, "a receiver needs a \"name\"");
+    }
+    rc = set_string(doc, n, "name", &r->name, false, err);
+    n = br_yaml_map_get(doc, rn, "type");
+    if (rc == 0 && n == NULL) {
+        rc = br_yaml_error(doc, rn, err, BR_EPARSE,
+                           "receiver \"%s\" needs a \"type\" (webhook or alertmanager)", r->name);
+    }
+    if (rc == 0) {
+        const char *s = br_yaml_scalar(n);
+        if (s != NULL && strcmp(s, "webhook") == 0) {
+            r->kind = BR_RECEIVER_WEBHOOK;
+        } else if (s != NULL && strcmp(s, "alertmanager") == 0) {
+            r->kind = BR_RECEIVER_ALERTMANAGER;
+        } else {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "receiver \"type\" must be webhook or alertmanager, got \"%s\"",
+                               s ? s : "a non-scalar");
+        }
+    }
+    n = br_yaml_map_get(doc, rn, "url");
+    if (rc == 0 && n == NULL) {
+        rc = br_yaml_error(doc, rn, err, BR_EPARSE, "receiver \"%s\" needs a \"url\"", r->name);
+    }
+    if (rc == 0) {
+        rc = set_string(doc, n, "url", &r->url, false, err);
+        if (rc == 0 && strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "receiver \"url\" must start with http:// or https://, got \"%s\"",
+                               r->url);
+        }
+    }
+    n = br_yaml_map_get(doc, rn, "bearer_token_file");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "bearer_token_file", &r->bearer_token_file, false, err);
+    }
+    n = br_yaml_map_get(doc, rn, "hmac_secret_file");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "hmac_secret_file", &r->hmac_secret_file, false, err);
+        if (rc == 0 && r->kind != BR_RECEIVER_WEBHOOK) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"hmac_secret_file\" applies to webhook receivers only");
+        }
+    }
+    n = br_yaml_map_get(doc, rn, "timeout");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "timeout", false, &r->timeout_ms, err);
+    }
+    return rc;
+}
+
+static int load_receivers(br_yaml_doc *doc, const br_yaml_node *seq, br_config *c, br_err *err)
+{
+    int rc = br_yaml_expect_seq(doc, seq, "receivers", err);
+    if (rc != 0) {
+        return rc;
+    }
+    free_receivers(c);
+    size_t n = br_yaml_seq_size(seq);
+    c->receivers = br_calloc(n ? n : 1, sizeof(*c->receivers));
+    for (size_t i = 0; i < n; i++) {
+        br_yaml_node *item = br_yaml_seq_item(doc, seq, i);
+        c->n_receivers = i + 1;
+        rc = load_receiver(doc, item, &c->receivers[i], err);
+        if (rc != 0) {
+            return rc;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->receivers[j].name, c->receivers[i].name) == 0) {
+                return br_yaml_error(doc, item, err, BR_EPARSE, "duplicate receiver name \"%s\"",
+                                     c->receivers[i].name);
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_slos(br_yaml_doc *doc, const br_yaml_node *seq, br_config *c, br_err *err)
+{
+    int rc = br_yaml_expect_seq(doc, seq, "slos", err);
+    if (rc != 0) {
+        return rc;
+    }
+    free_globs(c);
+    size_t n = br_yaml_seq_size(seq);
+    c->slo_globs = br_calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *s = NULL;
+        br_yaml_node *item = br_yaml_seq_item(doc, seq, i);
+        rc = br_yaml_get_string(doc, item, "slos[]", &s, err);
+        if (rc != 0) {
+            return rc;
+        }
+        if (*s == '\0') {
+            return br_yaml_error(doc, item, err, BR_EPARSE, "\"slos\" entries must not be empty");
+        }
+        c->slo_globs[i] = br_strdup(s);
+        c->n_slo_globs = i + 1;
+    }
+    return 0;
+}
+
+int br_config_load(br_config *c, const char *path, br_err *err)
+{
+    static const char *const keys[] = {"listen", "log_level", "storage", "evaluation", "slos",
+                                       "remote_write", "limits", "auth", "receivers", NULL};
+    br_yaml_doc doc;
+    int rc = br_yaml_load_file(&doc, path, err);
+    if (rc != 0) {
+        return rc;
+    }
+    br_free(c->source_file);
+    c->source_file = br_strdup(path);
+    br_yaml_node *root = br_yaml_root(&doc);
+    if (root == NULL || (br_yaml_is_scalar(root) && br_yaml_scalar(root)[0] == '\0')) {
+        br_yaml_free(&doc);
+        return 0; /* an empty file keeps every default */
+    }
+    rc = br_yaml_expect_map(&doc, root, "the top level", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(&doc, root, "the top level", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(&doc, root, "listen");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(&doc, n, "listen", &c->listen, false, err);
+        if (rc == 0) {
+            char host[256];
+            int port;
+            br_err tmp;
+            br_err_clear(&tmp);
+            if (br_split_hostport(c->listen, host, sizeof(host), &port, &tmp) != 0) {
+                rc = br_yaml_error(&doc, n, err, BR_EPARSE, "\"listen\": %s", tmp.msg);
+            }
+        }
+    }
+    n = br_yaml_map_get(&doc, root, "log_level");
+    if (rc == 0 && n != NULL) {
+        const char *s = br_yaml_scalar(n);
+        if (s == NULL || br_log_parse_level(s, &c->log_level) != 0) {
+            rc = br_yaml_error(&doc, n, err, BR_EPARSE,
+                               "\"log_level\" must be debug, info, warn or error, got \"%s\"",
+                               s ? s : "a non-scalar");
+        }
+    }
+    n = br_yaml_map_get(&doc, root, "storage");
+    if (rc == 0 && n != NULL) {
+        rc = load_storage(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "evaluation");
+    if (rc == 0 && n != NULL) {
+        static const char *const ekeys[] = {"interval", NULL};
+        rc = br_yaml_expect_map(&doc, n, "evaluation", err);
+        if (rc == 0) {
+            rc = br_yaml_check_keys(&doc, n, "evaluation", ekeys, err);
+        }
+        br_yaml_node *iv = br_yaml_map_get(&doc, n, "interval");
+        if (rc == 0 && iv != NULL) {
+            rc = br_yaml_get_duration(&doc, iv, "evaluation.interval", false,
+                                      &c->evaluation_interval_ms, err);
+        }
+    }
+    n = br_yaml_map_get(&doc, root, "slos");
+    if (rc == 0 && n != NULL) {
+        rc = load_slos(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "remote_write");
+    if (rc == 0 && n != NULL) {
+        rc = load_remote_write(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "limits");
+    if (rc == 0 && n != NULL) {
+        rc = load_limits(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "auth");
+    if (rc == 0 && n != NULL) {
+        rc = load_auth(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "receivers");
+    if (rc == 0 && n != NULL) {
+        rc = load_receivers(&doc, n, c, err);
+    }
+    br_yaml_free(&doc);
+    return rc;
+}
+
+int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err)
+{
+    if (f->listen != NULL) {
+        char host[256];
+        int port;
+        int rc = br_split_hostport(f->listen, host, sizeof(host), &port, err);
+        if (rc != 0) {
+            br_err_prefix(err, "--listen");
+            return rc;
+        }
+        br_free(c->listen);
+        c->listen = br_strdup(f->listen);
+    }
+    if (f->data_dir != NULL) {
+        if (f->data_dir[0] == '\0') {
+            return br_err_set(err, BR_EINVAL, "--data-dir must not be empty");
+        }
+        br_free(c->data_dir);
+        c->data_dir = br_strdup(f->data_dir);
+    }
+    if (f->log_level != NULL && br_log_parse_level(f->log_level, &c->log_level) != 0) {
+        return br_err_set(err, BR_EINVAL, "--log.level must be debug, info, warn or error, got \"%s\"",
+                          f->log_level);
+    }
+    if (f->n_slo_globs > 0) {
+        free_globs(c);
+        c->slo_globs = br_calloc(f->n_slo_globs, sizeof(char *));
+        for (size_t i = 0; i < f->n_slo_globs; i++) {
+            c->slo_globs[i] = br_strdup(f->slo_globs[i]);
+        }
+        c->n_slo_globs = f->n_slo_globs;
+    }
+    return 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * config.h — burnrate's main configuration: the YAML file given with
+ * --config, overridden by command-line flags.
+ *
+ * Every field has a default (br_config_init), so an empty file or no file
+ * is a valid configuration. br_config_load() reads a file over those
+ * defaults and rejects unknown keys and wrong types with file:line:col.
+ * Flags are applied afterwards (br_config_apply_flags) so scripts need no
+ * config edits. The documented schema is examples/burnrate.yml.
+ *
+ * Ownership: a br_config owns all its strings; br_config_free releases
+ * them. A loaded config is immutable; reload builds a new one and the
+ * server swaps it in only when it loaded cleanly (a bad reload keeps the
+ * old config running).
+ */
+#ifndef BR_ENGINE_CONFIG_H
+#define BR_ENGINE_CONFIG_H
+
+#include "engine/core/err.h"
+#include "engine/core/log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum br_fsync_policy {
+    BR_FSYNC_ALWAYS = 0,
+    BR_FSYNC_INTERVAL = 1,
+    BR_FSYNC_NEVER = 2,
+};
+
+typedef enum br_receiver_kind {
+    BR_RECEIVER_WEBHOOK = 0,
+    BR_RECEIVER_ALERTMANAGER = 1,
+} br_receiver_kind;
+
+typedef struct br_receiver_config {
+    char *name;
+    br_receiver_kind kind;
+    char *url;
+    char *bearer_token_file;  /* NULL = none */
+    char *hmac_secret_file;   /* webhooks only; NULL = unsigned */
+    int64_t timeout_ms;
+} br_receiver_config;
+
+typedef struct br_limits_config {
+    int64_t max_body_bytes;          /* compressed request body */
+    int64_t max_decompressed_bytes;  /* after snappy */
+    int64_t max_series_per_request;
+    int64_t max_samples_per_request;
+    int64_t max_labels_per_series;
+    int64_t max_label_name_length;
+    int64_t max_label_value_length;
+    int64_t max_active_series;
+} br_limits_config;
+
+typedef struct br_auth_config {
+    char *write_token_file;  /* bearer token for /api/v1/write; NULL = open */
+    char *read_token_file;   /* bearer token for query and budget APIs; NULL = open */
+    char *admin_token_file;  /* bearer token for /-/reload; NULL = open */
+} br_auth_config;
+
+typedef struct br_config {
+    char *source_file;  /* NULL when built from defaults and flags only */
+    char *listen;       /* "ADDR:PORT" */
+    br_log_level log_level;
+    char *data_dir;
+    int64_t retention_ms;
+    int fsync_policy;  /* enum br_fsync_policy */
+    int64_t fsync_interval_ms;
+    int64_t wal_segment_bytes;
+    int64_t snapshot_interval_ms;
+    int64_t evaluation_interval_ms;
+    char **slo_globs;
+    size_t n_slo_globs;
+    char *tenant_header;  /* e.g. "X-Scope-OrgID"; NULL = tenants off */
+    char *tenant_label;   /* label added to every series, default "tenant" */
+    br_limits_config limits;
+    br_auth_config auth;
+    br_receiver_config *receivers;
+    size_t n_receivers;
+} br_config;
+
+/* Fills defaults; the config then owns nothing that needs freeing beyond
+ * what br_config_free handles. */
+void br_config_init(br_config *c);
+void br_config_free(br_config *c);
+
+/* Reads path over the current values of c. On error c may be partly
+ * changed: callers load into a fresh config and discard it on failure. */
+int br_config_load(br_config *c, const char *path, br_err *err);
+
+/* Command-line overrides; NULL/0 leaves the value alone. slo_globs replaces
+ * the configured list when n_slo_globs > 0. */
+typedef struct br_config_flags {
+    const char *listen;
+    const char *data_dir;
+    const char *log_level;
+    const char *const *slo_globs;
+    size_t n_slo_globs;
+} br_config_flags;
+
+int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err);
+
+#endif

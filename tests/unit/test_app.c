@@ -1,0 +1,172 @@
+/*
+ * test_app.c — the process end to end inside one test binary: start on a
+ * free loopback port, probe the lifecycle endpoints and /metrics over real
+ * HTTP, reload good and bad configurations (a bad one must keep the old
+ * configuration running), and refuse to start on a bad config.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/app.h"
+#include "tests/helpers/testutil.h"
+
+static char *dir;
+
+static int setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    dir = tu_mkdtemp("app");
+    return dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmtree(dir);
+    free(dir);
+    curl_global_cleanup();
+    return 0;
+}
+
+static br_app *start_with(const char *config_text, char **config_path)
+{
+    *config_path = tu_write_file(dir, "burnrate.yml", config_text);
+    char data_dir[512];
+    snprintf(data_dir, sizeof(data_dir), "%s/data", dir);
+    static char data_copy[512];
+    snprintf(data_copy, sizeof(data_copy), "%s", data_dir);
+    br_app_options opts;
+    memset(&opts, 0, sizeof(opts));
+    opts.config_file = *config_path;
+    opts.flags.listen = "127.0.0.1:0";
+    opts.flags.data_dir = data_copy;
+    br_err err;
+    br_err_clear(&err);
+    br_app *app = br_app_start(&opts, &err);
+    if (app == NULL) {
+        print_error("start failed: %s\n", err.msg);
+    }
+    return app;
+}
+
+static void url_for(br_app *app, const char *path, char *out, size_t size)
+{
+    snprintf(out, size, "http://127.0.0.1:%d%s", br_app_port(app), path);
+}
+
+static void test_app_serves_lifecycle_endpoints(void **state)
+{
+    (void)state;
+    char *cfg = NULL;
+    br_app *app = start_with("log_level: warn\n", &cfg);
+    assert_non_null(app);
+    char url[256];
+    tu_http_result r;
+
+    url_for(app, "/-/healthy", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "Healthy"));
+    tu_http_free(&r);
+
+    url_for(app, "/-/ready", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    tu_http_free(&r);
+
+    /* A known path with the wrong method is 405 with Allow, never 404. */
+    url_for(app, "/-/reload", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.headers, "Allow: POST, PUT"));
+    tu_http_free(&r);
+
+    url_for(app, "/no/such/path", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 404);
+    tu_http_free(&r);
+
+    url_for(app, "/metrics", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "text/plain; version=0.0.4"));
+    assert_non_null(strstr(r.body, "# TYPE burnrate_http_requests_total counter"));
+    assert_non_null(strstr(r.body, "burnrate_http_requests_total{handler=\"/-/healthy\",code=\"200\"} 1"));
+    assert_non_null(strstr(r.body, "process_resident_memory_bytes "));
+    tu_http_free(&r);
+
+    url_for(app, "/", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "text/html"));
+    tu_http_free(&r);
+
+    br_app_stop(app);
+    free(cfg);
+}
+
+static void test_app_bad_reload_keeps_old_config(void **state)
+{
+    (void)state;
+    char *cfg = NULL;
+    br_app *app = start_with("log_level: warn\n", &cfg);
+    assert_non_null(app);
+    char url[256];
+    tu_http_result r;
+    url_for(app, "/-/reload", url, sizeof(url));
+
+    free(tu_write_file(dir, "burnrate.yml", "log_level: warn\nbogus_key: 1\n"));
+    assert_int_equal(tu_http("POST", url, "", 0, NULL, &r), 0);
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(r.body, "burnrate.yml:2:1: unknown key \"bogus_key\""));
+    tu_http_free(&r);
+
+    /* Still serving, and the failure is visible in /metrics. */
+    char murl[256];
+    url_for(app, "/metrics", murl, sizeof(murl));
+    assert_int_equal(tu_http("GET", murl, NULL, 0, NULL, &r), 0);
+    assert_non_null(strstr(r.body, "burnrate_config_last_reload_successful 0"));
+    assert_non_null(strstr(r.body, "burnrate_config_reloads_total{result=\"failure\"} 1"));
+    tu_http_free(&r);
+
+    free(tu_write_file(dir, "burnrate.yml", "log_level: warn\nevaluation: {interval: 10s}\n"));
+    assert_int_equal(tu_http("POST", url, "", 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    tu_http_free(&r);
+    assert_int_equal(tu_http("GET", murl, NULL, 0, NULL, &r), 0);
+    assert_non_null(strstr(r.body, "burnrate_config_last_reload_successful 1"));
+    tu_http_free(&r);
+
+    br_app_stop(app);
+    free(cfg);
+}
+
+static void test_app_refuses_to_start_on_bad_config(void **state)
+{
+    (void)state;
+    char *cfg = tu_write_file(dir, "bad.yml", "storage:\n  retention: forever\n");
+    br_app_options opts;
+    memset(&opts, 0, sizeof(opts));
+    opts.config_file = cfg;
+    opts.flags.listen = "127.0.0.1:0";
+    br_err err;
+    br_err_clear(&err);
+    assert_null(br_app_start(&opts, &err));
+    assert_int_equal(err.code, BR_EPARSE);
+    assert_int_equal(err.line, 2);
+    free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_app_serves_lifecycle_endpoints),
+        cmocka_unit_test(test_app_bad_reload_keeps_old_config),
+        cmocka_unit_test(test_app_refuses_to_start_on_bad_config),
+    };
+    return cmocka_run_group_tests_name("app", tests, setup, teardown);
+}
