@@ -1,0 +1,513 @@
+/*
+ * test_matcher.c — unit tests for storage/matcher: the four matcher types,
+ * full anchoring, RE2 constructs translated to POSIX, case-insensitivity,
+ * UTF-8 aware `.`, rejections with their messages, and fast paths agreeing
+ * with regexec.
+ */
+/* cmocka needs these first, in this order. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "engine/core/alloc.h"
+#include "engine/core/buf.h"
+#include "engine/core/err.h"
+#include "storage/matcher.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Compiles `re` as =~ (failing the test on error) and checks one value. */
+static bool try_match(const char *re, const char *value)
+{
+    br_matcher m;
+    br_err err;
+    br_err_clear(&err);
+    int rc = br_matcher_init(&m, BR_MATCH_RE, "l", re, &err);
+    if (rc != 0) {
+        fail_msg("regex %s rejected: %s", re, err.msg);
+    }
+    bool hit = br_matcher_matches(&m, value);
+    br_matcher_free(&m);
+    return hit;
+}
+
+struct case_ {
+    const char *re;
+    const char *value;
+    bool want;
+};
+
+static void check_cases(const struct case_ *cs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool got = try_match(cs[i].re, cs[i].value);
+        if (got != cs[i].want) {
+            fail_msg("%s on \"%s\": got %d, want %d", cs[i].re, cs[i].value, got, cs[i].want);
+        }
+    }
+}
+
+static void test_matcher_equality_and_inequality(void **state)
+{
+    (void)state;
+    br_matcher eq;
+    br_matcher ne;
+    br_err err;
+    assert_int_equal(br_matcher_init(&eq, BR_MATCH_EQ, "job", "api", &err), 0);
+    assert_int_equal(br_matcher_init(&ne, BR_MATCH_NEQ, "job", "api", &err), 0);
+    assert_true(br_matcher_matches(&eq, "api"));
+    assert_false(br_matcher_matches(&eq, "api2"));
+    assert_false(br_matcher_matches(&eq, ""));
+    assert_false(br_matcher_matches(&ne, "api"));
+    assert_true(br_matcher_matches(&ne, "web"));
+    assert_false(br_matcher_is_negative(&eq));
+    assert_true(br_matcher_is_negative(&ne));
+    /* = treats regex characters literally */
+    br_matcher lit;
+    assert_int_equal(br_matcher_init(&lit, BR_MATCH_EQ, "path", "a.c", &err), 0);
+    assert_true(br_matcher_matches(&lit, "a.c"));
+    assert_false(br_matcher_matches(&lit, "abc"));
+    br_matcher_free(&eq);
+    br_matcher_free(&ne);
+    br_matcher_free(&lit);
+}
+
+static void test_matcher_regex_and_negated_regex(void **state)
+{
+    (void)state;
+    br_matcher re;
+    br_matcher nre;
+    br_err err;
+    assert_int_equal(br_matcher_init(&re, BR_MATCH_RE, "code", "5[0-9]+", &err), 0);
+    assert_int_equal(br_matcher_init(&nre, BR_MATCH_NRE, "code", "5[0-9]+", &err), 0);
+    assert_true(br_matcher_matches(&re, "503"));
+    assert_false(br_matcher_matches(&re, "404"));
+    assert_false(br_matcher_matches(&nre, "503"));
+    assert_true(br_matcher_matches(&nre, "404"));
+    assert_true(br_matcher_matches(&nre, ""));
+    assert_int_equal(re.kind, BR_MKIND_REGEX);
+    br_matcher_free(&re);
+    br_matcher_free(&nre);
+}
+
+static void test_matcher_regex_is_fully_anchored(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"a.c", "abc", true},       {"a.c", "xabcx", false},  {"a.c", "abcx", false},
+        {"a.c", "xabc", false},     {"foo|bar", "foo", true}, {"foo|bar", "foobar", false},
+        {"foo|bar", "xbar", false}, {"b", "abc", false},      {"^abc$", "abc", true},
+        {"a^b", "ab", false},       {"", "", true},           {"", "x", false},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_translates_perl_classes(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"\\d+", "0123", true},
+        {"\\d+", "12a", false},
+        {"\\D+", "abc", true},
+        {"\\D", "5", false},
+        {"\\w+", "a_Z9", true},
+        {"\\w", "-", false},
+        {"\\W", "-", true},
+        {"\\W", "a", false},
+        {"a\\sb", "a b", true},
+        {"a\\sb", "a\tb", true},
+        {"a\\sb", "axb", false},
+        {"\\S+", "ab", true},
+        {"\\S", " ", false},
+        {"[\\d_]+", "1_2", true},
+        {"[\\d_]+", "1-2", false},
+        {"[^\\d]", "x", true},
+        {"[^\\d]", "7", false},
+        {"[\\W\\d]+", "-1", true},
+        {"[\\W\\d]", "a", false},
+        {"[[:digit:]]+", "42", true},
+        {"[[:^alpha:]]", "1", true},
+        {"[[:^alpha:]]", "q", false},
+        {"[[:upper:][:digit:]]+", "A1", true},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_translates_groups_and_quantifiers(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"(?:ab)+", "abab", true},
+        {"(?:ab)+", "aba", false},
+        {"(?P<x>a)b", "ab", true},
+        {"(?<x>a)b", "ab", true},
+        {"a+?b", "aab", true},
+        {"a*?", "", true},
+        {"a{2}", "aa", true},
+        {"a{2}", "aaa", false},
+        {"a{2,}", "aaaa", true},
+        {"a{2,3}", "aaaa", false},
+        {"x{", "x{", true},
+        {"a{,3}", "a{,3}", true},
+        {"a|", "", true},
+        {"a|", "a", true},
+        {"(a|)b", "b", true},
+        {"()", "", true},
+        {"(?s).", "\n", true},
+        {".", "\n", true},
+        {"(?s:a.)b", "a\nb", true},
+        {"\\Qa.b\\E", "a.b", true},
+        {"\\Qa.b\\E", "axb", false},
+        {"\\Qab\\E+", "abbb", true},
+        {"\\Qa|b", "a|b", true},
+        {"foo\\b.*", "foo bar", true},
+        {"foo\\b.*", "foobar", false},
+        {"\\Aab\\z", "ab", true},
+        {"a??b", "b", true},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_translates_escaped_metacharacters(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"a\\.b", "a.b", true},
+        {"a\\.b", "axb", false},
+        {"\\(x\\)", "(x)", true},
+        {"\\[x\\]", "[x]", true},
+        {"\\{x\\}", "{x}", true},
+        {"a\\*", "a*", true},
+        {"a\\*", "aa", false},
+        {"a\\+", "a+", true},
+        {"a\\?", "a?", true},
+        {"\\\\", "\\", true},
+        {"\\$x\\^", "$x^", true},
+        {"a\\|b", "a|b", true},
+        {"a\\|b", "a", false},
+        {"\\/\\-\\:", "/-:", true},
+        {"\\x41\\x{42}", "AB", true},
+        {"\\101", "A", true},
+        {"\\0101", "A", false},
+        {"a\\tb", "a\tb", true},
+        {"[]a]+", "]a", true},
+        {"[a-]+", "a-", true},
+        {"[\\]\\[\\-\\^]+", "][-^", true},
+        {"[\\]\\[\\-\\^]", "a", false},
+        {"[^^]", "^", false},
+        {"[^^]", "a", true},
+        {"[\\^-]+", "^-", true},
+        {"[.]", ".", true},
+        {"[.]", "a", false},
+        {"[^x]", "\\", true},
+        {"[\\\\]", "\\", true},
+        {"[\\\\]", "a", false},
+        {"[^\\\\]", "\\", false},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_case_insensitive_prefix(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"(?i)foo", "FOO", true},   {"(?i)foo", "fOo", true}, {"(?i)foo", "fo", false},
+        {"(?i)[a-c]x", "BX", true}, {"(?i)[^a]", "A", false}, {"(?i)[^a]", "b", true},
+        {"(?is)a.b", "A\nB", true}, {"(?i)(?s)x", "X", true}, {"foo", "FOO", false},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_dot_consumes_whole_utf8_characters(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"a.c",
+         "a\xc3\xa9"
+         "c",
+         true}, /* é is one character */
+        {"a..c",
+         "a\xc3\xa9"
+         "c",
+         false},                                /* not two */
+        {"...", "\xe2\x82\xac\xc3\xa9x", true}, /* € é x */
+        {"[^x]", "\xc3\xa9", true},
+        {"[^x]{2}", "\xc3\xa9", false},
+        {"\\W", "\xc3\xa9", true},
+        {"\xc3\xa9+", "\xc3\xa9\xc3\xa9", true},
+        {"\\x{e9}", "\xc3\xa9", true},
+        {"[\\x00-\\x{10FFFF}]", "\xf0\x9f\x98\x80", true},
+        {".*", "\xc3\xa9\n", true},
+        {"a.+", "a\xc3\xa9", true},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+struct reject {
+    const char *re;
+    const char *needle;
+};
+
+static void test_matcher_rejects_untranslatable_constructs_with_messages(void **state)
+{
+    (void)state;
+    const struct reject rs[] = {
+        {"a(?=b)", "lookahead (?="},
+        {"a(?!b)", "negative lookahead (?!"},
+        {"(?<=a)b", "lookbehind (?<="},
+        {"(?<!a)b", "negative lookbehind (?<!"},
+        {"(a)\\1", "backreference \\1"},
+        {"(?P<n>a)(?P=n)", "backreference (?P=name)"},
+        {"\\pL", "Unicode character class \\p"},
+        {"\\p{Greek}", "Unicode character class \\p"},
+        {"(?m)^a", "flag group (?m)"},
+        {"a(?i)b", "flag group (?i)"},
+        {"(?i:a)b", "flag group (?i:"},
+        {"(?U)a*", "flag group (?U)"},
+        {"[\xc3\xa9]", "non-ASCII characters in [...]"},
+        {"\\C", "\\C (any byte)"},
+        {"a**", "invalid nested repetition operator"},
+        {"a*+", "invalid nested repetition operator"},
+        {"*a", "missing argument to repetition operator"},
+        {"{2}", "missing argument to repetition operator"},
+        {"(a", "missing closing )"},
+        {"a)", "unexpected )"},
+        {"[a", "missing closing ]"},
+        {"a{1001}", "invalid repeat count"},
+        {"a{3,2}", "invalid repeat count"},
+        {"a\\", "trailing backslash"},
+        {"\\q", "invalid escape sequence \\q"},
+        {"[z-a]", "invalid character class range"},
+        {"[[:foo:]]", "invalid character class range [:foo:]"},
+        {"\xff", "invalid UTF-8"},
+    };
+    for (size_t i = 0; i < N_OF(rs); i++) {
+        br_matcher m;
+        br_err err;
+        br_err_clear(&err);
+        int rc = br_matcher_init(&m, BR_MATCH_RE, "job", rs[i].re, &err);
+        if (rc != BR_EINVAL) {
+            fail_msg("%s: got rc %d, want BR_EINVAL", rs[i].re, rc);
+        }
+        if (strstr(err.msg, rs[i].needle) == NULL || strstr(err.msg, "\"job\"") == NULL) {
+            fail_msg("%s: message \"%s\" lacks \"%s\" or the label", rs[i].re, err.msg,
+                     rs[i].needle);
+        }
+    }
+    br_matcher m;
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_NRE, "job", "x(?=y)", &err), BR_EINVAL);
+    assert_string_equal(err.msg, "invalid regex for label \"job\": lookahead (?= is not supported "
+                                 "at offset 1 in \"x(?=y)\"");
+}
+
+static void test_matcher_rejects_bad_type_and_oversized_regex(void **state)
+{
+    (void)state;
+    br_matcher m;
+    br_err err;
+    assert_int_equal(br_matcher_init(&m, (br_match_type)9, "a", "b", &err), BR_EINVAL);
+    assert_non_null(strstr(err.msg, "invalid matcher type"));
+    size_t n = BR_MATCHER_MAX_REGEX + 1;
+    char *big = br_malloc(n + 1);
+    memset(big, 'a', n);
+    big[n] = '\0';
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "a", big, &err), BR_ELIMIT);
+    /* an = matcher has no regex limit */
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_EQ, "a", big, &err), 0);
+    assert_true(br_matcher_matches(&m, big));
+    br_matcher_free(&m);
+    /* a long pattern that needs regcomp hits the compile limit */
+    big[0] = '[';
+    big[1] = 'a';
+    big[2] = ']';
+    big[BR_MATCHER_MAX_COMPILED + 10] = '\0';
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "a", big, &err), BR_ELIMIT);
+    br_free(big);
+}
+
+static void test_matcher_matches_empty_follows_prometheus(void **state)
+{
+    (void)state;
+    const struct {
+        br_match_type type;
+        const char *value;
+        bool empty;
+    } cs[] = {
+        {BR_MATCH_EQ, "", true},     {BR_MATCH_EQ, "x", false}, {BR_MATCH_NEQ, "x", true},
+        {BR_MATCH_NEQ, "", false},   {BR_MATCH_RE, "x|", true}, {BR_MATCH_RE, ".*", true},
+        {BR_MATCH_RE, ".+", false},  {BR_MATCH_RE, "x*", true}, {BR_MATCH_NRE, ".+", true},
+        {BR_MATCH_NRE, ".*", false}, {BR_MATCH_NRE, "x", true},
+    };
+    for (size_t i = 0; i < N_OF(cs); i++) {
+        br_matcher m;
+        br_err err;
+        assert_int_equal(br_matcher_init(&m, cs[i].type, "a", cs[i].value, &err), 0);
+        if (br_matcher_matches_empty(&m) != cs[i].empty) {
+            fail_msg("a%s\"%s\": matches_empty wrong", br_match_type_str(cs[i].type), cs[i].value);
+        }
+        br_matcher_free(&m);
+    }
+}
+
+static void test_matcher_fast_path_kinds(void **state)
+{
+    (void)state;
+    const struct {
+        const char *re;
+        br_match_kind kind;
+        size_t nset;
+    } cs[] = {
+        {".*", BR_MKIND_ALL, 0},           {".+", BR_MKIND_NONEMPTY, 0},
+        {"foo", BR_MKIND_SET, 1},          {"a|b|c", BR_MKIND_SET, 3},
+        {"(a|b)", BR_MKIND_SET, 2},        {"(?:a|b|a)", BR_MKIND_SET, 2},
+        {"foo\\.bar", BR_MKIND_SET, 1},    {"", BR_MKIND_SET, 1},
+        {"foo.*", BR_MKIND_PREFIX, 0},     {".*foo", BR_MKIND_SUFFIX, 0},
+        {".*foo.*", BR_MKIND_CONTAINS, 0}, {"fo+", BR_MKIND_REGEX, 0},
+        {"(?i)foo", BR_MKIND_REGEX, 0},    {"foo\\.*", BR_MKIND_REGEX, 0},
+        {"(a)|(b)", BR_MKIND_REGEX, 0},    {"a.*|b", BR_MKIND_REGEX, 0},
+    };
+    for (size_t i = 0; i < N_OF(cs); i++) {
+        br_matcher m;
+        br_err err;
+        assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "a", cs[i].re, &err), 0);
+        if (m.kind != cs[i].kind) {
+            fail_msg("%s: kind %d, want %d", cs[i].re, (int)m.kind, (int)cs[i].kind);
+        }
+        const char *const *vals;
+        size_t n;
+        bool has = br_matcher_value_set(&m, &vals, &n);
+        assert_int_equal(has, cs[i].kind == BR_MKIND_SET);
+        if (has) {
+            assert_int_equal(n, cs[i].nset);
+        }
+        br_matcher_free(&m);
+    }
+    br_matcher m;
+    br_err err;
+    const char *const *vals;
+    size_t n;
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_NRE, "a", "c|a\\.|b", &err), 0);
+    assert_true(br_matcher_value_set(&m, &vals, &n));
+    assert_int_equal(n, 3);
+    assert_string_equal(vals[0], "a.");
+    assert_string_equal(vals[1], "b");
+    assert_string_equal(vals[2], "c");
+    br_matcher_free(&m);
+}
+
+static void test_matcher_fast_paths_equal_regexec_results(void **state)
+{
+    (void)state;
+    const char *res[] = {".*",      ".+",        "foo",     "a|b|c", "(a|b)",
+                         "(?:ab|)", "foo\\.bar", "",        "foo.*", ".*foo",
+                         ".*foo.*", "\\.\\*",    "a\\|b|c", "x.*",   ".*\xc3\xa9"};
+    const char *vals[] = {"",     "a",     "b",        "c",         "ab",      "foo", "food",
+                          "xfoo", "xfoox", "fo",       "foo.bar",   "fooxbar", ".*",  "a|b",
+                          "x\ny", "\n",    "\xc3\xa9", "x\xc3\xa9", "abc"};
+    for (size_t i = 0; i < N_OF(res); i++) {
+        for (int t = BR_MATCH_RE; t <= BR_MATCH_NRE; t++) {
+            br_matcher fast;
+            br_matcher slow;
+            br_err err;
+            assert_int_equal(br_matcher_init(&fast, (br_match_type)t, "a", res[i], &err), 0);
+            assert_int_equal(br_matcher_init_opts(&slow, (br_match_type)t, "a", res[i],
+                                                  BR_MATCHER_NO_FAST_PATH, &err),
+                             0);
+            assert_int_not_equal(fast.kind, BR_MKIND_REGEX);
+            assert_int_equal(slow.kind, BR_MKIND_REGEX);
+            for (size_t j = 0; j < N_OF(vals); j++) {
+                if (br_matcher_matches(&fast, vals[j]) != br_matcher_matches(&slow, vals[j])) {
+                    fail_msg("%s on \"%s\": fast path disagrees with regexec", res[i], vals[j]);
+                }
+            }
+            assert_int_equal(br_matcher_matches_empty(&fast), br_matcher_matches_empty(&slow));
+            br_matcher_free(&fast);
+            br_matcher_free(&slow);
+        }
+    }
+}
+
+static void test_matcher_format_writes_selector_text(void **state)
+{
+    (void)state;
+    br_matcher m;
+    br_err err;
+    br_buf b;
+    br_buf_init(&b, 0);
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_NRE, "path", "a\\.\"b\"", &err), 0);
+    assert_int_equal(br_matcher_format(&m, &b), 0);
+    assert_string_equal(br_buf_str(&b), "path!~\"a\\\\.\\\"b\\\"\"");
+    br_matcher_free(&m);
+    br_buf_free(&b);
+}
+
+struct mt_arg {
+    const br_matcher *m;
+    int hits;
+};
+
+static void *match_worker(void *p)
+{
+    struct mt_arg *a = p;
+    char buf[32];
+    for (int i = 0; i < 4000; i++) {
+        snprintf(buf, sizeof(buf), "%d", 100 + i % 500);
+        if (br_matcher_matches(a->m, buf)) {
+            a->hits++;
+        }
+    }
+    return NULL;
+}
+
+static void test_matcher_concurrent_matches_share_one_matcher(void **state)
+{
+    (void)state;
+    br_matcher m;
+    br_err err;
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "code", "5\\d\\d", &err), 0);
+    pthread_t th[4];
+    struct mt_arg args[4];
+    for (int t = 0; t < 4; t++) {
+        args[t].m = &m;
+        args[t].hits = 0;
+        assert_int_equal(pthread_create(&th[t], NULL, match_worker, &args[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        /* 100..599 cycled 8 times; 500..599 is 100 of each 500 */
+        assert_int_equal(args[t].hits, 800);
+    }
+    br_matcher_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matcher_equality_and_inequality),
+        cmocka_unit_test(test_matcher_regex_and_negated_regex),
+        cmocka_unit_test(test_matcher_regex_is_fully_anchored),
+        cmocka_unit_test(test_matcher_translates_perl_classes),
+        cmocka_unit_test(test_matcher_translates_groups_and_quantifiers),
+        cmocka_unit_test(test_matcher_translates_escaped_metacharacters),
+        cmocka_unit_test(test_matcher_case_insensitive_prefix),
+        cmocka_unit_test(test_matcher_dot_consumes_whole_utf8_characters),
+        cmocka_unit_test(test_matcher_rejects_untranslatable_constructs_with_messages),
+        cmocka_unit_test(test_matcher_rejects_bad_type_and_oversized_regex),
+        cmocka_unit_test(test_matcher_matches_empty_follows_prometheus),
+        cmocka_unit_test(test_matcher_fast_path_kinds),
+        cmocka_unit_test(test_matcher_fast_paths_equal_regexec_results),
+        cmocka_unit_test(test_matcher_format_writes_selector_text),
+        cmocka_unit_test(test_matcher_concurrent_matches_share_one_matcher),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
