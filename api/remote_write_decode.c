@@ -1,0 +1,1325 @@
+/*
+ * remote_write_decode.c — remote-write 1.0 / 2.0 body → validated series.
+ * See remote_write_decode.h for the contract and the error → HTTP mapping.
+ *
+ * Pipeline, each step bounded before it allocates:
+ *   1. Content-Type picks the schema (1.0 or 2.0), Content-Encoding must be
+ *      snappy (block format, as both specs require).
+ *   2. Snappy's header declares the uncompressed length; it is checked
+ *      against max_decompressed_bytes, then the body is inflated into the
+ *      arena.
+ *   3. protobuf-c unpacks the message with the arena as its allocator. A
+ *      small wrapper notes when the arena cap refused memory, so that case
+ *      becomes BR_ETOOLARGE rather than a parse error.
+ *   4. Request-wide limits (series, samples + histograms) refuse the whole
+ *      request with BR_ELIMIT.
+ *   5. Each series is checked on its own; the first problem rejects it with
+ *      one br_rw_reason, the others are kept. Checks: label count and
+ *      lengths, UTF-8 and NUL bytes, name syntax (1.0: the legacy regexes;
+ *      2.0: any UTF-8), strictly increasing names, __name__ present,
+ *      histogram structure, and (2.0) symbol references and mixed types.
+ *
+ * Choices where the specs leave room:
+ * - Empty label values are dropped from the series (Prometheus treats an
+ *   empty value as an absent label) and counted; an empty __name__ counts
+ *   as a missing metric name.
+ * - Unsorted labels are rejected, not re-sorted (both specs say MUST sort).
+ * - A NUL byte inside a name or value is rejected (invalid_label_name or
+ *   invalid_label_value): labels are C strings downstream.
+ * - A stale histogram (sum is the stale NaN) is passed on with its schema,
+ *   flavour, reset hint and stale sum only; its other fields are ignored,
+ *   as the native histogram spec says.
+ * - 2.0 TimeSeries field 6 (created_timestamp) and Sample/Histogram
+ *   start_timestamp are parsed and ignored; exemplars are counted, not kept.
+ *
+ * Thread safety: none needed; all state is on the stack or in the arena.
+ */
+#include "remote_write_decode.h"
+
+#include "engine/core/alloc.h"
+#include "remote_write_v1.pb-c.h"
+#include "remote_write_v2.pb-c.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <math.h>
+#include <snappy-c.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SERIES_TEXT_MAX 160 /* bytes of {…} text in a rejection message */
+
+static const char *const reason_names[] = {
+#define REASON_NAME_(id, text) text,
+    BR_RW_REASON_MAP(REASON_NAME_)
+#undef REASON_NAME_
+};
+
+const char *br_rw_reason_name(br_rw_reason reason)
+{
+    if ((unsigned)reason >= BR_RW_REASON_COUNT) {
+        return "unknown";
+    }
+    return reason_names[reason];
+}
+
+void br_rw_options_init(br_rw_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->max_decompressed_bytes = BR_RW_DEFAULT_MAX_DECOMPRESSED;
+    opts->max_series = 100000;
+    opts->max_samples = 1000000;
+    opts->max_labels_per_series = 128;
+    opts->max_label_name_len = 1024;
+    opts->max_label_value_len = 4096;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Header parsing                                                           */
+/* ------------------------------------------------------------------------ */
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    return p;
+}
+
+/* Compares s[0..n) with the NUL-terminated word, ignoring ASCII case. */
+static bool word_ieq(const char *s, size_t n, const char *word)
+{
+    size_t wl = strlen(word);
+    if (n != wl) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tolower((unsigned char)s[i]) != tolower((unsigned char)word[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Trims spaces and tabs at the end of [s, s+*n). */
+static void trim_right(const char *s, size_t *n)
+{
+    while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t')) {
+        (*n)--;
+    }
+}
+
+int br_rw_parse_content_type(const char *ct, br_err *err)
+{
+    if (ct == NULL) {
+        return 1;
+    }
+    const char *p = skip_ws(ct);
+    if (*p == '\0') {
+        return 1;
+    }
+    const char *semi = strchr(p, ';');
+    size_t mlen = semi ? (size_t)(semi - p) : strlen(p);
+    trim_right(p, &mlen);
+    if (!word_ieq(p, mlen, "application/x-protobuf")) {
+        return br_err_set(err, BR_EUNSUPPORTED,
+                          "unsupported Content-Type \"%.100s\": expected application/x-protobuf",
+                          ct);
+    }
+    int version = 1;
+    p = semi;
+    while (p != NULL && *p == ';') {
+        p = skip_ws(p + 1);
+        const char *eq = p;
+        while (*eq != '\0' && *eq != '=' && *eq != ';') {
+            eq++;
+        }
+        size_t nlen = (size_t)(eq - p);
+        trim_right(p, &nlen);
+        if (*eq != '=') {
+            if (nlen == 0 && *eq == '\0') {
+                break; /* a trailing ';' */
+            }
+            return br_err_set(err, BR_EUNSUPPORTED,
+                              "malformed Content-Type \"%.100s\": parameter without a value", ct);
+        }
+        const char *v = skip_ws(eq + 1);
+        const char *vend;
+        size_t vlen;
+        const char *next;
+        if (*v == '"') {
+            v++;
+            vend = strchr(v, '"');
+            if (vend == NULL) {
+                return br_err_set(err, BR_EUNSUPPORTED,
+                                  "malformed Content-Type \"%.100s\": unterminated quote", ct);
+            }
+            vlen = (size_t)(vend - v);
+            next = skip_ws(vend + 1);
+            if (*next != '\0' && *next != ';') {
+                return br_err_set(err, BR_EUNSUPPORTED,
+                                  "malformed Content-Type \"%.100s\": text after a quoted value",
+                                  ct);
+            }
+        } else {
+            vend = v;
+            while (*vend != '\0' && *vend != ';') {
+                vend++;
+            }
+            vlen = (size_t)(vend - v);
+            trim_right(v, &vlen);
+            next = vend;
+        }
+        if (word_ieq(p, nlen, "proto")) {
+            if (vlen == strlen("prometheus.WriteRequest") &&
+                memcmp(v, "prometheus.WriteRequest", vlen) == 0) {
+                version = 1;
+            } else if (vlen == strlen("io.prometheus.write.v2.Request") &&
+                       memcmp(v, "io.prometheus.write.v2.Request", vlen) == 0) {
+                version = 2;
+            } else {
+                return br_err_set(err, BR_EUNSUPPORTED,
+                                  "unsupported remote-write message proto=%.*s: expected "
+                                  "prometheus.WriteRequest or io.prometheus.write.v2.Request",
+                                  (int)(vlen > 100 ? 100 : vlen), v);
+            }
+        }
+        p = (*next == ';') ? next : NULL;
+    }
+    return version;
+}
+
+static int check_content_encoding(const char *ce, br_err *err)
+{
+    if (ce == NULL) {
+        return 0;
+    }
+    const char *p = skip_ws(ce);
+    size_t n = strlen(p);
+    trim_right(p, &n);
+    if (n == 0 || word_ieq(p, n, "snappy")) {
+        return 0;
+    }
+    return br_err_set(err, BR_EUNSUPPORTED,
+                      "unsupported Content-Encoding \"%.100s\": only snappy is accepted", ce);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Text checks                                                              */
+/* ------------------------------------------------------------------------ */
+
+enum { TEXT_OK = 0, TEXT_BAD_UTF8 = 1, TEXT_NUL = 2 };
+
+/* Classifies bytes: valid UTF-8 without NUL, invalid UTF-8, or a NUL byte.
+ * Rejects overlong forms, surrogates and code points past U+10FFFF. */
+static int check_text(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            if (c == 0) {
+                return TEXT_NUL;
+            }
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        uint32_t min;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else {
+            return TEXT_BAD_UTF8;
+        }
+        if (n - i <= need) {
+            return TEXT_BAD_UTF8;
+        }
+        for (size_t k = 1; k <= need; k++) {
+            uint8_t cc = s[i + k];
+            if ((cc & 0xC0) != 0x80) {
+                return TEXT_BAD_UTF8;
+            }
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return TEXT_BAD_UTF8;
+        }
+        i += need + 1;
+    }
+    return TEXT_OK;
+}
+
+static bool is_name_start(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_name_char(uint8_t c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* [a-zA-Z_][a-zA-Z0-9_]*, or with ':' allowed too for metric names. */
+static bool legacy_name_ok(const uint8_t *s, size_t n, bool colon)
+{
+    if (n == 0) {
+        return false;
+    }
+    if (!is_name_start(s[0]) && !(colon && s[0] == ':')) {
+        return false;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (!is_name_char(s[i]) && !(colon && s[i] == ':')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Byte-wise order of two strings, as Go compares strings. */
+static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0) {
+        return c;
+    }
+    return (an > bn) - (an < bn);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoder state                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* A label as found on the wire. cstr is set when the bytes are already a
+ * NUL-terminated arena string (2.0 symbols); state caches check_text()
+ * (-1 = not checked yet). */
+typedef struct rawlab {
+    const uint8_t *name;
+    const uint8_t *value;
+    size_t name_len;
+    size_t value_len;
+    const char *name_cstr;
+    const char *value_cstr;
+    int8_t name_state;
+    int8_t value_state;
+} rawlab;
+
+/* A 2.0 symbol, converted once. */
+typedef struct sym {
+    const char *str;
+    size_t len;
+    int8_t state;
+} sym;
+
+typedef struct pb_ctx {
+    br_arena *arena;
+    bool refused; /* the arena cap refused an allocation */
+} pb_ctx;
+
+typedef struct dec {
+    const br_rw_options *opts;
+    br_arena *arena;
+    br_rw_request *out;
+    int version;
+    const char *tenant_name; /* arena copies, or NULL */
+    const char *tenant_value;
+    size_t tenant_name_len;
+    rawlab *scratch; /* heap, reused across series */
+    size_t scratch_cap;
+    const sym *syms; /* 2.0 only */
+    size_t n_syms;
+} dec;
+
+static void *pb_alloc(void *data, size_t size)
+{
+    pb_ctx *c = data;
+    void *p = br_arena_pb_alloc(c->arena, size);
+    if (p == NULL) {
+        c->refused = true;
+    }
+    return p;
+}
+
+static void pb_free(void *data, void *ptr)
+{
+    pb_ctx *c = data;
+    br_arena_pb_free(c->arena, ptr);
+}
+
+static int arena_full(const dec *d, br_err *err)
+{
+    return br_err_set(err, BR_ETOOLARGE,
+                      "decoding the request needs more than the %zu bytes of memory allowed per "
+                      "request",
+                      d->arena->max_bytes);
+}
+
+static rawlab *scratch_get(dec *d, size_t n)
+{
+    if (n > d->scratch_cap) {
+        size_t cap = d->scratch_cap ? d->scratch_cap : 32;
+        while (cap < n) {
+            cap *= 2;
+        }
+        d->scratch = br_realloc(d->scratch, cap * sizeof(rawlab));
+        d->scratch_cap = cap;
+    }
+    return d->scratch;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rejection messages                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Appends bytes to a bounded text, escaping '"', '\' and anything that is
+ * not printable ASCII as \xNN, so the message is plain safe text. */
+typedef struct text {
+    char *p;
+    size_t len;
+    size_t cap; /* includes the terminator */
+    bool cut;
+} text;
+
+static void text_put(text *t, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && !t->cut; i++) {
+        if (t->len + 1 >= t->cap) {
+            t->cut = true;
+            break;
+        }
+        t->p[t->len++] = s[i];
+    }
+    t->p[t->len] = '\0';
+}
+
+static void text_escaped(text *t, const uint8_t *s, size_t n)
+{
+    char tmp[8];
+    for (size_t i = 0; i < n && !t->cut; i++) {
+        uint8_t c = s[i];
+        if (c == '"' || c == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)c;
+            text_put(t, tmp, 2);
+        } else if (c < 0x20 || c >= 0x7f) {
+            snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+            text_put(t, tmp, 4);
+        } else {
+            text_put(t, (const char *)&c, 1);
+        }
+    }
+}
+
+/* Writes {a="b", c="d"} for the raw labels, cut to SERIES_TEXT_MAX. */
+static void format_series(text *t, const rawlab *ls, size_t n)
+{
+    text_put(t, "{", 1);
+    for (size_t i = 0; i < n && !t->cut; i++) {
+        if (i > 0) {
+            text_put(t, ", ", 2);
+        }
+        text_escaped(t, ls[i].name, ls[i].name_len);
+        text_put(t, "=\"", 2);
+        text_escaped(t, ls[i].value, ls[i].value_len);
+        text_put(t, "\"", 1);
+    }
+    if (!t->cut) {
+        text_put(t, "}", 1);
+    }
+}
+
+/* Counts a rejected series and keeps its message while there is room.
+ * Returns 1 (rejected), or BR_ETOOLARGE when the arena is full. */
+static int reject(dec *d, const rawlab *ls, size_t n_labels, size_t n_samples, size_t n_hist,
+                  br_rw_reason reason, br_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+static int reject(dec *d, const rawlab *ls, size_t n_labels, size_t n_samples, size_t n_hist,
+                  br_rw_reason reason, br_err *err, const char *fmt, ...)
+{
+    br_rw_request *out = d->out;
+    out->n_rejected_series++;
+    out->rejected[reason]++;
+    out->n_rejected_samples += n_samples;
+    out->n_rejected_histograms += n_hist;
+    if (out->n_messages >= BR_RW_MAX_MESSAGES) {
+        return 1;
+    }
+    char series[SERIES_TEXT_MAX + 8];
+    text t = {series, 0, SERIES_TEXT_MAX, false};
+    series[0] = '\0';
+    format_series(&t, ls, n_labels);
+    if (t.cut) {
+        memcpy(series + t.len, "...", 4);
+    }
+    char problem[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(problem, sizeof(problem), fmt, ap);
+    va_end(ap);
+    char *msg =
+        br_arena_printf(d->arena, "series %s: %s (%s)", series, problem, br_rw_reason_name(reason));
+    if (msg == NULL) {
+        return arena_full(d, err);
+    }
+    out->messages[out->n_messages++] = msg;
+    return 1;
+}
+
+/* Quotes a name for a problem text: escaped and cut at 64 bytes. */
+static const char *quote_name(char *buf, size_t size, const uint8_t *s, size_t n)
+{
+    text t = {buf, 0, size - 4, false};
+    buf[0] = '\0';
+    text_escaped(&t, s, n);
+    if (t.cut) {
+        memcpy(buf + t.len, "...", 4);
+    }
+    return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Labels                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int label_state(int8_t *cache, const uint8_t *s, size_t n)
+{
+    if (*cache < 0) {
+        *cache = (int8_t)check_text(s, n);
+    }
+    return *cache;
+}
+
+/*
+ * Checks one series' raw labels and builds its output label array with the
+ * tenant label inserted. Returns 0 when valid (dst->labels set), 1 when the
+ * series was rejected (counted), or a negative error.
+ */
+static int build_labels(dec *d, rawlab *ls, size_t n, size_t n_samples, size_t n_hist,
+                        br_rw_series *dst, br_err *err)
+{
+    const br_rw_options *o = d->opts;
+    char q[80];
+    if (o->max_labels_per_series != 0 && n > o->max_labels_per_series) {
+        return reject(d, ls, n, n_samples, n_hist, BR_RW_TOO_MANY_LABELS, err,
+                      "%zu labels, more than the limit of %zu", n, o->max_labels_per_series);
+    }
+    bool v1 = d->version == 1;
+    bool have_name = false;
+    size_t n_keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        rawlab *l = &ls[i];
+        if (l->name_len == 0) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_INVALID_LABEL_NAME, err,
+                          "label %zu has an empty name", i);
+        }
+        if (o->max_label_name_len != 0 && l->name_len > o->max_label_name_len) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_LABEL_NAME_TOO_LONG, err,
+                          "label name \"%s\" is %zu bytes, more than the limit of %zu",
+                          quote_name(q, sizeof(q), l->name, l->name_len), l->name_len,
+                          o->max_label_name_len);
+        }
+        if (o->max_label_value_len != 0 && l->value_len > o->max_label_value_len) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_LABEL_VALUE_TOO_LONG, err,
+                          "value of label \"%s\" is %zu bytes, more than the limit of %zu",
+                          quote_name(q, sizeof(q), l->name, l->name_len), l->value_len,
+                          o->max_label_value_len);
+        }
+        int ns = label_state(&l->name_state, l->name, l->name_len);
+        if (ns == TEXT_BAD_UTF8) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_INVALID_UTF8, err,
+                          "label name \"%s\" is not valid UTF-8",
+                          quote_name(q, sizeof(q), l->name, l->name_len));
+        }
+        if (ns == TEXT_NUL) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_INVALID_LABEL_NAME, err,
+                          "label name \"%s\" contains a NUL byte",
+                          quote_name(q, sizeof(q), l->name, l->name_len));
+        }
+        int vs = label_state(&l->value_state, l->value, l->value_len);
+        if (vs == TEXT_BAD_UTF8) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_INVALID_UTF8, err,
+                          "value of label \"%s\" is not valid UTF-8",
+                          quote_name(q, sizeof(q), l->name, l->name_len));
+        }
+        if (vs == TEXT_NUL) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_INVALID_LABEL_VALUE, err,
+                          "value of label \"%s\" contains a NUL byte",
+                          quote_name(q, sizeof(q), l->name, l->name_len));
+        }
+        bool is_name = l->name_len == 8 && memcmp(l->name, "__name__", 8) == 0;
+        if (is_name) {
+            if (l->value_len == 0) {
+                return reject(d, ls, n, n_samples, n_hist, BR_RW_MISSING_METRIC_NAME, err,
+                              "__name__ is empty");
+            }
+            if (v1 && !legacy_name_ok(l->value, l->value_len, true)) {
+                return reject(d, ls, n, n_samples, n_hist, BR_RW_INVALID_METRIC_NAME, err,
+                              "metric name \"%s\" does not match [a-zA-Z_:][a-zA-Z0-9_:]*",
+                              quote_name(q, sizeof(q), l->value, l->value_len));
+            }
+            have_name = true;
+        } else if (v1 && !legacy_name_ok(l->name, l->name_len, false)) {
+            return reject(d, ls, n, n_samples, n_hist, BR_RW_INVALID_LABEL_NAME, err,
+                          "label name \"%s\" does not match [a-zA-Z_][a-zA-Z0-9_]*",
+                          quote_name(q, sizeof(q), l->name, l->name_len));
+        }
+        if (i > 0) {
+            int c = bytes_cmp(ls[i - 1].name, ls[i - 1].name_len, l->name, l->name_len);
+            if (c == 0) {
+                return reject(d, ls, n, n_samples, n_hist, BR_RW_DUPLICATE_LABEL, err,
+                              "label name \"%s\" appears more than once",
+                              quote_name(q, sizeof(q), l->name, l->name_len));
+            }
+            if (c > 0) {
+                return reject(d, ls, n, n_samples, n_hist, BR_RW_UNSORTED_LABELS, err,
+                              "labels are not sorted by name: \"%s\" comes after a greater name",
+                              quote_name(q, sizeof(q), l->name, l->name_len));
+            }
+        }
+        if (l->value_len > 0) {
+            n_keep++;
+        }
+    }
+    if (!have_name) {
+        return reject(d, ls, n, n_samples, n_hist, BR_RW_MISSING_METRIC_NAME, err,
+                      "no __name__ label");
+    }
+    d->out->n_empty_labels_dropped += n - n_keep;
+
+    /* Build the output, merging the tenant label into sorted position. */
+    size_t cap = n_keep + (d->tenant_name ? 1 : 0);
+    br_label *out = br_arena_alloc(d->arena, cap * sizeof(br_label));
+    if (out == NULL) {
+        return arena_full(d, err);
+    }
+    size_t k = 0;
+    bool tenant_done = d->tenant_name == NULL;
+    for (size_t i = 0; i < n; i++) {
+        const rawlab *l = &ls[i];
+        if (!tenant_done) {
+            int c = bytes_cmp((const uint8_t *)d->tenant_name, d->tenant_name_len, l->name,
+                              l->name_len);
+            if (c <= 0) {
+                out[k].name = d->tenant_name;
+                out[k].value = d->tenant_value;
+                k++;
+                tenant_done = true;
+                if (c == 0) {
+                    continue; /* the client's label of that name is replaced */
+                }
+            }
+        }
+        if (l->value_len == 0) {
+            continue;
+        }
+        const char *name = l->name_cstr;
+        if (name == NULL) {
+            name = br_arena_strndup(d->arena, (const char *)l->name, l->name_len);
+        }
+        const char *value = l->value_cstr;
+        if (value == NULL) {
+            value = br_arena_strndup(d->arena, (const char *)l->value, l->value_len);
+        }
+        if (name == NULL || value == NULL) {
+            return arena_full(d, err);
+        }
+        out[k].name = name;
+        out[k].value = value;
+        k++;
+    }
+    if (!tenant_done) {
+        out[k].name = d->tenant_name;
+        out[k].value = d->tenant_value;
+        k++;
+    }
+    dst->labels = out;
+    dst->n_labels = k;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Native histograms                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The fields of either version's Histogram message, spans already copied. */
+typedef struct wire_hist {
+    bool is_float;
+    uint64_t count_int;
+    double count_float;
+    uint64_t zero_int;
+    double zero_float;
+    double sum;
+    int32_t schema;
+    double zero_threshold;
+    int reset_hint;
+    int64_t t;
+    br_span *neg_spans;
+    size_t n_neg_spans;
+    const int64_t *neg_deltas;
+    size_t n_neg_deltas;
+    const double *neg_counts;
+    size_t n_neg_counts;
+    br_span *pos_spans;
+    size_t n_pos_spans;
+    const int64_t *pos_deltas;
+    size_t n_pos_deltas;
+    const double *pos_counts;
+    size_t n_pos_counts;
+    const double *custom;
+    size_t n_custom;
+} wire_hist;
+
+#define SCHEMA_CUSTOM -53
+
+/*
+ * Resolves one side's buckets into absolute counts (arena). Integer deltas
+ * are summed in list order across spans; the running count must stay
+ * non-negative. Checks that span lengths cover exactly the bucket list and
+ * that only the first span has a negative offset. Returns NULL when valid,
+ * else a static problem text; *oom is set when the arena is full.
+ */
+static const char *resolve_side(dec *d, const wire_hist *w, const br_span *spans, size_t n_spans,
+                                const int64_t *deltas, size_t n_deltas, const double *counts,
+                                size_t n_counts, double **out, uint32_t *n_out, uint64_t *int_total,
+                                int64_t *max_index, bool *oom)
+{
+    size_t n = w->is_float ? n_counts : n_deltas;
+    uint64_t covered = 0;
+    int64_t idx = 0;
+    *max_index = INT64_MIN;
+    for (size_t i = 0; i < n_spans; i++) {
+        if (i > 0 && spans[i].offset < 0) {
+            return "a span after the first has a negative offset";
+        }
+        idx += spans[i].offset;
+        covered += spans[i].length;
+        if (spans[i].length > 0) {
+            idx += spans[i].length;
+            *max_index = idx - 1;
+        }
+        if (idx > INT32_MAX || idx < INT32_MIN || covered > UINT32_MAX) {
+            return "bucket index out of range";
+        }
+    }
+    if (covered != n) {
+        return "span lengths do not add up to the number of buckets";
+    }
+    *n_out = (uint32_t)n;
+    *out = NULL;
+    *int_total = 0;
+    if (n == 0) {
+        return NULL;
+    }
+    double *b = br_arena_alloc(d->arena, n * sizeof(double));
+    if (b == NULL) {
+        *oom = true;
+        return NULL;
+    }
+    if (w->is_float) {
+        for (size_t i = 0; i < n; i++) {
+            if (counts[i] < 0) {
+                return "negative bucket count";
+            }
+            b[i] = counts[i];
+        }
+    } else {
+        int64_t running = 0;
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (__builtin_add_overflow(running, deltas[i], &running)) {
+                return "bucket count overflows";
+            }
+            if (running < 0) {
+                return "bucket count goes negative while resolving deltas";
+            }
+            if (__builtin_add_overflow(total, (uint64_t)running, &total)) {
+                return "bucket counts overflow";
+            }
+            b[i] = (double)running;
+        }
+        *int_total = total;
+    }
+    *out = b;
+    return NULL;
+}
+
+/* Validates and converts; returns NULL or a problem text (see above). */
+static const char *convert_hist(dec *d, const wire_hist *w, br_histogram_sample *hs, bool *oom)
+{
+    memset(hs, 0, sizeof(*hs));
+    hs->t = w->t;
+    br_histogram *h = &hs->h;
+    h->schema = w->schema;
+    h->is_float = w->is_float;
+    h->reset_hint = (uint8_t)(w->reset_hint >= 0 && w->reset_hint <= 3 ? w->reset_hint : 0);
+    h->sum = w->sum;
+    if (br_is_stale_nan(w->sum)) {
+        return NULL; /* a stale marker: the other fields do not matter */
+    }
+    if (w->reset_hint < 0 || w->reset_hint > 3) {
+        return "unknown reset hint";
+    }
+    bool custom = w->schema == SCHEMA_CUSTOM;
+    if (!custom && (w->schema < -4 || w->schema > 8)) {
+        return "schema out of range (-4..8, or -53 for custom buckets)";
+    }
+    h->zero_threshold = w->zero_threshold;
+    if (w->zero_threshold < 0) {
+        return "negative zero threshold";
+    }
+    h->count = w->is_float ? w->count_float : (double)w->count_int;
+    h->zero_count = w->is_float ? w->zero_float : (double)w->zero_int;
+    if (w->is_float && (w->count_float < 0 || w->zero_float < 0)) {
+        return "negative count";
+    }
+    uint64_t neg_total = 0;
+    uint64_t pos_total = 0;
+    int64_t neg_max = 0;
+    int64_t pos_max = 0;
+    double *nb = NULL;
+    double *pb = NULL;
+    const char *why =
+        resolve_side(d, w, w->neg_spans, w->n_neg_spans, w->neg_deltas, w->n_neg_deltas,
+                     w->neg_counts, w->n_neg_counts, &nb, &h->n_neg, &neg_total, &neg_max, oom);
+    if (why != NULL || *oom) {
+        return why;
+    }
+    why = resolve_side(d, w, w->pos_spans, w->n_pos_spans, w->pos_deltas, w->n_pos_deltas,
+                       w->pos_counts, w->n_pos_counts, &pb, &h->n_pos, &pos_total, &pos_max, oom);
+    if (why != NULL || *oom) {
+        return why;
+    }
+    h->neg_spans = w->neg_spans;
+    h->n_neg_spans = (uint32_t)w->n_neg_spans;
+    h->pos_spans = w->pos_spans;
+    h->n_pos_spans = (uint32_t)w->n_pos_spans;
+    h->neg_buckets = nb;
+    h->pos_buckets = pb;
+    if (custom) {
+        if (w->n_neg_spans != 0 || h->n_neg != 0) {
+            return "custom-bucket histogram has negative buckets";
+        }
+        if (h->zero_count != 0) {
+            return "custom-bucket histogram has a zero bucket";
+        }
+        for (size_t i = 0; i < w->n_custom; i++) {
+            if (isnan(w->custom[i]) || isinf(w->custom[i])) {
+                return "custom bucket bound is NaN or infinite";
+            }
+            if (i > 0 && !(w->custom[i] > w->custom[i - 1])) {
+                return "custom bucket bounds are not strictly increasing";
+            }
+        }
+        if (w->n_pos_spans > 0 && w->pos_spans[0].offset < 0) {
+            return "custom-bucket histogram has a negative bucket index";
+        }
+        if (h->n_pos > 0 && pos_max > (int64_t)w->n_custom) {
+            return "bucket index beyond the custom bounds";
+        }
+        h->custom_values = w->custom;
+        h->n_custom = (uint32_t)w->n_custom;
+    } else if (w->n_custom != 0) {
+        return "exponential-schema histogram has custom bounds";
+    }
+    if (!w->is_float) {
+        uint64_t total = neg_total;
+        if (__builtin_add_overflow(total, pos_total, &total) ||
+            __builtin_add_overflow(total, w->zero_int, &total)) {
+            return "bucket counts overflow";
+        }
+        if (isnan(w->sum) ? total > w->count_int : total != w->count_int) {
+            return "count does not match the sum of the bucket counts";
+        }
+    }
+    return NULL;
+}
+
+/* Copies a version's BucketSpan array into br_span (arena). */
+#define COPY_SPANS(dst, n_dst, src, n_src, oom)                                                    \
+    do {                                                                                           \
+        (n_dst) = (n_src);                                                                         \
+        (dst) = NULL;                                                                              \
+        if ((n_src) > 0) {                                                                         \
+            (dst) = br_arena_alloc(d->arena, (n_src) * sizeof(br_span));                           \
+            if ((dst) == NULL) {                                                                   \
+                (oom) = true;                                                                      \
+                break;                                                                             \
+            }                                                                                      \
+            for (size_t si_ = 0; si_ < (n_src); si_++) {                                           \
+                (dst)[si_].offset = (src)[si_]->offset;                                            \
+                (dst)[si_].length = (src)[si_]->length;                                            \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+/* Fills a wire_hist from a v1 or v2 Histogram (same field names). */
+#define FILL_WIRE_HIST(w, m, float_case, zero_int_case, zero_float_case, oom)                      \
+    do {                                                                                           \
+        memset(&(w), 0, sizeof(w));                                                                \
+        (w).is_float = (m)->count_case == (float_case);                                            \
+        (w).count_int = (w).is_float ? 0 : (m)->count_int;                                         \
+        (w).count_float = (w).is_float ? (m)->count_float : 0;                                     \
+        (w).zero_int = (m)->zero_count_case == (zero_int_case) ? (m)->zero_count_int : 0;          \
+        (w).zero_float = (m)->zero_count_case == (zero_float_case) ? (m)->zero_count_float : 0;    \
+        (w).sum = (m)->sum;                                                                        \
+        (w).schema = (m)->schema;                                                                  \
+        (w).zero_threshold = (m)->zero_threshold;                                                  \
+        (w).reset_hint = (int)(m)->reset_hint;                                                     \
+        (w).t = (m)->timestamp;                                                                    \
+        (w).neg_deltas = (m)->negative_deltas;                                                     \
+        (w).n_neg_deltas = (m)->n_negative_deltas;                                                 \
+        (w).neg_counts = (m)->negative_counts;                                                     \
+        (w).n_neg_counts = (m)->n_negative_counts;                                                 \
+        (w).pos_deltas = (m)->positive_deltas;                                                     \
+        (w).n_pos_deltas = (m)->n_positive_deltas;                                                 \
+        (w).pos_counts = (m)->positive_counts;                                                     \
+        (w).n_pos_counts = (m)->n_positive_counts;                                                 \
+        (w).custom = (m)->custom_values;                                                           \
+        (w).n_custom = (m)->n_custom_values;                                                       \
+        COPY_SPANS((w).neg_spans, (w).n_neg_spans, (m)->negative_spans, (m)->n_negative_spans,     \
+                   oom);                                                                           \
+        if (!(oom)) {                                                                              \
+            COPY_SPANS((w).pos_spans, (w).n_pos_spans, (m)->positive_spans, (m)->n_positive_spans, \
+                       oom);                                                                       \
+        }                                                                                          \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* Series output                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Appends a finished valid series to the output (array sized up front). */
+static void keep_series(dec *d, const br_rw_series *s)
+{
+    br_rw_request *out = d->out;
+    if (s->n_samples == 0 && s->n_histograms == 0) {
+        return;
+    }
+    out->series[out->n_series++] = *s;
+    out->n_valid_samples += s->n_samples;
+    out->n_valid_histograms += s->n_histograms;
+}
+
+static int setup_tenant(dec *d, br_err *err)
+{
+    const br_rw_options *o = d->opts;
+    if (o->extra_label_name == NULL && o->extra_label_value == NULL) {
+        return 0;
+    }
+    const char *name = o->extra_label_name ? o->extra_label_name : "";
+    const char *value = o->extra_label_value ? o->extra_label_value : "";
+    size_t nl = strlen(name);
+    size_t vl = strlen(value);
+    if (!legacy_name_ok((const uint8_t *)name, nl, false) || strcmp(name, "__name__") == 0) {
+        return br_err_set(err, BR_EINVAL, "tenant label name \"%.64s\" is not a valid label name",
+                          name);
+    }
+    if (vl == 0 || check_text((const uint8_t *)value, vl) != TEXT_OK ||
+        (o->max_label_value_len != 0 && vl > o->max_label_value_len)) {
+        return br_err_set(err, BR_EINVAL,
+                          "tenant label value for \"%.64s\" must be non-empty UTF-8 of at most "
+                          "%zu bytes",
+                          name, o->max_label_value_len);
+    }
+    d->tenant_name = br_arena_strndup(d->arena, name, nl);
+    d->tenant_value = br_arena_strndup(d->arena, value, vl);
+    if (d->tenant_name == NULL || d->tenant_value == NULL) {
+        return arena_full(d, err);
+    }
+    d->tenant_name_len = nl;
+    return 0;
+}
+
+static int check_totals(dec *d, size_t n_series, size_t n_points, br_err *err)
+{
+    const br_rw_options *o = d->opts;
+    if (o->max_series != 0 && n_series > o->max_series) {
+        return br_err_set(err, BR_ELIMIT,
+                          "request holds %zu series, more than the limit of %zu per request",
+                          n_series, o->max_series);
+    }
+    if (o->max_samples != 0 && n_points > o->max_samples) {
+        return br_err_set(err, BR_ELIMIT,
+                          "request holds %zu samples and histograms, more than the limit of %zu "
+                          "per request",
+                          n_points, o->max_samples);
+    }
+    if (n_series > 0) {
+        d->out->series = br_arena_alloc(d->arena, n_series * sizeof(br_rw_series));
+        if (d->out->series == NULL) {
+            return arena_full(d, err);
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Remote write 1.0                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Checks and converts one series: returns 0 (kept or empty), 1 (rejected and
+ * counted) or a negative error. decode_v2_series has the same contract. */
+static int decode_v1_series(dec *d, const Prometheus__TimeSeries *ts, br_err *err)
+{
+    rawlab *ls = scratch_get(d, ts->n_labels);
+    for (size_t i = 0; i < ts->n_labels; i++) {
+        const Prometheus__Label *l = ts->labels[i];
+        ls[i] =
+            (rawlab){l->name.data, l->value.data, l->name.len, l->value.len, NULL, NULL, -1, -1};
+    }
+    br_rw_series s = {0};
+    int rc = build_labels(d, ls, ts->n_labels, ts->n_samples, ts->n_histograms, &s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (ts->n_samples > 0) {
+        s.samples = br_arena_alloc(d->arena, ts->n_samples * sizeof(br_sample));
+        if (s.samples == NULL) {
+            return arena_full(d, err);
+        }
+        for (size_t i = 0; i < ts->n_samples; i++) {
+            s.samples[i].t = ts->samples[i]->timestamp;
+            s.samples[i].v = ts->samples[i]->value;
+        }
+        s.n_samples = ts->n_samples;
+    }
+    if (ts->n_histograms > 0) {
+        s.histograms = br_arena_alloc(d->arena, ts->n_histograms * sizeof(br_histogram_sample));
+        if (s.histograms == NULL) {
+            return arena_full(d, err);
+        }
+        for (size_t i = 0; i < ts->n_histograms; i++) {
+            const Prometheus__Histogram *m = ts->histograms[i];
+            wire_hist w;
+            bool oom = false;
+            FILL_WIRE_HIST(w, m, PROMETHEUS__HISTOGRAM__COUNT_COUNT_FLOAT,
+                           PROMETHEUS__HISTOGRAM__ZERO_COUNT_ZERO_COUNT_INT,
+                           PROMETHEUS__HISTOGRAM__ZERO_COUNT_ZERO_COUNT_FLOAT, oom);
+            const char *why = oom ? NULL : convert_hist(d, &w, &s.histograms[i], &oom);
+            if (oom) {
+                return arena_full(d, err);
+            }
+            if (why != NULL) {
+                return reject(d, ls, ts->n_labels, ts->n_samples, ts->n_histograms,
+                              BR_RW_INVALID_HISTOGRAM, err, "histogram at t=%lld: %s",
+                              (long long)m->timestamp, why);
+            }
+        }
+        s.n_histograms = ts->n_histograms;
+    }
+    keep_series(d, &s);
+    return 0;
+}
+
+static int decode_v1(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err *err)
+{
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, pc};
+    Prometheus__WriteRequest *req = prometheus__write_request__unpack(&alloc, len, data);
+    if (req == NULL) {
+        if (pc->refused) {
+            return arena_full(d, err);
+        }
+        return br_err_set(err, BR_EPARSE,
+                          "body is not a valid prometheus.WriteRequest protobuf message");
+    }
+    br_rw_request *out = d->out;
+    out->n_series_in_request = req->n_timeseries;
+    out->n_metadata = req->n_metadata;
+    size_t points = 0;
+    for (size_t i = 0; i < req->n_timeseries; i++) {
+        const Prometheus__TimeSeries *ts = req->timeseries[i];
+        out->n_samples += ts->n_samples;
+        out->n_histograms += ts->n_histograms;
+        out->n_exemplars += ts->n_exemplars;
+        points += ts->n_samples + ts->n_histograms;
+    }
+    int rc = check_totals(d, req->n_timeseries, points, err);
+    for (size_t i = 0; rc == 0 && i < req->n_timeseries; i++) {
+        rc = decode_v1_series(d, req->timeseries[i], err);
+        rc = rc > 0 ? 0 : rc;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Remote write 2.0                                                         */
+/* ------------------------------------------------------------------------ */
+
+static int load_symbols(dec *d, const Io__Prometheus__Write__V2__Request *req, br_err *err)
+{
+    if (req->n_symbols == 0) {
+        return 0;
+    }
+    if (req->symbols[0].len != 0) {
+        return br_err_set(
+            err, BR_EPARSE,
+            "symbols[0] must be the empty string in an io.prometheus.write.v2.Request");
+    }
+    sym *syms = br_arena_alloc(d->arena, req->n_symbols * sizeof(sym));
+    if (syms == NULL) {
+        return arena_full(d, err);
+    }
+    for (size_t i = 0; i < req->n_symbols; i++) {
+        const ProtobufCBinaryData *b = &req->symbols[i];
+        syms[i].len = b->len;
+        syms[i].state = (int8_t)check_text(b->data, b->len);
+        syms[i].str = b->len == 0 ? "" : br_arena_strndup(d->arena, (const char *)b->data, b->len);
+        if (syms[i].str == NULL) {
+            return arena_full(d, err);
+        }
+    }
+    d->syms = syms;
+    d->n_syms = req->n_symbols;
+    return 0;
+}
+
+/* Fills raw labels from refs already known to be in range. */
+static void refs_to_labels(const dec *d, const uint32_t *refs, size_t n_pairs, rawlab *ls)
+{
+    for (size_t i = 0; i < n_pairs; i++) {
+        const sym *nm = &d->syms[refs[2 * i]];
+        const sym *vl = &d->syms[refs[2 * i + 1]];
+        rawlab *l = &ls[i];
+        l->name = (const uint8_t *)nm->str;
+        l->value = (const uint8_t *)vl->str;
+        l->name_len = nm->len;
+        l->value_len = vl->len;
+        l->name_cstr = nm->str;
+        l->value_cstr = vl->str;
+        l->name_state = nm->state;
+        l->value_state = vl->state;
+    }
+}
+
+/* Returns the first out-of-range ref index in refs, or n when all are valid. */
+static size_t first_bad_ref(const dec *d, const uint32_t *refs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i] >= d->n_syms) {
+            return i;
+        }
+    }
+    return n;
+}
+
+static int decode_v2_series(dec *d, const Io__Prometheus__Write__V2__TimeSeries *ts, br_err *err)
+{
+    size_t nh = ts->n_histograms;
+    size_t nsmp = ts->n_samples;
+    size_t n_refs = ts->n_labels_refs;
+    size_t bad = first_bad_ref(d, ts->labels_refs, n_refs);
+    /* For messages, show the labels that can be resolved. */
+    size_t n_show = (bad < n_refs ? bad : n_refs) / 2;
+    rawlab *ls = scratch_get(d, n_show);
+    refs_to_labels(d, ts->labels_refs, n_show, ls);
+    if (bad < n_refs) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "labels_refs[%zu] = %u is outside the %zu symbols", bad, ts->labels_refs[bad],
+                      d->n_syms);
+    }
+    if (n_refs % 2 != 0) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "labels_refs has odd length %zu", n_refs);
+    }
+    for (size_t i = 0; i < ts->n_exemplars; i++) {
+        const Io__Prometheus__Write__V2__Exemplar *e = ts->exemplars[i];
+        size_t eb = first_bad_ref(d, e->labels_refs, e->n_labels_refs);
+        if (eb < e->n_labels_refs || e->n_labels_refs % 2 != 0) {
+            return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                          "exemplar %zu has an odd or out-of-range labels_refs", i);
+        }
+    }
+    if (ts->metadata != NULL &&
+        (ts->metadata->help_ref >= d->n_syms && ts->metadata->help_ref != 0)) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "metadata help_ref %u is outside the %zu symbols", ts->metadata->help_ref,
+                      d->n_syms);
+    }
+    if (ts->metadata != NULL &&
+        (ts->metadata->unit_ref >= d->n_syms && ts->metadata->unit_ref != 0)) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "metadata unit_ref %u is outside the %zu symbols", ts->metadata->unit_ref,
+                      d->n_syms);
+    }
+    if (nsmp > 0 && nh > 0) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_MIXED_SAMPLES_HISTOGRAMS, err,
+                      "series holds both %zu samples and %zu histograms", nsmp, nh);
+    }
+    br_rw_series s = {0};
+    int rc = build_labels(d, ls, n_show, nsmp, nh, &s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (nsmp > 0) {
+        s.samples = br_arena_alloc(d->arena, nsmp * sizeof(br_sample));
+        if (s.samples == NULL) {
+            return arena_full(d, err);
+        }
+        for (size_t i = 0; i < nsmp; i++) {
+            s.samples[i].t = ts->samples[i]->timestamp;
+            s.samples[i].v = ts->samples[i]->value;
+        }
+        s.n_samples = nsmp;
+    }
+    if (nh > 0) {
+        s.histograms = br_arena_alloc(d->arena, nh * sizeof(br_histogram_sample));
+        if (s.histograms == NULL) {
+            return arena_full(d, err);
+        }
+        for (size_t i = 0; i < nh; i++) {
+            const Io__Prometheus__Write__V2__Histogram *m = ts->histograms[i];
+            wire_hist w;
+            bool oom = false;
+            FILL_WIRE_HIST(w, m, IO__PROMETHEUS__WRITE__V2__HISTOGRAM__COUNT_COUNT_FLOAT,
+                           IO__PROMETHEUS__WRITE__V2__HISTOGRAM__ZERO_COUNT_ZERO_COUNT_INT,
+                           IO__PROMETHEUS__WRITE__V2__HISTOGRAM__ZERO_COUNT_ZERO_COUNT_FLOAT, oom);
+            const char *why = oom ? NULL : convert_hist(d, &w, &s.histograms[i], &oom);
+            if (oom) {
+                return arena_full(d, err);
+            }
+            if (why != NULL) {
+                return reject(d, ls, n_show, nsmp, nh, BR_RW_INVALID_HISTOGRAM, err,
+                              "histogram at t=%lld: %s", (long long)m->timestamp, why);
+            }
+        }
+        s.n_histograms = nh;
+    }
+    keep_series(d, &s);
+    return 0;
+}
+
+static int decode_v2(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err *err)
+{
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, pc};
+    Io__Prometheus__Write__V2__Request *req =
+        io__prometheus__write__v2__request__unpack(&alloc, len, data);
+    if (req == NULL) {
+        if (pc->refused) {
+            return arena_full(d, err);
+        }
+        return br_err_set(err, BR_EPARSE,
+                          "body is not a valid io.prometheus.write.v2.Request protobuf message");
+    }
+    br_rw_request *out = d->out;
+    out->n_series_in_request = req->n_timeseries;
+    size_t points = 0;
+    for (size_t i = 0; i < req->n_timeseries; i++) {
+        const Io__Prometheus__Write__V2__TimeSeries *ts = req->timeseries[i];
+        out->n_samples += ts->n_samples;
+        out->n_histograms += ts->n_histograms;
+        out->n_exemplars += ts->n_exemplars;
+        out->n_metadata += ts->metadata != NULL;
+        points += ts->n_samples + ts->n_histograms;
+    }
+    int rc = check_totals(d, req->n_timeseries, points, err);
+    if (rc == 0) {
+        rc = load_symbols(d, req, err);
+    }
+    for (size_t i = 0; rc == 0 && i < req->n_timeseries; i++) {
+        rc = decode_v2_series(d, req->timeseries[i], err);
+        rc = rc > 0 ? 0 : rc;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Entry point                                                              */
+/* ------------------------------------------------------------------------ */
+
+int br_rw_decode(const void *body, size_t len, const char *content_type,
+                 const char *content_encoding, const br_rw_options *opts, br_arena *arena,
+                 br_rw_request *out, br_err *err)
+{
+    assert(arena != NULL && out != NULL);
+    assert(body != NULL || len == 0);
+    memset(out, 0, sizeof(*out));
+    br_rw_options defaults;
+    if (opts == NULL) {
+        br_rw_options_init(&defaults);
+        opts = &defaults;
+    }
+    int version = br_rw_parse_content_type(content_type, err);
+    if (version < 0) {
+        return version;
+    }
+    int rc = check_content_encoding(content_encoding, err);
+    if (rc != 0) {
+        return rc;
+    }
+    out->version = version;
+
+    size_t raw_len = 0;
+    if (len == 0 || snappy_uncompressed_length(body, len, &raw_len) != SNAPPY_OK) {
+        return br_err_set(err, BR_EPARSE,
+                          "body is not snappy block-compressed data (bad length header, %zu bytes "
+                          "received)",
+                          len);
+    }
+    if (opts->max_decompressed_bytes != 0 && raw_len > opts->max_decompressed_bytes) {
+        return br_err_set(err, BR_ETOOLARGE,
+                          "body declares %zu bytes uncompressed, more than the limit of %zu",
+                          raw_len, opts->max_decompressed_bytes);
+    }
+    dec d = {.opts = opts, .arena = arena, .out = out, .version = version};
+    uint8_t *raw = br_arena_alloc(arena, raw_len);
+    if (raw == NULL) {
+        return arena_full(&d, err);
+    }
+    size_t got = raw_len;
+    if (snappy_uncompress(body, len, (char *)raw, &got) != SNAPPY_OK || got != raw_len) {
+        return br_err_set(err, BR_EPARSE, "body is not valid snappy block-compressed data");
+    }
+    rc = setup_tenant(&d, err);
+    if (rc != 0) {
+        return rc;
+    }
+    pb_ctx pc = {arena, false};
+    if (version == 1) {
+        rc = decode_v1(&d, raw, raw_len, &pc, err);
+    } else {
+        rc = decode_v2(&d, raw, raw_len, &pc, err);
+    }
+    br_free(d.scratch);
+    return rc;
+}
+
+int br_rw_describe_rejections(const br_rw_request *req, br_buf *out)
+{
+    if (req->n_rejected_series == 0) {
+        return 0;
+    }
+    int rc = br_buf_printf(
+        out, "rejected %zu of %zu series (%zu samples, %zu histograms):", req->n_rejected_series,
+        req->n_series_in_request, req->n_rejected_samples, req->n_rejected_histograms);
+    const char *sep = " ";
+    for (int r = 0; rc == 0 && r < BR_RW_REASON_COUNT; r++) {
+        if (req->rejected[r] != 0) {
+            rc = br_buf_printf(out, "%s%zu %s", sep, req->rejected[r],
+                               br_rw_reason_name((br_rw_reason)r));
+            sep = ", ";
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < req->n_messages; i++) {
+        rc = br_buf_printf(out, "%s%s", i == 0 ? "; " : "; ", req->messages[i]);
+    }
+    if (rc == 0 && req->n_rejected_series > req->n_messages) {
+        rc = br_buf_printf(out, "; and %zu more", req->n_rejected_series - req->n_messages);
+    }
+    return rc;
+}
