@@ -1,0 +1,1260 @@
+/*
+ * chunk.c — float and native-histogram chunk encoders and iterators.
+ *
+ * Role: the compressed store under each series in the head (see chunk.h for
+ * the API, ownership and locking; bitstream.h for the bit order and the two
+ * codes used here: "rice(u, k)" with its special symbol, and "uvarint").
+ * Chunks live in memory only; the format below is what the appender writes
+ * and the iterators read, specified in the "Encoding format" comment after
+ * the includes.
+ *
+ * Invariants: timestamps strictly increase; the appender and every iterator
+ * run the same predictors and update them identically after each field, so
+ * a decoder reproduces the encoder's state sample by sample. Nothing in a
+ * stream is trusted: readers stop with BR_ECORRUPT on anything the encoder
+ * never writes, and the layout limits of chunk.h are re-checked.
+ *
+ * Threads: none of its own. The open chunk is used under its series' lock;
+ * frozen chunks are read-only and may be iterated from any number of threads.
+ */
+#include "storage/chunk.h"
+
+#include "engine/core/alloc.h"
+#include "engine/core/varint.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+/*
+ * Encoding format.
+ *
+ * Float chunk format. The first sample (t0, v0) lives in the summary, not in
+ * the stream. Sample i >= 1 is a timestamp field then a value field:
+ *   timestamp  i == 1: uvarint I, the nominal interval: t1 - t0 rounded to a
+ *              multiple of 1000, 100 or 10 ms when that moves it by at most
+ *              1/32, else t1 - t0 itself. Then, for every i >= 1,
+ *              rice(zigzag(t - (grid + I)), k_t). `grid` starts at t0 and
+ *              follows the ideal scrape times: after each sample, if the
+ *              residual r satisfies |r| <= I/8, grid += I + r/4 (rounded
+ *              away from zero), which centres it in the jitter and lets a
+ *              constant offset die out; otherwise grid = t (a missed scrape
+ *              or an irregular series re-anchors it). All timestamp
+ *              arithmetic is modulo 2^64, so any int64 gap round-trips.
+ *   value      integer context (the previous value is an integer with
+ *              |v| <= 2^53 and is not -0.0):
+ *                  rice(zigzag(delta - pred), k_v) when v is such an
+ *                  integer too, with delta = v - prev and pred = trend/8
+ *                  rounded half away from zero (0 before any delta);
+ *                  otherwise the special symbol, then an XOR field.
+ *              float context (anything else): an XOR field.
+ *              XOR field of x = bits(v) ^ bits(prev), Gorilla style:
+ *                  '0' when x == 0; '10' + the window's bits when x fits the
+ *                  previous window and that costs at most 11 bits more than
+ *                  a new one; else '11' + 5-bit leading zeros (max 31) +
+ *                  6-bit (length - 1) + the meaningful bits, which become
+ *                  the window.
+ *   trend      8 x an exponentially smoothed delta (weight 1/8). The first
+ *              delta sets it; an escaped residual (q >= BR_RICE_QMAX) does
+ *              not train it, so a counter reset costs one escape and the
+ *              trend survives; two escapes in a row reset it to the new delta;
+ *              two zero deltas in a row set it to 0 (the series went idle).
+ *   k_t, k_v   adaptive Rice parameters, one per stream: a running sum `a`
+ *              of coded values (each capped at QMAX << k) over `n` of them,
+ *              halved when n reaches 16; k is the least k with n << k >= a,
+ *              at most BR_RICE_MAX_K.
+ *
+ *   run bit    a sample is "perfect" when i >= 2, its timestamp residual
+ *              is 0 and its value is the prediction (integer residual 0, or
+ *              the same bits in float context). After a perfect sample,
+ *              the next sample starts with one bit: 0 = perfect too and
+ *              nothing else follows (predictors advance as if zeros had been
+ *              coded); 1 = the fields follow as usual. A series with exact
+ *              timestamps and an idle or perfectly steady value thus costs
+ *              1 bit per sample.
+ *
+ * Histogram chunk format. Sample i: the run bit (as above, "perfect" also
+ * requiring the same layout and every value predicted), the timestamp field
+ * (t0 in the summary), one bit "layout follows" (always 1 for i == 0), the
+ * layout if so, then count, zero count, sum, each positive bucket and each
+ * negative bucket as a value field with its own predictor (prev starts at
+ * 0.0).
+ * Layout: uvarint zigzag(schema), 1 bit is_float, 2 bits reset hint, 64 bits
+ * zero threshold, then for positive and negative spans: uvarint n_spans and
+ * per span uvarint zigzag(offset), uvarint length; then uvarint n_custom and
+ * 64 bits per custom bound. On a layout change, bucket predictors follow
+ * their absolute bucket index; new buckets start from 0.0.
+ */
+
+#define RICE_RESET 16
+#define INT_MAXABS (INT64_C(1) << 53)
+
+/* ------------------------------------------------------------ bit helpers */
+
+static inline uint64_t dbits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    return b;
+}
+
+static inline double bitsd(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
+static inline int64_t u2i(uint64_t u)
+{
+    int64_t i;
+    memcpy(&i, &u, sizeof(i));
+    return i;
+}
+
+static inline unsigned bitlen64(uint64_t x)
+{
+    return x == 0 ? 0 : 64u - (unsigned)__builtin_clzll(x);
+}
+
+/* True when v is an integer the integer path can carry exactly. */
+static inline bool as_int(double v, int64_t *out)
+{
+    if (!(v >= -0x1p53 && v <= 0x1p53)) {
+        return false; /* also false for NaN */
+    }
+    int64_t i = (int64_t)v;
+    if ((double)i != v || (i == 0 && signbit(v))) {
+        return false;
+    }
+    *out = i;
+    return true;
+}
+
+/* x / 8 rounded half away from zero; |x| <= 2^58. */
+static inline int64_t rdiv8(int64_t x)
+{
+    return x >= 0 ? (x + 4) / 8 : -((-x + 4) / 8);
+}
+
+/* --------------------------------------------------------- adaptive Rice */
+
+static void rice_init(br_chunk_rice *s)
+{
+    s->a = 1;
+    s->n = 1;
+}
+
+static inline unsigned rice_k(const br_chunk_rice *s)
+{
+    if (s->a <= s->n) {
+        return 0;
+    }
+    /* The least k with n << k >= a, without a division: n << k0 lies in
+     * [2^(bitlen(a) - 1), 2^bitlen(a)), so k0 or k0 + 1 is the answer. */
+    unsigned k = bitlen64(s->a) - bitlen64(s->n);
+    if (((uint64_t)s->n << k) < s->a) {
+        k++;
+    }
+    return k > BR_RICE_MAX_K ? BR_RICE_MAX_K : k;
+}
+
+/* Caps keep a below 2^56: each term is under 12 * 2^48 and n < 16. */
+static inline void rice_update(br_chunk_rice *s, uint64_t u, unsigned k)
+{
+    uint64_t cap = (uint64_t)BR_RICE_QMAX << k;
+    s->a += u < cap ? u : cap;
+    s->n++;
+    if (s->n >= RICE_RESET) {
+        s->a >>= 1;
+        s->n >>= 1;
+    }
+}
+
+static inline bool escaped(uint64_t u, unsigned k)
+{
+    return (u >> k) >= BR_RICE_QMAX;
+}
+
+/* ------------------------------------------------------ timestamp stream */
+
+static void tpred_init(br_chunk_tpred *tp, int64_t t0)
+{
+    tp->prev = (uint64_t)t0;
+    tp->grid = tp->prev;
+    tp->interval = 0;
+    rice_init(&tp->rice);
+}
+
+/* The nominal interval for a first gap d > 0 (see the format above). */
+static uint64_t pick_interval(uint64_t d)
+{
+    static const uint64_t steps[] = {1000, 100, 10};
+    if (d >= (UINT64_C(1) << 62)) {
+        return d;
+    }
+    for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+        uint64_t step = steps[s];
+        if (d < step) {
+            continue;
+        }
+        uint64_t round = (d + step / 2) / step * step;
+        uint64_t diff = d > round ? d - round : round - d;
+        if (diff * 32 <= round) {
+            return round;
+        }
+    }
+    return d;
+}
+
+static inline void tpred_advance(br_chunk_tpred *tp, uint64_t t, uint64_t pred, int64_t r)
+{
+    uint64_t mag = r < 0 ? 0 - (uint64_t)r : (uint64_t)r;
+    if (mag <= tp->interval / 8) {
+        /* A quarter of the residual, rounded away from zero, so a constant
+         * offset dies out. |r| <= 2^61 here. */
+        int64_t steer = r >= 0 ? (r + 3) / 4 : -((-r + 3) / 4);
+        tp->grid = pred + (uint64_t)steer;
+    } else {
+        tp->grid = t;
+    }
+    tp->prev = t;
+}
+
+/* True when t is exactly the predicted time of sample i >= 2. */
+static inline bool tpred_perfect(const br_chunk_tpred *tp, int64_t t)
+{
+    return (uint64_t)t == tp->grid + tp->interval;
+}
+
+/* Writes the timestamp field of sample i >= 1; with w NULL, only advances
+ * the predictor (a sample covered by a run bit, tpred_perfect). */
+static void tpred_put(br_bitw *w, br_chunk_tpred *tp, int64_t t, uint32_t i)
+{
+    uint64_t tu = (uint64_t)t;
+    if (i == 1) {
+        tp->interval = pick_interval(tu - tp->prev);
+        br_bitw_uvarint(w, tp->interval);
+    }
+    uint64_t pred = tp->grid + tp->interval;
+    int64_t r = u2i(tu - pred);
+    uint64_t u = br_zigzag_enc(r);
+    unsigned k = rice_k(&tp->rice);
+    if (w != NULL) {
+        br_bitw_rice(w, u, k);
+    }
+    rice_update(&tp->rice, u, k);
+    tpred_advance(tp, tu, pred, r);
+}
+
+/* Reads the timestamp field of sample i >= 1, or with r NULL takes the
+ * prediction itself; -1 on corrupt data. */
+static int tpred_get(br_bitr *r, br_chunk_tpred *tp, uint32_t i, int64_t *t, bool *zero)
+{
+    if (i == 1) {
+        uint64_t iv;
+        if (!br_bitr_uvarint(r, &iv) || iv == 0) {
+            return -1;
+        }
+        tp->interval = iv;
+    }
+    uint64_t pred = tp->grid + tp->interval;
+    unsigned k = rice_k(&tp->rice);
+    uint64_t u = 0;
+    if (r != NULL && br_bitr_rice(r, k, &u) != BR_RICE_VALUE) {
+        return -1;
+    }
+    int64_t res = br_zigzag_dec(u);
+    uint64_t tu = pred + (uint64_t)res;
+    if (u2i(tu) <= u2i(tp->prev)) {
+        return -1; /* the encoder only sees increasing timestamps */
+    }
+    rice_update(&tp->rice, u, k);
+    tpred_advance(tp, tu, pred, res);
+    *t = u2i(tu);
+    *zero = u == 0;
+    return 0;
+}
+
+/* ---------------------------------------------------------- value stream */
+
+static void vpred_init(br_chunk_vpred *vp, double v0)
+{
+    memset(vp, 0, sizeof(*vp));
+    vp->prev_bits = dbits(v0);
+    vp->prev_int = as_int(v0, &vp->prev_i);
+    rice_init(&vp->rice);
+}
+
+static inline void train(br_chunk_vpred *vp, int64_t delta, bool esc)
+{
+    if (delta == 0 && vp->last_zero) {
+        vp->trend = 0; /* a counter gone idle: predict idle at once */
+    } else if (!vp->trend_valid) {
+        vp->trend = delta * 8;
+        vp->trend_valid = true;
+    } else if (!esc) {
+        vp->trend += delta - rdiv8(vp->trend);
+    } else if (vp->escaped) {
+        vp->trend = delta * 8;
+    }
+    vp->escaped = esc;
+    vp->last_zero = delta == 0;
+}
+
+static void xor_put(br_bitw *w, br_chunk_vpred *vp, uint64_t bits)
+{
+    uint64_t x = bits ^ vp->prev_bits;
+    if (x == 0) {
+        br_bitw_bit(w, 0);
+        return;
+    }
+    unsigned lead = (unsigned)__builtin_clzll(x);
+    if (lead > 31) {
+        lead = 31;
+    }
+    unsigned trail = (unsigned)__builtin_ctzll(x);
+    unsigned sig = 64 - lead - trail;
+    if (vp->sig != 0 && lead >= vp->lead && trail >= 64u - vp->lead - vp->sig &&
+        vp->sig <= sig + 11) {
+        br_bitw_write(w, 2, 2);
+        br_bitw_write(w, x >> (64u - vp->lead - vp->sig), vp->sig);
+        return;
+    }
+    br_bitw_write(w, (UINT64_C(3) << 11) | ((uint64_t)lead << 6) | (sig - 1), 13);
+    br_bitw_write(w, x >> trail, sig);
+    vp->lead = (uint8_t)lead;
+    vp->sig = (uint8_t)sig;
+}
+
+static int xor_get(br_bitr *r, br_chunk_vpred *vp, uint64_t *bits)
+{
+    uint64_t x = 0;
+    if (br_bitr_bit(r) != 0) {
+        if (br_bitr_bit(r) != 0) {
+            unsigned lead = (unsigned)br_bitr_read(r, 5);
+            unsigned sig = (unsigned)br_bitr_read(r, 6) + 1;
+            if (lead + sig > 64) {
+                return -1;
+            }
+            vp->lead = (uint8_t)lead;
+            vp->sig = (uint8_t)sig;
+        } else if (vp->sig == 0) {
+            return -1;
+        }
+        x = br_bitr_read(r, vp->sig) << (64u - vp->lead - vp->sig);
+    }
+    if (r->overrun) {
+        return -1;
+    }
+    *bits = vp->prev_bits ^ x;
+    return 0;
+}
+
+/* True when v is exactly what the predictor expects: a zero integer
+ * residual, or the previous bits again in float context. */
+static inline bool vpred_perfect(const br_chunk_vpred *vp, double v)
+{
+    if (!vp->prev_int) {
+        return dbits(v) == vp->prev_bits;
+    }
+    int64_t vi;
+    int64_t pred = vp->trend_valid ? rdiv8(vp->trend) : 0;
+    return as_int(v, &vi) && vi - vp->prev_i == pred;
+}
+
+/* Writes the value field for v and advances the predictor; with w NULL,
+ * only advances it (v must satisfy vpred_perfect). */
+static void vpred_put(br_bitw *w, br_chunk_vpred *vp, double v)
+{
+    uint64_t bits = dbits(v);
+    int64_t vi = 0;
+    bool is_int = as_int(v, &vi);
+    if (vp->prev_int) {
+        if (is_int) {
+            int64_t delta = vi - vp->prev_i;
+            int64_t pred = vp->trend_valid ? rdiv8(vp->trend) : 0;
+            uint64_t u = br_zigzag_enc(delta - pred);
+            unsigned k = rice_k(&vp->rice);
+            if (w != NULL) {
+                br_bitw_rice(w, u, k);
+            }
+            train(vp, delta, escaped(u, k));
+            rice_update(&vp->rice, u, k);
+            vp->prev_i = vi;
+            vp->prev_bits = bits;
+            return;
+        }
+        assert(w != NULL);
+        br_bitw_rice_special(w);
+    }
+    if (w != NULL) {
+        xor_put(w, vp, bits);
+    }
+    vp->prev_bits = bits;
+    vp->prev_int = is_int;
+    vp->prev_i = vi;
+}
+
+/* Reads one value field, or with r NULL takes the prediction itself; -1 on
+ * corrupt data. *zero tells whether the value was the prediction (as
+ * vpred_perfect would have said). */
+static int vpred_get(br_bitr *r, br_chunk_vpred *vp, double *out, bool *zero)
+{
+    *zero = false;
+    if (r == NULL && !vp->prev_int) {
+        *out = bitsd(vp->prev_bits);
+        *zero = true;
+        return 0;
+    }
+    if (vp->prev_int) {
+        unsigned k = rice_k(&vp->rice);
+        uint64_t u = 0;
+        int rc = r != NULL ? br_bitr_rice(r, k, &u) : BR_RICE_VALUE;
+        if (rc == BR_RICE_VALUE) {
+            int64_t pred = vp->trend_valid ? rdiv8(vp->trend) : 0;
+            uint64_t sum = (uint64_t)vp->prev_i + (uint64_t)pred + (uint64_t)br_zigzag_dec(u);
+            int64_t vi = u2i(sum);
+            if (vi < -INT_MAXABS || vi > INT_MAXABS) {
+                return -1;
+            }
+            train(vp, vi - vp->prev_i, escaped(u, k));
+            rice_update(&vp->rice, u, k);
+            vp->prev_i = vi;
+            *out = (double)vi;
+            vp->prev_bits = dbits(*out);
+            *zero = u == 0;
+            return 0;
+        }
+        if (rc != BR_RICE_SPECIAL) {
+            return -1;
+        }
+    }
+    uint64_t bits;
+    if (xor_get(r, vp, &bits) != 0) {
+        return -1;
+    }
+    *zero = !vp->prev_int && bits == vp->prev_bits;
+    *out = bitsd(bits);
+    vp->prev_bits = bits;
+    vp->prev_i = 0;
+    vp->prev_int = as_int(*out, &vp->prev_i);
+    return 0;
+}
+
+/* ============================================================ float chunk */
+
+typedef struct chunk_app {
+    br_bitw w;
+    br_chunk_tpred tp;
+    br_chunk_vpred vp;
+    bool run; /* the last sample was perfectly predicted */
+} chunk_app;
+
+struct br_chunk {
+    br_chunk_summary sum;
+    uint8_t *buf;   /* the stream: app->w.buf while open, owned once frozen */
+    uint64_t nbits; /* bits in buf */
+    chunk_app *app; /* appender state; NULL once frozen */
+};
+
+br_chunk *br_chunk_new(void)
+{
+    br_chunk *c = br_calloc(1, sizeof(*c));
+    c->sum.min = NAN;
+    c->sum.max = NAN;
+    c->app = br_calloc(1, sizeof(*c->app));
+    br_bitw_init(&c->app->w);
+    return c;
+}
+
+void br_chunk_free(br_chunk *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->app != NULL) {
+        br_bitw_free(&c->app->w);
+        br_free(c->app);
+    } else {
+        br_free(c->buf);
+    }
+    br_free(c);
+}
+
+static void summary_add(br_chunk_summary *s, int64_t t, double v)
+{
+    if (s->count == 0) {
+        s->min_t = t;
+        s->first = v;
+        s->increase = 0.0;
+        s->reset_sum = 0.0;
+    } else {
+        double a = s->last;
+        if (v < a) {
+            s->resets++;
+            s->increase += v;
+            s->reset_sum += a;
+        } else {
+            s->increase += v - a;
+        }
+    }
+    s->last = v;
+    s->max_t = t;
+    s->count++;
+    if (isnan(v)) {
+        s->has_nan = true;
+        if (br_is_stale_nan(v)) {
+            s->has_stale = true;
+        }
+        return;
+    }
+    if (isnan(s->min) || v < s->min) {
+        s->min = v;
+    }
+    if (isnan(s->max) || v > s->max) {
+        s->max = v;
+    }
+}
+
+int br_chunk_append(br_chunk *c, int64_t t, double v, br_err *err)
+{
+    if (c->app == NULL) {
+        return br_err_set(err, BR_EINVAL, "chunk: append to a frozen chunk");
+    }
+    uint32_t i = c->sum.count;
+    if (i >= BR_CHUNK_HARD_LIMIT) {
+        return br_err_set(err, BR_ELIMIT, "chunk: more than %d samples", BR_CHUNK_HARD_LIMIT);
+    }
+    if (i > 0 && t <= c->sum.max_t) {
+        return br_err_set(err, BR_EOUTOFORDER,
+                          "chunk: timestamp %lld is not after the last one (%lld)", (long long)t,
+                          (long long)c->sum.max_t);
+    }
+    chunk_app *a = c->app;
+    if (i == 0) {
+        tpred_init(&a->tp, t);
+        vpred_init(&a->vp, v);
+    } else {
+        bool perfect = i >= 2 && tpred_perfect(&a->tp, t) && vpred_perfect(&a->vp, v);
+        if (a->run) {
+            br_bitw_bit(&a->w, perfect ? 0 : 1);
+        }
+        br_bitw *w = a->run && perfect ? NULL : &a->w;
+        tpred_put(w, &a->tp, t, i);
+        vpred_put(w, &a->vp, v);
+        a->run = perfect;
+    }
+    summary_add(&c->sum, t, v);
+    c->buf = a->w.buf;
+    c->nbits = a->w.nbits;
+    return 0;
+}
+
+bool br_chunk_full(const br_chunk *c)
+{
+    return c->sum.count >= BR_CHUNK_MAX_SAMPLES || br_chunk_data_len(c) >= BR_CHUNK_MAX_BYTES;
+}
+
+void br_chunk_freeze(br_chunk *c)
+{
+    if (c->app == NULL) {
+        return;
+    }
+    br_bitw_shrink(&c->app->w);
+    c->buf = c->app->w.buf;
+    c->nbits = c->app->w.nbits;
+    br_free(c->app);
+    c->app = NULL;
+}
+
+bool br_chunk_frozen(const br_chunk *c)
+{
+    return c->app == NULL;
+}
+
+const br_chunk_summary *br_chunk_get_summary(const br_chunk *c)
+{
+    return &c->sum;
+}
+
+size_t br_chunk_data_len(const br_chunk *c)
+{
+    return (size_t)((c->nbits + 7) / 8);
+}
+
+size_t br_chunk_bytes(const br_chunk *c)
+{
+    size_t n = sizeof(*c);
+    if (c->app != NULL) {
+        n += sizeof(*c->app) + c->app->w.cap;
+    } else {
+        n += br_chunk_data_len(c);
+    }
+    return n;
+}
+
+void br_chunk_iter_init(br_chunk_iter *it, const br_chunk *c)
+{
+    memset(it, 0, sizeof(*it));
+    it->c = c;
+    it->n = c->sum.count;
+    br_bitr_init(&it->r, c->buf, c->nbits);
+}
+
+bool br_chunk_iter_next(br_chunk_iter *it)
+{
+    if (it->err != 0 || it->i >= it->n) {
+        return false;
+    }
+    if (it->i == 0) {
+        it->t = it->c->sum.min_t;
+        it->v = it->c->sum.first;
+        tpred_init(&it->tp, it->t);
+        vpred_init(&it->vp, it->v);
+    } else {
+        bool silent = it->run && br_bitr_bit(&it->r) == 0;
+        br_bitr *r = silent ? NULL : &it->r;
+        int64_t t;
+        double v;
+        bool tz, vz;
+        if (it->r.overrun || tpred_get(r, &it->tp, it->i, &t, &tz) != 0 ||
+            vpred_get(r, &it->vp, &v, &vz) != 0) {
+            it->err = BR_ECORRUPT;
+            return false;
+        }
+        it->run = it->i >= 2 && tz && vz;
+        it->t = t;
+        it->v = v;
+    }
+    it->i++;
+    return true;
+}
+
+bool br_chunk_iter_seek(br_chunk_iter *it, int64_t t)
+{
+    if (it->err != 0) {
+        return false;
+    }
+    bool forward = it->i > 0 && it->t < t;
+    if (!forward) {
+        if (it->i == 1 && it->t >= t) {
+            return true; /* already at the first sample */
+        }
+        br_chunk_iter_init(it, it->c);
+    }
+    while (br_chunk_iter_next(it)) {
+        if (it->t >= t) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int br_chunk_iter_err(const br_chunk_iter *it)
+{
+    return it->err;
+}
+
+/* ======================================================== histogram chunk */
+
+/* Absolute bucket indexes of a span list (nb buckets); new array or NULL. */
+static int64_t *abs_indexes(const br_span *s, uint32_t ns, uint32_t nb)
+{
+    if (nb == 0) {
+        return NULL;
+    }
+    int64_t *out = br_malloc((size_t)nb * sizeof(*out));
+    int64_t idx = 0;
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < ns; j++) {
+        idx += s[j].offset;
+        for (uint32_t l = 0; l < s[j].length; l++) {
+            out[k++] = idx++;
+        }
+    }
+    assert(k == nb);
+    return out;
+}
+
+/* Predictors for a new span list, carried over by absolute index from the
+ * old one; buckets without a predecessor start from 0.0. New array. */
+static br_chunk_vpred *remap(const br_span *os, uint32_t nos, uint32_t onb,
+                             const br_chunk_vpred *ovp, const br_span *ns, uint32_t nns,
+                             uint32_t nnb)
+{
+    if (nnb == 0) {
+        return NULL;
+    }
+    br_chunk_vpred *out = br_malloc((size_t)nnb * sizeof(*out));
+    int64_t *oi = abs_indexes(os, nos, onb);
+    int64_t *ni = abs_indexes(ns, nns, nnb);
+    uint32_t o = 0;
+    for (uint32_t j = 0; j < nnb; j++) {
+        while (o < onb && oi[o] < ni[j]) {
+            o++;
+        }
+        if (o < onb && oi[o] == ni[j]) {
+            out[j] = ovp[o];
+        } else {
+            vpred_init(&out[j], 0.0);
+        }
+    }
+    br_free(oi);
+    br_free(ni);
+    return out;
+}
+
+static void hstate_init(br_hchunk_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    vpred_init(&st->count, 0.0);
+    vpred_init(&st->zero, 0.0);
+    vpred_init(&st->sum, 0.0);
+}
+
+static void hstate_free(br_hchunk_state *st)
+{
+    br_free(st->pos_spans);
+    br_free(st->neg_spans);
+    br_free(st->custom);
+    br_free(st->pos);
+    br_free(st->neg);
+    br_free(st->pos_out);
+    br_free(st->neg_out);
+    memset(st, 0, sizeof(*st));
+}
+
+/* A new layout for st. Takes ownership of ps, ns and cv (exact sizes). */
+typedef struct hlayout {
+    int32_t schema;
+    bool is_float;
+    uint8_t reset_hint;
+    double zero_threshold;
+    br_span *ps, *ns;
+    double *cv;
+    uint32_t nps, nns, ncv, npos, nneg;
+} hlayout;
+
+static void hstate_install(br_hchunk_state *st, hlayout *l)
+{
+    br_chunk_vpred *pos =
+        remap(st->pos_spans, st->n_pos_spans, st->n_pos, st->pos, l->ps, l->nps, l->npos);
+    br_chunk_vpred *neg =
+        remap(st->neg_spans, st->n_neg_spans, st->n_neg, st->neg, l->ns, l->nns, l->nneg);
+    br_free(st->pos);
+    br_free(st->neg);
+    br_free(st->pos_spans);
+    br_free(st->neg_spans);
+    br_free(st->custom);
+    st->pos = pos;
+    st->neg = neg;
+    st->schema = l->schema;
+    st->is_float = l->is_float;
+    st->reset_hint = l->reset_hint;
+    st->zero_threshold = l->zero_threshold;
+    st->pos_spans = l->ps;
+    st->neg_spans = l->ns;
+    st->custom = l->cv;
+    st->n_pos_spans = l->nps;
+    st->n_neg_spans = l->nns;
+    st->n_custom = l->ncv;
+    st->n_pos = l->npos;
+    st->n_neg = l->nneg;
+}
+
+static bool spans_equal(const br_span *a, const br_span *b, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        if (a[j].offset != b[j].offset || a[j].length != b[j].length) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool layout_equal(const br_hchunk_state *st, const br_histogram *h)
+{
+    if (st->schema != h->schema || st->is_float != h->is_float || st->reset_hint != h->reset_hint ||
+        dbits(st->zero_threshold) != dbits(h->zero_threshold) ||
+        st->n_pos_spans != h->n_pos_spans || st->n_neg_spans != h->n_neg_spans ||
+        st->n_custom != h->n_custom) {
+        return false;
+    }
+    if (!spans_equal(st->pos_spans, h->pos_spans, h->n_pos_spans) ||
+        !spans_equal(st->neg_spans, h->neg_spans, h->n_neg_spans)) {
+        return false;
+    }
+    for (uint32_t j = 0; j < h->n_custom; j++) {
+        if (dbits(st->custom[j]) != dbits(h->custom_values[j])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void *dup_array(const void *p, size_t n, size_t size)
+{
+    if (n == 0) {
+        return NULL;
+    }
+    void *out = br_malloc(n * size);
+    memcpy(out, p, n * size);
+    return out;
+}
+
+static void put_spans(br_bitw *w, const br_span *s, uint32_t n)
+{
+    br_bitw_uvarint(w, n);
+    for (uint32_t j = 0; j < n; j++) {
+        br_bitw_uvarint(w, br_zigzag_enc(s[j].offset));
+        br_bitw_uvarint(w, s[j].length);
+    }
+}
+
+static void put_layout(br_bitw *w, const br_histogram *h)
+{
+    br_bitw_uvarint(w, br_zigzag_enc(h->schema));
+    br_bitw_bit(w, h->is_float ? 1 : 0);
+    br_bitw_write(w, h->reset_hint, 2);
+    br_bitw_write(w, dbits(h->zero_threshold), 64);
+    put_spans(w, h->pos_spans, h->n_pos_spans);
+    put_spans(w, h->neg_spans, h->n_neg_spans);
+    br_bitw_uvarint(w, h->n_custom);
+    for (uint32_t j = 0; j < h->n_custom; j++) {
+        br_bitw_write(w, dbits(h->custom_values[j]), 64);
+    }
+}
+
+/* Reads a span list into a new array; -1 on corrupt data or a limit. */
+static int get_spans(br_bitr *r, br_span **out, uint32_t *n_out, uint32_t *nb_out)
+{
+    uint64_t n;
+    *out = NULL;
+    if (!br_bitr_uvarint(r, &n) || n > BR_HCHUNK_MAX_SPANS) {
+        return -1;
+    }
+    br_span *s = n > 0 ? br_malloc((size_t)n * sizeof(*s)) : NULL;
+    uint64_t nb = 0;
+    for (uint64_t j = 0; j < n; j++) {
+        uint64_t off, len;
+        if (!br_bitr_uvarint(r, &off) || !br_bitr_uvarint(r, &len)) {
+            br_free(s);
+            return -1;
+        }
+        int64_t o = br_zigzag_dec(off);
+        if (len > BR_HCHUNK_MAX_BUCKETS) {
+            br_free(s);
+            return -1;
+        }
+        nb += len;
+        if (o < INT32_MIN || o > INT32_MAX || nb > BR_HCHUNK_MAX_BUCKETS) {
+            br_free(s);
+            return -1;
+        }
+        s[j].offset = (int32_t)o;
+        s[j].length = (uint32_t)len;
+    }
+    *out = s;
+    *n_out = (uint32_t)n;
+    *nb_out = (uint32_t)nb;
+    return 0;
+}
+
+static int get_layout(br_bitr *r, hlayout *l)
+{
+    memset(l, 0, sizeof(*l));
+    uint64_t schema, ncv;
+    if (!br_bitr_uvarint(r, &schema)) {
+        return -1;
+    }
+    int64_t sc = br_zigzag_dec(schema);
+    if (sc < INT32_MIN || sc > INT32_MAX) {
+        return -1;
+    }
+    l->schema = (int32_t)sc;
+    l->is_float = br_bitr_bit(r) != 0;
+    l->reset_hint = (uint8_t)br_bitr_read(r, 2);
+    l->zero_threshold = bitsd(br_bitr_read(r, 64));
+    if (get_spans(r, &l->ps, &l->nps, &l->npos) != 0 ||
+        get_spans(r, &l->ns, &l->nns, &l->nneg) != 0 || !br_bitr_uvarint(r, &ncv) ||
+        ncv > BR_HCHUNK_MAX_CUSTOM) {
+        goto fail;
+    }
+    l->ncv = (uint32_t)ncv;
+    if (ncv > 0) {
+        l->cv = br_malloc((size_t)ncv * sizeof(double));
+        for (uint64_t j = 0; j < ncv; j++) {
+            l->cv[j] = bitsd(br_bitr_read(r, 64));
+        }
+    }
+    if (r->overrun) {
+        goto fail;
+    }
+    return 0;
+fail:
+    br_free(l->ps);
+    br_free(l->ns);
+    br_free(l->cv);
+    memset(l, 0, sizeof(*l));
+    return -1;
+}
+
+/* True when every value of h is what its predictor expects (same layout). */
+static bool hperfect(const br_hchunk_state *st, const br_histogram *h)
+{
+    if (!vpred_perfect(&st->count, h->count) || !vpred_perfect(&st->zero, h->zero_count) ||
+        !vpred_perfect(&st->sum, h->sum)) {
+        return false;
+    }
+    for (uint32_t j = 0; j < h->n_pos; j++) {
+        if (!vpred_perfect(&st->pos[j], h->pos_buckets[j])) {
+            return false;
+        }
+    }
+    for (uint32_t j = 0; j < h->n_neg; j++) {
+        if (!vpred_perfect(&st->neg[j], h->neg_buckets[j])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct hchunk_app {
+    br_bitw w;
+    br_hchunk_state st;
+} hchunk_app;
+
+struct br_hchunk {
+    br_hchunk_summary sum;
+    uint8_t *buf;
+    uint64_t nbits;
+    hchunk_app *app; /* NULL once frozen */
+};
+
+br_hchunk *br_hchunk_new(void)
+{
+    br_hchunk *c = br_calloc(1, sizeof(*c));
+    c->app = br_calloc(1, sizeof(*c->app));
+    br_bitw_init(&c->app->w);
+    hstate_init(&c->app->st);
+    return c;
+}
+
+void br_hchunk_free(br_hchunk *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->app != NULL) {
+        br_bitw_free(&c->app->w);
+        hstate_free(&c->app->st);
+        br_free(c->app);
+    } else {
+        br_free(c->buf);
+    }
+    br_free(c);
+}
+
+/* Checks one side's spans against its bucket count. */
+static int check_side(const char *side, const br_span *s, uint32_t ns, const double *b, uint32_t nb,
+                      br_err *err)
+{
+    if (ns > BR_HCHUNK_MAX_SPANS) {
+        return br_err_set(err, BR_ELIMIT, "histogram chunk: %u %s spans (limit %d)", ns, side,
+                          BR_HCHUNK_MAX_SPANS);
+    }
+    if (nb > BR_HCHUNK_MAX_BUCKETS) {
+        return br_err_set(err, BR_ELIMIT, "histogram chunk: %u %s buckets (limit %d)", nb, side,
+                          BR_HCHUNK_MAX_BUCKETS);
+    }
+    if ((ns > 0 && s == NULL) || (nb > 0 && b == NULL)) {
+        return br_err_set(err, BR_EINVAL, "histogram chunk: %s spans or buckets missing", side);
+    }
+    uint64_t total = 0;
+    for (uint32_t j = 0; j < ns; j++) {
+        total += s[j].length;
+    }
+    if (total != nb) {
+        return br_err_set(err, BR_EINVAL,
+                          "histogram chunk: %s spans cover %llu buckets but %u counts are given",
+                          side, (unsigned long long)total, nb);
+    }
+    return 0;
+}
+
+int br_hchunk_append(br_hchunk *c, int64_t t, const br_histogram *h, br_err *err)
+{
+    if (c->app == NULL) {
+        return br_err_set(err, BR_EINVAL, "histogram chunk: append to a frozen chunk");
+    }
+    uint32_t i = c->sum.count;
+    if (i >= BR_CHUNK_HARD_LIMIT) {
+        return br_err_set(err, BR_ELIMIT, "histogram chunk: more than %d samples",
+                          BR_CHUNK_HARD_LIMIT);
+    }
+    if (i > 0 && t <= c->sum.max_t) {
+        return br_err_set(err, BR_EOUTOFORDER,
+                          "histogram chunk: timestamp %lld is not after the last one (%lld)",
+                          (long long)t, (long long)c->sum.max_t);
+    }
+    if (h->reset_hint > BR_HIST_RESET_GAUGE) {
+        return br_err_set(err, BR_EINVAL, "histogram chunk: unknown reset hint %u",
+                          (unsigned)h->reset_hint);
+    }
+    if (h->n_custom > BR_HCHUNK_MAX_CUSTOM) {
+        return br_err_set(err, BR_ELIMIT, "histogram chunk: %u custom bounds (limit %d)",
+                          h->n_custom, BR_HCHUNK_MAX_CUSTOM);
+    }
+    if (h->n_custom > 0 && h->custom_values == NULL) {
+        return br_err_set(err, BR_EINVAL, "histogram chunk: custom bounds missing");
+    }
+    int rc = check_side("positive", h->pos_spans, h->n_pos_spans, h->pos_buckets, h->n_pos, err);
+    if (rc == 0) {
+        rc = check_side("negative", h->neg_spans, h->n_neg_spans, h->neg_buckets, h->n_neg, err);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+
+    hchunk_app *a = c->app;
+    br_hchunk_state *st = &a->st;
+    bool changed = i == 0 || !layout_equal(st, h);
+    bool perfect = i >= 2 && !changed && tpred_perfect(&st->tp, t) && hperfect(st, h);
+    if (st->run) {
+        br_bitw_bit(&a->w, perfect ? 0 : 1);
+    }
+    br_bitw *w = st->run && perfect ? NULL : &a->w;
+    st->run = perfect;
+    if (i == 0) {
+        tpred_init(&st->tp, t);
+    } else {
+        tpred_put(w, &st->tp, t, i);
+    }
+    if (w != NULL) {
+        br_bitw_bit(w, changed ? 1 : 0);
+    }
+    if (changed) {
+        put_layout(&a->w, h);
+        hlayout l = {
+            .schema = h->schema,
+            .is_float = h->is_float,
+            .reset_hint = h->reset_hint,
+            .zero_threshold = h->zero_threshold,
+            .ps = dup_array(h->pos_spans, h->n_pos_spans, sizeof(br_span)),
+            .ns = dup_array(h->neg_spans, h->n_neg_spans, sizeof(br_span)),
+            .cv = dup_array(h->custom_values, h->n_custom, sizeof(double)),
+            .nps = h->n_pos_spans,
+            .nns = h->n_neg_spans,
+            .ncv = h->n_custom,
+            .npos = h->n_pos,
+            .nneg = h->n_neg,
+        };
+        hstate_install(st, &l);
+        c->sum.layouts++;
+    }
+    vpred_put(w, &st->count, h->count);
+    vpred_put(w, &st->zero, h->zero_count);
+    vpred_put(w, &st->sum, h->sum);
+    for (uint32_t j = 0; j < h->n_pos; j++) {
+        vpred_put(w, &st->pos[j], h->pos_buckets[j]);
+    }
+    for (uint32_t j = 0; j < h->n_neg; j++) {
+        vpred_put(w, &st->neg[j], h->neg_buckets[j]);
+    }
+
+    if (i == 0) {
+        c->sum.min_t = t;
+    }
+    c->sum.max_t = t;
+    c->sum.count++;
+    if (br_is_stale_nan(h->sum)) {
+        c->sum.has_stale = true;
+    }
+    c->buf = a->w.buf;
+    c->nbits = a->w.nbits;
+    return 0;
+}
+
+bool br_hchunk_full(const br_hchunk *c)
+{
+    return c->sum.count >= BR_HCHUNK_MAX_SAMPLES || br_hchunk_data_len(c) >= BR_HCHUNK_MAX_BYTES;
+}
+
+void br_hchunk_freeze(br_hchunk *c)
+{
+    if (c->app == NULL) {
+        return;
+    }
+    br_bitw_shrink(&c->app->w);
+    c->buf = c->app->w.buf;
+    c->nbits = c->app->w.nbits;
+    hstate_free(&c->app->st);
+    br_free(c->app);
+    c->app = NULL;
+}
+
+bool br_hchunk_frozen(const br_hchunk *c)
+{
+    return c->app == NULL;
+}
+
+const br_hchunk_summary *br_hchunk_get_summary(const br_hchunk *c)
+{
+    return &c->sum;
+}
+
+size_t br_hchunk_data_len(const br_hchunk *c)
+{
+    return (size_t)((c->nbits + 7) / 8);
+}
+
+size_t br_hchunk_bytes(const br_hchunk *c)
+{
+    size_t n = sizeof(*c);
+    if (c->app == NULL) {
+        return n + br_hchunk_data_len(c);
+    }
+    const br_hchunk_state *st = &c->app->st;
+    n += sizeof(*c->app) + c->app->w.cap;
+    n += (size_t)(st->n_pos_spans + st->n_neg_spans) * sizeof(br_span);
+    n += (size_t)st->n_custom * sizeof(double);
+    n += (size_t)(st->n_pos + st->n_neg) * sizeof(br_chunk_vpred);
+    return n;
+}
+
+void br_hchunk_iter_init(br_hchunk_iter *it, const br_hchunk *c)
+{
+    memset(it, 0, sizeof(*it));
+    it->c = c;
+    it->n = c->sum.count;
+    br_bitr_init(&it->r, c->buf, c->nbits);
+    hstate_init(&it->st);
+}
+
+void br_hchunk_iter_free(br_hchunk_iter *it)
+{
+    hstate_free(&it->st);
+}
+
+static double *grow_out(double *p, uint32_t *cap, uint32_t n)
+{
+    if (n > *cap) {
+        p = br_realloc(p, (size_t)n * sizeof(double));
+        *cap = n;
+    }
+    return p;
+}
+
+static int hdecode(br_hchunk_iter *it)
+{
+    br_hchunk_state *st = &it->st;
+    bool silent = st->run && br_bitr_bit(&it->r) == 0;
+    br_bitr *r = silent ? NULL : &it->r;
+    bool tz = false, z;
+    if (it->r.overrun) {
+        return -1;
+    }
+    if (it->i == 0) {
+        it->t = it->c->sum.min_t;
+        tpred_init(&st->tp, it->t);
+    } else if (tpred_get(r, &st->tp, it->i, &it->t, &tz) != 0) {
+        return -1;
+    }
+    unsigned changed = r != NULL ? br_bitr_bit(r) : 0;
+    if (it->r.overrun || (it->i == 0 && changed == 0)) {
+        return -1;
+    }
+    if (changed) {
+        hlayout l;
+        if (get_layout(r, &l) != 0) {
+            return -1;
+        }
+        hstate_install(st, &l);
+        st->pos_out = grow_out(st->pos_out, &st->cap_pos_out, st->n_pos);
+        st->neg_out = grow_out(st->neg_out, &st->cap_neg_out, st->n_neg);
+    }
+    br_histogram *h = &it->h;
+    bool all = it->i >= 2 && tz && !changed;
+    if (vpred_get(r, &st->count, &h->count, &z) != 0) {
+        return -1;
+    }
+    all = all && z;
+    if (vpred_get(r, &st->zero, &h->zero_count, &z) != 0) {
+        return -1;
+    }
+    all = all && z;
+    if (vpred_get(r, &st->sum, &h->sum, &z) != 0) {
+        return -1;
+    }
+    all = all && z;
+    for (uint32_t j = 0; j < st->n_pos; j++) {
+        if (vpred_get(r, &st->pos[j], &st->pos_out[j], &z) != 0) {
+            return -1;
+        }
+        all = all && z;
+    }
+    for (uint32_t j = 0; j < st->n_neg; j++) {
+        if (vpred_get(r, &st->neg[j], &st->neg_out[j], &z) != 0) {
+            return -1;
+        }
+        all = all && z;
+    }
+    st->run = all;
+    h->schema = st->schema;
+    h->is_float = st->is_float;
+    h->reset_hint = st->reset_hint;
+    h->zero_threshold = st->zero_threshold;
+    h->n_pos_spans = st->n_pos_spans;
+    h->n_neg_spans = st->n_neg_spans;
+    h->n_pos = st->n_pos;
+    h->n_neg = st->n_neg;
+    h->n_custom = st->n_custom;
+    h->pos_spans = st->pos_spans;
+    h->neg_spans = st->neg_spans;
+    h->pos_buckets = st->pos_out;
+    h->neg_buckets = st->neg_out;
+    h->custom_values = st->custom;
+    return 0;
+}
+
+bool br_hchunk_iter_next(br_hchunk_iter *it)
+{
+    if (it->err != 0 || it->i >= it->n) {
+        return false;
+    }
+    if (hdecode(it) != 0) {
+        it->err = BR_ECORRUPT;
+        memset(&it->h, 0, sizeof(it->h));
+        return false;
+    }
+    it->i++;
+    return true;
+}
+
+bool br_hchunk_iter_seek(br_hchunk_iter *it, int64_t t)
+{
+    if (it->err != 0) {
+        return false;
+    }
+    bool forward = it->i > 0 && it->t < t;
+    if (!forward) {
+        if (it->i == 1 && it->t >= t) {
+            return true;
+        }
+        const br_hchunk *c = it->c;
+        br_hchunk_iter_free(it);
+        br_hchunk_iter_init(it, c);
+    }
+    while (br_hchunk_iter_next(it)) {
+        if (it->t >= t) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int br_hchunk_iter_err(const br_hchunk_iter *it)
+{
+    return it->err;
+}

@@ -1,0 +1,1034 @@
+/*
+ * test_chunk.c — unit tests for storage/chunk: float chunks (bit-exact round
+ * trips on random and edge data, seek, summaries against a full scan, cut
+ * points, freezing, compression of SLI-shaped counters) and native histogram
+ * chunks (round trips, layout changes, stale markers, seek, validation).
+ * Random cases use a seeded PRNG so failures repeat.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/core/alloc.h"
+#include "engine/core/err.h"
+#include "storage/chunk.h"
+#include "storage/sample.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) * 0x1p-53;
+}
+
+static uint64_t bits_of(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    return b;
+}
+
+static double from_bits(uint64_t b)
+{
+    double v;
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
+/* Appends all samples to a new chunk, asserting success. */
+static br_chunk *build(const br_sample *s, size_t n)
+{
+    br_chunk *c = br_chunk_new();
+    br_err err;
+    br_err_clear(&err);
+    for (size_t i = 0; i < n; i++) {
+        int rc = br_chunk_append(c, s[i].t, s[i].v, &err);
+        if (rc != 0) {
+            fail_msg("append %zu failed: %s", i, err.msg);
+        }
+    }
+    return c;
+}
+
+/* Iterates c and asserts it yields exactly s[0..n), bit for bit. */
+static void assert_round_trip(const br_chunk *c, const br_sample *s, size_t n)
+{
+    br_chunk_iter it;
+    br_chunk_iter_init(&it, c);
+    for (size_t i = 0; i < n; i++) {
+        if (!br_chunk_iter_next(&it)) {
+            fail_msg("iterator stopped at %zu of %zu (err %d)", i, n, br_chunk_iter_err(&it));
+        }
+        if (it.t != s[i].t || bits_of(it.v) != bits_of(s[i].v)) {
+            fail_msg("sample %zu: got (%lld, %016llx) want (%lld, %016llx)", i, (long long)it.t,
+                     (unsigned long long)bits_of(it.v), (long long)s[i].t,
+                     (unsigned long long)bits_of(s[i].v));
+        }
+    }
+    assert_false(br_chunk_iter_next(&it));
+    assert_int_equal(br_chunk_iter_err(&it), 0);
+}
+
+static void check(const br_sample *s, size_t n)
+{
+    br_chunk *c = build(s, n);
+    assert_round_trip(c, s, n);
+    br_chunk_freeze(c);
+    assert_round_trip(c, s, n);
+    br_chunk_free(c);
+}
+
+/* Regular 15 s scrapes with +-jitter ms starting at t0. */
+static int64_t scrape_t(uint64_t *rs, int64_t t0, size_t i, int jitter)
+{
+    int64_t j = jitter > 0 ? (int64_t)(rng_next(rs) % (uint64_t)(2 * jitter + 1)) - jitter : 0;
+    return t0 + (int64_t)i * 15000 + j;
+}
+
+/* ------------------------------------------------------- float round trips */
+
+static void test_chunk_round_trips_random_doubles_many_seeds(void **state)
+{
+    (void)state;
+    enum { N = 240 };
+    br_sample s[N];
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        uint64_t rs = seed;
+        int64_t t = (int64_t)(rng_next(&rs) >> 20) - (INT64_C(1) << 43);
+        for (size_t i = 0; i < N; i++) {
+            t += 1 + (int64_t)(rng_next(&rs) % (seed % 3 == 0 ? 1000000 : 30000));
+            s[i].t = t;
+            switch (rng_next(&rs) % 4) {
+            case 0:
+                s[i].v = from_bits(rng_next(&rs)); /* any bit pattern, NaNs included */
+                break;
+            case 1:
+                s[i].v = (rng_unit(&rs) - 0.5) * 1e6;
+                break;
+            case 2:
+                s[i].v = (double)(int64_t)(rng_next(&rs) % 100000);
+                break;
+            default:
+                s[i].v = i > 0 ? s[i - 1].v : 1.0;
+            }
+        }
+        check(s, N);
+    }
+}
+
+static void test_chunk_round_trips_edge_values(void **state)
+{
+    (void)state;
+    static const uint64_t edge_bits[] = {
+        0x7ff0000000000002ULL, /* Prometheus stale marker */
+        0x7ff8000000000001ULL, /* Prometheus' normal NaN */
+        0x7ff8000000000000ULL, 0xfff8000000000000ULL, 0x7fffffffffffffffULL,
+        0xffffffffffffffffULL, 0x7ff0000000000001ULL,
+        0x7ff0000000000000ULL, /* +Inf */
+        0xfff0000000000000ULL, /* -Inf */
+        0x8000000000000000ULL, /* -0.0 */
+        0x0000000000000000ULL, /* +0.0 */
+        0x0000000000000001ULL, /* smallest denormal */
+        0x800fffffffffffffULL, /* largest negative denormal */
+        0x7fefffffffffffffULL, /* DBL_MAX */
+        0xffefffffffffffffULL, /* -DBL_MAX */
+        0x4340000000000000ULL, /* 2^53 */
+        0x4340000000000001ULL, /* 2^53 + 2 */
+        0xc340000000000000ULL, /* -2^53 */
+        0x433fffffffffffffULL, /* 2^53 - 1 */
+        0x43e0000000000000ULL, /* 2^63 */
+        0xc3e0000000000000ULL, /* -2^63 */
+        0x3ff0000000000000ULL, /* 1.0 */
+        0x3fb999999999999aULL, /* 0.1 */
+    };
+    const size_t ne = sizeof(edge_bits) / sizeof(edge_bits[0]);
+    br_sample s[4 * 23];
+    assert_int_equal(ne, 23);
+    size_t n = 0;
+    /* Each edge value after an integer, after itself, and after a float, so
+     * every value-coding path meets every edge value. */
+    for (size_t i = 0; i < ne; i++) {
+        s[n].v = 42.0;
+        s[n + 1].v = from_bits(edge_bits[i]);
+        s[n + 2].v = from_bits(edge_bits[i]);
+        s[n + 3].v = 0.25;
+        n += 4;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s[i].t = 1000 * (int64_t)i;
+    }
+    check(s, n);
+    /* The edge values as the very first sample. */
+    for (size_t i = 0; i < ne; i++) {
+        br_sample one[2] = {{-5, from_bits(edge_bits[i])}, {10, 3.0}};
+        check(one, 2);
+    }
+}
+
+static void test_chunk_round_trips_extreme_timestamps(void **state)
+{
+    (void)state;
+    br_sample a[] = {{INT64_MIN, 1}, {INT64_MIN + 1, 2}, {-1, 3}, {0, 4}, {1, 5},
+                     {INT64_MAX - 1, 6}, {INT64_MAX, 7}};
+    check(a, sizeof(a) / sizeof(a[0]));
+    br_sample b[] = {{INT64_MIN, 1}, {INT64_MAX, 2}}; /* a gap of 2^64 - 1 */
+    check(b, 2);
+    br_sample c[] = {{-1000000000000, 1}, {-999999985000, 2}, {-999999970003, 3},
+                     {-999999954998, 4}, {5000000000000, 5}, {5000000015000, 6}};
+    check(c, sizeof(c) / sizeof(c[0]));
+    /* Random huge gaps over the whole range. */
+    br_sample d[64];
+    uint64_t rs = 99;
+    int64_t t = INT64_MIN;
+    for (size_t i = 0; i < 64; i++) {
+        uint64_t room = (uint64_t)INT64_MAX - (uint64_t)t;
+        uint64_t step = 1 + rng_next(&rs) % (room / 128 + 1);
+        t = (int64_t)((uint64_t)t + step);
+        d[i].t = t;
+        d[i].v = (double)i;
+    }
+    check(d, 64);
+}
+
+static void test_chunk_round_trips_identical_values(void **state)
+{
+    (void)state;
+    br_sample s[BR_CHUNK_MAX_SAMPLES];
+    const double vals[] = {0.0, 7.0, 0.123456789, NAN};
+    for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+        for (size_t i = 0; i < BR_CHUNK_MAX_SAMPLES; i++) {
+            s[i].t = 1700000000000 + 15000 * (int64_t)i;
+            s[i].v = vals[k];
+        }
+        check(s, BR_CHUNK_MAX_SAMPLES);
+        br_chunk *c = build(s, BR_CHUNK_MAX_SAMPLES);
+        /* One bit for the timestamp and one for the value per sample. */
+        assert_true(br_chunk_data_len(c) <= (2 * BR_CHUNK_MAX_SAMPLES) / 8 + 4);
+        br_chunk_free(c);
+    }
+}
+
+static void test_chunk_round_trips_counters_with_resets(void **state)
+{
+    (void)state;
+    enum { N = 240 };
+    br_sample s[N];
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        uint64_t rs = seed;
+        double v = (double)(rng_next(&rs) % 1000000);
+        for (size_t i = 0; i < N; i++) {
+            s[i].t = scrape_t(&rs, 1700000000000, i, 5);
+            if (rng_next(&rs) % 60 == 0) {
+                v = (double)(rng_next(&rs) % 50); /* process restart */
+            } else {
+                v += (double)(rng_next(&rs) % 501);
+            }
+            s[i].v = v;
+        }
+        check(s, N);
+    }
+}
+
+static void test_chunk_round_trips_values_switching_int_and_float(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    br_sample s[N];
+    uint64_t rs = 5;
+    for (size_t i = 0; i < N; i++) {
+        s[i].t = 1000 * (int64_t)i;
+        uint64_t r = rng_next(&rs) % 5;
+        s[i].v = r == 0   ? 0.5 * (double)i
+                 : r == 1 ? br_stale_nan()
+                 : r == 2 ? -0.0
+                          : (double)(i * i);
+    }
+    check(s, N);
+}
+
+/* Perfectly predicted stretches (run bits) broken at random by jitter,
+ * rate changes, float values and NaNs. */
+static void test_chunk_round_trips_runs_of_perfect_predictions(void **state)
+{
+    (void)state;
+    enum { N = 240 };
+    br_sample s[N];
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        uint64_t rs = seed;
+        double v = 1000;
+        double step = (double)(rng_next(&rs) % 4);
+        for (size_t i = 0; i < N; i++) {
+            uint64_t r = rng_next(&rs) % 40;
+            s[i].t = 15000 * (int64_t)i + (r == 0 ? 3 : 0);
+            if (r == 1) {
+                step = (double)(rng_next(&rs) % 4);
+            }
+            v += step;
+            s[i].v = r == 2 ? v + 0.5 : r == 3 ? NAN : v;
+        }
+        check(s, N);
+    }
+}
+
+static void test_chunk_round_trips_one_sample_and_empty(void **state)
+{
+    (void)state;
+    br_chunk *c = br_chunk_new();
+    br_chunk_iter it;
+    br_chunk_iter_init(&it, c);
+    assert_false(br_chunk_iter_next(&it));
+    assert_false(br_chunk_iter_seek(&it, 0));
+    br_chunk_freeze(c);
+    br_chunk_iter_init(&it, c);
+    assert_false(br_chunk_iter_next(&it));
+    br_chunk_free(c);
+
+    br_sample one[] = {{123, -0.0}};
+    check(one, 1);
+}
+
+/* --------------------------------------------------------------- seek */
+
+static void test_chunk_seek_finds_first_sample_at_or_after(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    br_sample s[N];
+    for (size_t i = 0; i < N; i++) {
+        s[i].t = 1000 + 10 * (int64_t)i;
+        s[i].v = (double)i;
+    }
+    br_chunk *c = build(s, N);
+    br_chunk_freeze(c);
+    br_chunk_iter it;
+    br_chunk_iter_init(&it, c);
+    assert_true(br_chunk_iter_seek(&it, 1205));
+    assert_int_equal(it.t, 1210);
+    assert_true(it.v == 21.0);
+    /* Next continues after the sought sample. */
+    assert_true(br_chunk_iter_next(&it));
+    assert_int_equal(it.t, 1220);
+    /* Exact hit, forward. */
+    assert_true(br_chunk_iter_seek(&it, 1500));
+    assert_int_equal(it.t, 1500);
+    /* Backwards rewinds to the first sample >= t. */
+    assert_true(br_chunk_iter_seek(&it, 1001));
+    assert_int_equal(it.t, 1010);
+    /* Before the chunk: the first sample. */
+    assert_true(br_chunk_iter_seek(&it, INT64_MIN));
+    assert_int_equal(it.t, 1000);
+    assert_true(br_chunk_iter_seek(&it, -5));
+    assert_int_equal(it.t, 1000);
+    /* The last sample, then past the end. */
+    assert_true(br_chunk_iter_seek(&it, 1990));
+    assert_int_equal(it.t, 1990);
+    assert_false(br_chunk_iter_next(&it));
+    assert_false(br_chunk_iter_seek(&it, 1991));
+    /* After running off the end a backward seek still works. */
+    assert_true(br_chunk_iter_seek(&it, 1500));
+    assert_int_equal(it.t, 1500);
+    assert_true(it.v == 50.0);
+    br_chunk_free(c);
+}
+
+/* ------------------------------------------------------------- summaries */
+
+/* The reference: one sequential scan, written as the header specifies. */
+static void scan_summary(const br_sample *s, size_t n, br_chunk_summary *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->min = NAN;
+    out->max = NAN;
+    for (size_t i = 0; i < n; i++) {
+        double v = s[i].v;
+        if (i == 0) {
+            out->min_t = s[i].t;
+            out->first = v;
+        } else {
+            double a = s[i - 1].v;
+            if (v < a) {
+                out->resets++;
+                out->increase += v;
+                out->reset_sum += a;
+            } else {
+                out->increase += v - a;
+            }
+        }
+        out->max_t = s[i].t;
+        out->last = v;
+        out->count++;
+        if (isnan(v)) {
+            out->has_nan = true;
+            out->has_stale = out->has_stale || br_is_stale_nan(v);
+            continue;
+        }
+        if (isnan(out->min) || v < out->min) {
+            out->min = v;
+        }
+        if (isnan(out->max) || v > out->max) {
+            out->max = v;
+        }
+    }
+}
+
+static void assert_summary_equal(const br_chunk_summary *a, const br_chunk_summary *b)
+{
+    assert_int_equal(a->min_t, b->min_t);
+    assert_int_equal(a->max_t, b->max_t);
+    assert_int_equal(a->count, b->count);
+    assert_int_equal(a->resets, b->resets);
+    assert_int_equal(bits_of(a->first), bits_of(b->first));
+    assert_int_equal(bits_of(a->last), bits_of(b->last));
+    assert_int_equal(bits_of(a->min), bits_of(b->min));
+    assert_int_equal(bits_of(a->max), bits_of(b->max));
+    /* A NaN's payload after arithmetic is up to the compiler (it may swap
+     * the operands of +), so NaN results only have to be NaN. */
+    if (isnan(a->increase) || isnan(b->increase)) {
+        assert_true(isnan(a->increase) && isnan(b->increase));
+    } else {
+        assert_int_equal(bits_of(a->increase), bits_of(b->increase));
+    }
+    if (isnan(a->reset_sum) || isnan(b->reset_sum)) {
+        assert_true(isnan(a->reset_sum) && isnan(b->reset_sum));
+    } else {
+        assert_int_equal(bits_of(a->reset_sum), bits_of(b->reset_sum));
+    }
+    assert_int_equal(a->has_nan, b->has_nan);
+    assert_int_equal(a->has_stale, b->has_stale);
+}
+
+static void test_chunk_summary_equals_full_scan_on_random_data(void **state)
+{
+    (void)state;
+    enum { N = 240 };
+    br_sample s[N];
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        uint64_t rs = seed * 7919;
+        size_t n = 1 + (size_t)(rng_next(&rs) % N);
+        double v = rng_unit(&rs) * 1000.0;
+        bool with_nan = seed % 5 == 0;
+        for (size_t i = 0; i < n; i++) {
+            s[i].t = scrape_t(&rs, -3600000, i, 5);
+            uint64_t r = rng_next(&rs) % 100;
+            if (r < 3) {
+                v = rng_unit(&rs) * 10.0; /* reset */
+            } else if (with_nan && r < 6) {
+                s[i].v = r == 3 ? br_stale_nan() : NAN;
+                continue;
+            } else {
+                v += rng_unit(&rs) * 0.37; /* float counter: rounding matters */
+            }
+            s[i].v = v;
+        }
+        br_chunk *c = build(s, n);
+        br_chunk_summary want;
+        scan_summary(s, n, &want);
+        assert_summary_equal(br_chunk_get_summary(c), &want);
+        br_chunk_freeze(c);
+        assert_summary_equal(br_chunk_get_summary(c), &want);
+        br_chunk_free(c);
+    }
+}
+
+static void test_chunk_summary_counts_resets_and_increase(void **state)
+{
+    (void)state;
+    br_sample s[] = {{1, 10}, {2, 15}, {3, 3}, {4, 8}, {5, 8}, {6, 1}};
+    br_chunk *c = build(s, 6);
+    const br_chunk_summary *sum = br_chunk_get_summary(c);
+    assert_int_equal(sum->resets, 2);
+    /* 5 + 3 (reset) + 5 + 0 + 1 (reset) */
+    assert_true(sum->increase == 14.0);
+    assert_true(sum->reset_sum == 15.0 + 8.0);
+    /* Prometheus' form agrees: last - first + sum of pre-reset values. */
+    assert_true((sum->last - sum->first) + sum->reset_sum == 14.0);
+    assert_true(sum->min == 1.0);
+    assert_true(sum->max == 15.0);
+    assert_int_equal(sum->min_t, 1);
+    assert_int_equal(sum->max_t, 6);
+    assert_false(sum->has_nan);
+    br_chunk_free(c);
+}
+
+static void test_chunk_summary_flags_nan_and_stale_and_ignores_them_for_min_max(void **state)
+{
+    (void)state;
+    br_sample s[] = {{1, NAN}, {2, 4}, {3, -2}, {4, NAN}};
+    br_chunk *c = build(s, 4);
+    const br_chunk_summary *sum = br_chunk_get_summary(c);
+    assert_true(sum->has_nan);
+    assert_false(sum->has_stale);
+    assert_true(sum->min == -2.0);
+    assert_true(sum->max == 4.0);
+    br_chunk_free(c);
+
+    br_sample t[] = {{1, 5}, {2, br_stale_nan()}};
+    c = build(t, 2);
+    assert_true(br_chunk_get_summary(c)->has_stale);
+    assert_true(br_chunk_get_summary(c)->has_nan);
+    br_chunk_free(c);
+
+    br_sample u[] = {{1, NAN}};
+    c = build(u, 1);
+    assert_true(isnan(br_chunk_get_summary(c)->min));
+    assert_true(isnan(br_chunk_get_summary(c)->max));
+    br_chunk_free(c);
+}
+
+/* ----------------------------------------------- cut points and freezing */
+
+static void test_chunk_full_at_sample_limit(void **state)
+{
+    (void)state;
+    br_chunk *c = br_chunk_new();
+    for (int i = 0; i < BR_CHUNK_MAX_SAMPLES; i++) {
+        assert_false(br_chunk_full(c));
+        assert_int_equal(br_chunk_append(c, 15000 * (int64_t)i, 1.0, NULL), 0);
+    }
+    assert_true(br_chunk_full(c));
+    assert_int_equal(br_chunk_get_summary(c)->count, BR_CHUNK_MAX_SAMPLES);
+    br_chunk_free(c);
+}
+
+static void test_chunk_full_at_byte_limit_for_noisy_gauges(void **state)
+{
+    (void)state;
+    br_chunk *c = br_chunk_new();
+    uint64_t rs = 3;
+    int n = 0;
+    while (!br_chunk_full(c)) {
+        assert_int_equal(br_chunk_append(c, 15000 * (int64_t)n, rng_unit(&rs), NULL), 0);
+        n++;
+    }
+    assert_true(n < BR_CHUNK_MAX_SAMPLES);
+    assert_true(br_chunk_data_len(c) >= BR_CHUNK_MAX_BYTES);
+    assert_true(br_chunk_data_len(c) < BR_CHUNK_MAX_BYTES + 16);
+    br_chunk_free(c);
+}
+
+static void test_chunk_freeze_keeps_content_and_shrinks(void **state)
+{
+    (void)state;
+    enum { N = 150 };
+    br_sample s[N];
+    uint64_t rs = 11;
+    for (size_t i = 0; i < N; i++) {
+        s[i].t = scrape_t(&rs, 0, i, 5);
+        s[i].v = rng_unit(&rs) * 100.0;
+    }
+    br_chunk *c = build(s, N);
+    br_chunk_summary before = *br_chunk_get_summary(c);
+    size_t open_bytes = br_chunk_bytes(c);
+    size_t data = br_chunk_data_len(c);
+    assert_false(br_chunk_frozen(c));
+    br_chunk_freeze(c);
+    br_chunk_freeze(c); /* idempotent */
+    assert_true(br_chunk_frozen(c));
+    assert_true(br_chunk_bytes(c) < open_bytes);
+    assert_int_equal(br_chunk_data_len(c), data);
+    assert_summary_equal(br_chunk_get_summary(c), &before);
+    assert_round_trip(c, s, N);
+    /* Two iterators interleaved over one frozen chunk do not disturb it. */
+    br_chunk_iter a, b;
+    br_chunk_iter_init(&a, c);
+    br_chunk_iter_init(&b, c);
+    for (size_t i = 0; i < N; i++) {
+        assert_true(br_chunk_iter_next(&a));
+        assert_true(br_chunk_iter_next(&b));
+        assert_int_equal(a.t, b.t);
+        assert_int_equal(bits_of(a.v), bits_of(b.v));
+    }
+    br_chunk_free(c);
+}
+
+static void test_chunk_append_rejects_out_of_order_and_frozen(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    br_chunk *c = br_chunk_new();
+    assert_int_equal(br_chunk_append(c, 100, 1, &err), 0);
+    assert_int_equal(br_chunk_append(c, 100, 2, &err), BR_EOUTOFORDER);
+    assert_non_null(strstr(err.msg, "100"));
+    assert_int_equal(br_chunk_append(c, 99, 2, &err), BR_EOUTOFORDER);
+    assert_int_equal(br_chunk_get_summary(c)->count, 1);
+    br_chunk_freeze(c);
+    assert_int_equal(br_chunk_append(c, 200, 2, &err), BR_EINVAL);
+    assert_non_null(strstr(err.msg, "frozen"));
+    br_sample want[] = {{100, 1}};
+    assert_round_trip(c, want, 1);
+    br_chunk_free(c);
+}
+
+/* ----------------------------------------------------------- compression */
+
+static size_t encoded_bytes(const br_sample *s, size_t n)
+{
+    br_chunk *c = build(s, n);
+    assert_round_trip(c, s, n);
+    size_t len = br_chunk_data_len(c) + 16; /* + the first sample */
+    br_chunk_free(c);
+    return len;
+}
+
+static void test_chunk_steady_counter_costs_under_a_quarter_byte(void **state)
+{
+    (void)state;
+    enum { N = 240 };
+    br_sample s[N];
+    for (size_t i = 0; i < N; i++) {
+        s[i].t = 1700000000000 + 15000 * (int64_t)i;
+        s[i].v = 1e6 + 300.0 * (double)i;
+    }
+    /* Two bits per sample once the predictors settle. */
+    size_t b = encoded_bytes(s, N);
+    print_message("steady counter: %zu bytes for %d samples\n", b, N);
+    assert_true(b < N / 4);
+}
+
+static void test_chunk_jittered_counter_costs_under_two_bytes(void **state)
+{
+    (void)state;
+    enum { N = 240 };
+    br_sample s[N];
+    uint64_t rs = 17;
+    double v = 5e5;
+    for (size_t i = 0; i < N; i++) {
+        s[i].t = scrape_t(&rs, 1700000000000, i, 5);
+        v += (double)(rng_next(&rs) % 501);
+        s[i].v = v;
+    }
+    /* The information content is about 3.5 + 9 bits per sample. */
+    size_t b = encoded_bytes(s, N);
+    assert_true(b < 2 * N);
+    assert_true(b > N); /* sanity: it cannot beat the entropy */
+}
+
+/* ------------------------------------------------------- histogram chunks */
+
+typedef struct hsample {
+    int64_t t;
+    br_histogram h;
+    br_span pos_spans[4], neg_spans[2];
+    double pos[32], neg[8], custom[8];
+} hsample;
+
+static void hfix(hsample *x)
+{
+    x->h.pos_spans = x->pos_spans;
+    x->h.neg_spans = x->neg_spans;
+    x->h.pos_buckets = x->pos;
+    x->h.neg_buckets = x->neg;
+    x->h.custom_values = x->custom;
+}
+
+static void assert_hist_equal(const br_histogram *a, const br_histogram *b, size_t i)
+{
+    bool same = a->schema == b->schema && a->is_float == b->is_float &&
+                a->reset_hint == b->reset_hint &&
+                bits_of(a->zero_threshold) == bits_of(b->zero_threshold) &&
+                bits_of(a->count) == bits_of(b->count) && bits_of(a->sum) == bits_of(b->sum) &&
+                bits_of(a->zero_count) == bits_of(b->zero_count) &&
+                a->n_pos_spans == b->n_pos_spans && a->n_neg_spans == b->n_neg_spans &&
+                a->n_pos == b->n_pos && a->n_neg == b->n_neg && a->n_custom == b->n_custom;
+    for (uint32_t j = 0; same && j < a->n_pos_spans; j++) {
+        same = a->pos_spans[j].offset == b->pos_spans[j].offset &&
+               a->pos_spans[j].length == b->pos_spans[j].length;
+    }
+    for (uint32_t j = 0; same && j < a->n_neg_spans; j++) {
+        same = a->neg_spans[j].offset == b->neg_spans[j].offset &&
+               a->neg_spans[j].length == b->neg_spans[j].length;
+    }
+    for (uint32_t j = 0; same && j < a->n_pos; j++) {
+        same = bits_of(a->pos_buckets[j]) == bits_of(b->pos_buckets[j]);
+    }
+    for (uint32_t j = 0; same && j < a->n_neg; j++) {
+        same = bits_of(a->neg_buckets[j]) == bits_of(b->neg_buckets[j]);
+    }
+    for (uint32_t j = 0; same && j < a->n_custom; j++) {
+        same = bits_of(a->custom_values[j]) == bits_of(b->custom_values[j]);
+    }
+    if (!same) {
+        fail_msg("histogram sample %zu differs", i);
+    }
+}
+
+static br_hchunk *hbuild(const hsample *s, size_t n)
+{
+    br_hchunk *c = br_hchunk_new();
+    br_err err;
+    br_err_clear(&err);
+    for (size_t i = 0; i < n; i++) {
+        if (br_hchunk_append(c, s[i].t, &s[i].h, &err) != 0) {
+            fail_msg("append %zu failed: %s", i, err.msg);
+        }
+    }
+    return c;
+}
+
+static void hassert_round_trip(const br_hchunk *c, const hsample *s, size_t n)
+{
+    br_hchunk_iter it;
+    br_hchunk_iter_init(&it, c);
+    for (size_t i = 0; i < n; i++) {
+        if (!br_hchunk_iter_next(&it)) {
+            fail_msg("iterator stopped at %zu (err %d)", i, br_hchunk_iter_err(&it));
+        }
+        assert_int_equal(it.t, s[i].t);
+        assert_hist_equal(&it.h, &s[i].h, i);
+    }
+    assert_false(br_hchunk_iter_next(&it));
+    assert_int_equal(br_hchunk_iter_err(&it), 0);
+    br_hchunk_iter_free(&it);
+}
+
+static void hcheck(const hsample *s, size_t n)
+{
+    br_hchunk *c = hbuild(s, n);
+    hassert_round_trip(c, s, n);
+    br_hchunk_freeze(c);
+    hassert_round_trip(c, s, n);
+    br_hchunk_free(c);
+}
+
+/* A random histogram series: exponential schema, growing integer counts,
+ * spans that change now and then when layout_changes is set. */
+static void gen_hseries(hsample *s, size_t n, uint64_t seed, bool is_float, bool layout_changes)
+{
+    uint64_t rs = seed;
+    memset(s, 0, n * sizeof(*s));
+    double pos[32] = {0}, neg[8] = {0}, zero = 0, sum = 0;
+    uint32_t npos = 6;
+    for (size_t i = 0; i < n; i++) {
+        hsample *x = &s[i];
+        x->t = scrape_t(&rs, 1700000000000, i, 5);
+        if (layout_changes && rng_next(&rs) % 10 == 0 && npos < 30) {
+            npos += 2; /* new buckets appear at the top */
+        }
+        x->h.schema = 3;
+        x->h.is_float = is_float;
+        x->h.zero_threshold = 1e-128;
+        x->h.n_pos_spans = 2;
+        x->pos_spans[0] = (br_span){-2, 4};
+        x->pos_spans[1] = (br_span){3, npos - 4};
+        x->h.n_neg_spans = 1;
+        x->neg_spans[0] = (br_span){1, 3};
+        x->h.n_pos = npos;
+        x->h.n_neg = 3;
+        double count = 0;
+        for (uint32_t j = 0; j < npos; j++) {
+            double inc = (double)(rng_next(&rs) % 20);
+            if (is_float) {
+                inc *= 0.5 + rng_unit(&rs);
+            }
+            pos[j] += inc;
+            x->pos[j] = pos[j];
+            count += pos[j];
+        }
+        for (uint32_t j = 0; j < 3; j++) {
+            neg[j] += (double)(rng_next(&rs) % 3);
+            x->neg[j] = neg[j];
+            count += neg[j];
+        }
+        zero += (double)(rng_next(&rs) % 2);
+        count += zero;
+        sum += rng_unit(&rs) * 10.0;
+        x->h.zero_count = zero;
+        x->h.count = count;
+        x->h.sum = sum;
+        hfix(x);
+    }
+}
+
+static void test_hchunk_round_trips_integer_histograms_many_seeds(void **state)
+{
+    (void)state;
+    enum { N = 120 };
+    static hsample s[N];
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        gen_hseries(s, N, seed, false, false);
+        hcheck(s, N);
+    }
+}
+
+static void test_hchunk_round_trips_float_histograms_many_seeds(void **state)
+{
+    (void)state;
+    enum { N = 120 };
+    static hsample s[N];
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        gen_hseries(s, N, seed, true, seed % 2 == 0);
+        hcheck(s, N);
+    }
+}
+
+static void test_hchunk_round_trips_idle_stretches(void **state)
+{
+    (void)state;
+    enum { N = 120 };
+    static hsample s[N];
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        gen_hseries(s, N, seed, seed % 2 == 0, seed % 3 == 0);
+        uint64_t rs = seed;
+        /* Freeze the histogram for stretches: same values, exact interval. */
+        for (size_t i = 1; i < N; i++) {
+            if (rng_next(&rs) % 4 != 0) {
+                int64_t t = s[i - 1].t + 15000;
+                s[i] = s[i - 1];
+                s[i].t = t;
+                hfix(&s[i]);
+            }
+        }
+        hcheck(s, N);
+    }
+    /* An idle series costs about one bit per sample. */
+    gen_hseries(s, 2, 1, false, false);
+    for (size_t i = 2; i < N; i++) {
+        s[i] = s[1];
+        s[i].t = s[1].t + 15000 * (int64_t)(i - 1);
+        hfix(&s[i]);
+    }
+    br_hchunk *c = hbuild(s, N);
+    hassert_round_trip(c, s, N);
+    br_hchunk *half = hbuild(s, N / 2);
+    size_t extra = br_hchunk_data_len(c) - br_hchunk_data_len(half);
+    print_message("idle histogram: %zu bytes for %d samples, the last %d cost %zu\n",
+                  br_hchunk_data_len(c), N, N / 2, extra);
+    assert_true(extra <= (N / 2) / 8 + 1);
+    br_hchunk_free(half);
+    br_hchunk_free(c);
+}
+
+static void test_hchunk_writes_layout_only_when_it_changes(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    static hsample s[N];
+    gen_hseries(s, N, 4, false, false);
+    br_hchunk *c = hbuild(s, N);
+    assert_int_equal(br_hchunk_get_summary(c)->layouts, 1);
+    br_hchunk_free(c);
+
+    gen_hseries(s, N, 4, false, true);
+    uint32_t changes = 1;
+    for (size_t i = 1; i < N; i++) {
+        changes += s[i].h.n_pos != s[i - 1].h.n_pos;
+    }
+    assert_true(changes > 2);
+    c = hbuild(s, N);
+    assert_int_equal(br_hchunk_get_summary(c)->layouts, changes);
+    hassert_round_trip(c, s, N);
+    br_hchunk_free(c);
+}
+
+static void test_hchunk_round_trips_schema_custom_bounds_and_hint_changes(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    static hsample s[N];
+    memset(s, 0, sizeof(s));
+    for (size_t i = 0; i < N; i++) {
+        hsample *x = &s[i];
+        x->t = 60000 * (int64_t)i - 120000;
+        x->h.count = (double)(10 * i);
+        x->h.sum = 0.125 * (double)i;
+        switch (i % 4) {
+        case 0: /* NHCB: custom bounds, positive buckets only */
+            x->h.schema = -53;
+            x->h.n_custom = 3;
+            x->custom[0] = 0.1;
+            x->custom[1] = 0.5;
+            x->custom[2] = i < 6 ? 1.0 : 2.5;
+            x->h.n_pos_spans = 1;
+            x->pos_spans[0] = (br_span){0, 4};
+            x->h.n_pos = 4;
+            break;
+        case 1: /* wide span offsets and a gauge hint */
+            x->h.schema = -4;
+            x->h.reset_hint = BR_HIST_RESET_GAUGE;
+            x->h.n_pos_spans = 2;
+            x->pos_spans[0] = (br_span){INT32_MIN / 2, 1};
+            x->pos_spans[1] = (br_span){INT32_MAX / 2, 2};
+            x->h.n_pos = 3;
+            break;
+        case 2: /* no buckets at all, zero bucket only */
+            x->h.schema = 8;
+            x->h.reset_hint = BR_HIST_RESET_YES;
+            x->h.zero_threshold = 0.001;
+            x->h.zero_count = (double)i;
+            break;
+        default: /* float histogram with a zero-length span */
+            x->h.schema = 0;
+            x->h.is_float = true;
+            x->h.reset_hint = BR_HIST_RESET_NO;
+            x->h.n_pos_spans = 2;
+            x->pos_spans[0] = (br_span){0, 0};
+            x->pos_spans[1] = (br_span){2, 2};
+            x->h.n_pos = 2;
+            x->h.n_neg_spans = 1;
+            x->neg_spans[0] = (br_span){0, 1};
+            x->h.n_neg = 1;
+            x->neg[0] = 0.3;
+            break;
+        }
+        for (uint32_t j = 0; j < x->h.n_pos; j++) {
+            x->pos[j] = (double)(i + j) * (x->h.is_float ? 1.5 : 1.0);
+        }
+        hfix(x);
+    }
+    hcheck(s, N);
+    br_hchunk *c = hbuild(s, N);
+    assert_int_equal(br_hchunk_get_summary(c)->layouts, N);
+    br_hchunk_free(c);
+}
+
+static void test_hchunk_round_trips_stale_markers(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    static hsample s[N];
+    gen_hseries(s, N, 9, false, false);
+    /* A stale marker as Prometheus writes it: only sum set. */
+    for (size_t i = 15; i < 18; i++) {
+        memset(&s[i].h, 0, sizeof(s[i].h));
+        s[i].h.sum = br_stale_nan();
+        hfix(&s[i]);
+    }
+    /* And one that keeps the layout. */
+    s[30].h.sum = br_stale_nan();
+    hcheck(s, N);
+    br_hchunk *c = hbuild(s, N);
+    assert_true(br_hchunk_get_summary(c)->has_stale);
+    br_hchunk_iter it;
+    br_hchunk_iter_init(&it, c);
+    assert_true(br_hchunk_iter_seek(&it, s[16].t));
+    assert_true(br_is_stale_nan(it.h.sum));
+    assert_int_equal(it.h.n_pos, 0);
+    br_hchunk_iter_free(&it);
+    br_hchunk_free(c);
+}
+
+static void test_hchunk_seek_finds_first_sample_at_or_after(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    static hsample s[N];
+    gen_hseries(s, N, 21, false, true);
+    br_hchunk *c = hbuild(s, N);
+    br_hchunk_freeze(c);
+    br_hchunk_iter it;
+    br_hchunk_iter_init(&it, c);
+    assert_true(br_hchunk_iter_seek(&it, s[40].t - 1));
+    assert_int_equal(it.t, s[40].t);
+    assert_hist_equal(&it.h, &s[40].h, 40);
+    assert_true(br_hchunk_iter_next(&it));
+    assert_hist_equal(&it.h, &s[41].h, 41);
+    assert_true(br_hchunk_iter_seek(&it, s[5].t));
+    assert_int_equal(it.t, s[5].t);
+    assert_hist_equal(&it.h, &s[5].h, 5);
+    assert_true(br_hchunk_iter_seek(&it, INT64_MIN));
+    assert_int_equal(it.t, s[0].t);
+    assert_false(br_hchunk_iter_seek(&it, s[N - 1].t + 1));
+    br_hchunk_iter_free(&it);
+    br_hchunk_free(c);
+}
+
+static void test_hchunk_full_and_freeze_keep_content(void **state)
+{
+    (void)state;
+    enum { N = BR_HCHUNK_MAX_SAMPLES + 10 };
+    static hsample s[N];
+    gen_hseries(s, N, 13, false, false);
+    br_hchunk *c = br_hchunk_new();
+    size_t n = 0;
+    while (!br_hchunk_full(c)) {
+        assert_int_equal(br_hchunk_append(c, s[n].t, &s[n].h, NULL), 0);
+        n++;
+    }
+    assert_int_equal(n, BR_HCHUNK_MAX_SAMPLES);
+    size_t open_bytes = br_hchunk_bytes(c);
+    br_hchunk_freeze(c);
+    assert_true(br_hchunk_frozen(c));
+    assert_true(br_hchunk_bytes(c) < open_bytes);
+    assert_int_equal(br_hchunk_get_summary(c)->count, n);
+    hassert_round_trip(c, s, n);
+    assert_int_equal(br_hchunk_append(c, s[n].t, &s[n].h, NULL), BR_EINVAL);
+    br_hchunk_free(c);
+}
+
+static void test_hchunk_append_rejects_inconsistent_or_oversized_layouts(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    hsample x;
+    memset(&x, 0, sizeof(x));
+    hfix(&x);
+    x.h.n_pos_spans = 1;
+    x.pos_spans[0] = (br_span){0, 3};
+    x.h.n_pos = 2; /* spans say 3 */
+    br_hchunk *c = br_hchunk_new();
+    assert_int_equal(br_hchunk_append(c, 1, &x.h, &err), BR_EINVAL);
+    assert_non_null(strstr(err.msg, "positive"));
+    x.h.n_pos = 3;
+    x.h.pos_buckets = NULL;
+    assert_int_equal(br_hchunk_append(c, 1, &x.h, &err), BR_EINVAL);
+    hfix(&x);
+    x.h.n_neg_spans = BR_HCHUNK_MAX_SPANS + 1;
+    assert_int_equal(br_hchunk_append(c, 1, &x.h, &err), BR_ELIMIT);
+    x.h.n_neg_spans = 0;
+    x.h.reset_hint = 7;
+    assert_int_equal(br_hchunk_append(c, 1, &x.h, &err), BR_EINVAL);
+    x.h.reset_hint = 0;
+    assert_int_equal(br_hchunk_append(c, 1, &x.h, &err), 0);
+    assert_int_equal(br_hchunk_append(c, 1, &x.h, &err), BR_EOUTOFORDER);
+    assert_int_equal(br_hchunk_get_summary(c)->count, 1);
+    br_hchunk_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chunk_round_trips_random_doubles_many_seeds),
+        cmocka_unit_test(test_chunk_round_trips_edge_values),
+        cmocka_unit_test(test_chunk_round_trips_extreme_timestamps),
+        cmocka_unit_test(test_chunk_round_trips_identical_values),
+        cmocka_unit_test(test_chunk_round_trips_counters_with_resets),
+        cmocka_unit_test(test_chunk_round_trips_values_switching_int_and_float),
+        cmocka_unit_test(test_chunk_round_trips_runs_of_perfect_predictions),
+        cmocka_unit_test(test_chunk_round_trips_one_sample_and_empty),
+        cmocka_unit_test(test_chunk_seek_finds_first_sample_at_or_after),
+        cmocka_unit_test(test_chunk_summary_equals_full_scan_on_random_data),
+        cmocka_unit_test(test_chunk_summary_counts_resets_and_increase),
+        cmocka_unit_test(test_chunk_summary_flags_nan_and_stale_and_ignores_them_for_min_max),
+        cmocka_unit_test(test_chunk_full_at_sample_limit),
+        cmocka_unit_test(test_chunk_full_at_byte_limit_for_noisy_gauges),
+        cmocka_unit_test(test_chunk_freeze_keeps_content_and_shrinks),
+        cmocka_unit_test(test_chunk_append_rejects_out_of_order_and_frozen),
+        cmocka_unit_test(test_chunk_steady_counter_costs_under_a_quarter_byte),
+        cmocka_unit_test(test_chunk_jittered_counter_costs_under_two_bytes),
+        cmocka_unit_test(test_hchunk_round_trips_integer_histograms_many_seeds),
+        cmocka_unit_test(test_hchunk_round_trips_float_histograms_many_seeds),
+        cmocka_unit_test(test_hchunk_round_trips_idle_stretches),
+        cmocka_unit_test(test_hchunk_writes_layout_only_when_it_changes),
+        cmocka_unit_test(test_hchunk_round_trips_schema_custom_bounds_and_hint_changes),
+        cmocka_unit_test(test_hchunk_round_trips_stale_markers),
+        cmocka_unit_test(test_hchunk_seek_finds_first_sample_at_or_after),
+        cmocka_unit_test(test_hchunk_full_and_freeze_keep_content),
+        cmocka_unit_test(test_hchunk_append_rejects_inconsistent_or_oversized_layouts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
