@@ -5,16 +5,20 @@
 
 #include "api/admin_api.h"
 #include "api/metrics.h"
+#include "api/query_api.h"
+#include "api/remote_write.h"
 #include "api/server.h"
 #include "engine/core/alloc.h"
 #include "engine/core/clock.h"
 #include "engine/core/log.h"
+#include "storage/head.h"
 
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct config_ref {
@@ -29,6 +33,14 @@ struct br_app {
     br_metrics *metrics;
     br_admin_api admin;
     br_http_server *http;
+    br_head *head;
+    br_remote_write_api *remote_write;
+    br_query_api query;
+    pthread_t gc_thread;
+    bool gc_running;
+    pthread_mutex_t gc_mu;  /* guards gc_stop */
+    pthread_cond_t gc_cv;
+    bool gc_stop;
     int64_t start_ms;
     br_counter *reloads_ok;
     br_counter *reloads_failed;
@@ -161,6 +173,98 @@ static void register_process_metrics(br_app *app)
                                         "Time of the last successful configuration load.", "");
 }
 
+static void remote_write_settings(void *ctx, br_remote_write_settings *out)
+{
+    br_app *app = ctx;
+    config_ref *ref = config_get(app);
+    const br_limits_config *l = &ref->cfg.limits;
+    out->max_decompressed_bytes = (size_t)l->max_decompressed_bytes;
+    out->max_series_per_request = (size_t)l->max_series_per_request;
+    out->max_samples_per_request = (size_t)l->max_samples_per_request;
+    out->max_labels_per_series = (size_t)l->max_labels_per_series;
+    out->max_label_name_length = (size_t)l->max_label_name_length;
+    out->max_label_value_length = (size_t)l->max_label_value_length;
+    snprintf(out->tenant_header, sizeof(out->tenant_header), "%s",
+             ref->cfg.tenant_header ? ref->cfg.tenant_header : "");
+    snprintf(out->tenant_label, sizeof(out->tenant_label), "%s", ref->cfg.tenant_label);
+    config_put(ref);
+}
+
+/* Renders the head's statistics (memory accounting included) at scrape. */
+static void head_collector(void *ctx, br_buf *out)
+{
+    br_app *app = ctx;
+    br_head_stats st;
+    br_head_stats_get(app->head, &st);
+    double bytes_per_sample = st.samples ? (double)st.chunk_bytes / (double)st.samples : 0;
+    double bytes_per_series =
+        st.series ? (double)(st.chunk_bytes + st.series_bytes) / (double)st.series : 0;
+    static const struct {
+        const char *name;
+        const char *type;
+        const char *help;
+    } rows[] = {
+        {"burnrate_head_series", "gauge", "Series held in memory."},
+        {"burnrate_head_chunks", "gauge", "Compressed chunks held in memory."},
+        {"burnrate_head_chunk_bytes", "gauge", "Bytes held by compressed chunks."},
+        {"burnrate_head_series_bytes", "gauge", "Bytes of per-series bookkeeping and tables."},
+        {"burnrate_head_samples", "gauge", "Samples held in memory."},
+        {"burnrate_head_bytes_per_sample", "gauge", "Chunk bytes per sample held."},
+        {"burnrate_head_bytes_per_series", "gauge", "Chunk and bookkeeping bytes per series."},
+        {"burnrate_head_samples_appended_total", "counter",
+         "Samples appended since start, WAL replay included."},
+        {"burnrate_head_series_removed_total", "counter", "Series dropped by retention."},
+        {"burnrate_head_min_time_seconds", "gauge", "Oldest sample held (0 when empty)."},
+        {"burnrate_head_max_time_seconds", "gauge", "Newest sample held (0 when empty)."},
+        {"burnrate_wal_replay_duration_seconds", "gauge", "How long start-up WAL replay took."},
+        {"burnrate_wal_torn_tails_repaired", "gauge", "Torn WAL tails found at start-up."},
+        {"burnrate_wal_corrupt_records", "gauge", "Corrupt WAL records found at start-up."},
+    };
+    const double values[] = {
+        (double)st.series,
+        (double)st.chunks,
+        (double)st.chunk_bytes,
+        (double)st.series_bytes,
+        (double)st.samples,
+        bytes_per_sample,
+        bytes_per_series,
+        (double)st.samples_appended,
+        (double)st.series_removed,
+        st.samples ? (double)st.min_t / 1000.0 : 0,
+        st.samples ? (double)st.max_t / 1000.0 : 0,
+        (double)st.replay_ms / 1000.0,
+        (double)st.wal_torn_tails,
+        (double)st.wal_corrupt_records,
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        br_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s ", rows[i].name, rows[i].help,
+                      rows[i].name, rows[i].type, rows[i].name);
+        br_metrics_format_value(out, values[i]);
+        br_buf_putc(out, '\n');
+    }
+}
+
+/* Retention: one bounded step per second so appends never stall behind it. */
+static void *gc_main(void *arg)
+{
+    br_app *app = arg;
+    pthread_mutex_lock(&app->gc_mu);
+    while (!app->gc_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&app->gc_cv, &app->gc_mu, &ts);
+        if (app->gc_stop) {
+            break;
+        }
+        pthread_mutex_unlock(&app->gc_mu);
+        br_head_gc(app->head, br_now_ms(), 20000);
+        pthread_mutex_lock(&app->gc_mu);
+    }
+    pthread_mutex_unlock(&app->gc_mu);
+    return NULL;
+}
+
 br_app *br_app_start(const br_app_options *opts, br_err *err)
 {
     br_app *app = br_calloc(1, sizeof(*app));
@@ -186,6 +290,27 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     app->admin.metrics = app->metrics;
     app->admin.reload = reload_cb;
     app->admin.reload_ctx = app;
+    pthread_mutex_init(&app->gc_mu, NULL);
+    pthread_cond_init(&app->gc_cv, NULL);
+
+    br_head_options hopt = {
+        .dir = cfg->data_dir,
+        .fsync = cfg->fsync_policy,
+        .fsync_interval_ms = (uint32_t)cfg->fsync_interval_ms,
+        .wal_segment_bytes = (uint32_t)cfg->wal_segment_bytes,
+        .retention_ms = cfg->retention_ms,
+        .max_series = cfg->limits.max_active_series,
+    };
+    if (br_head_open(&hopt, &app->head, err) != 0) {
+        br_app_stop(app);
+        return NULL;
+    }
+    br_metrics_collector_add(app->metrics, head_collector, app);
+    app->remote_write =
+        br_remote_write_api_new(app->head, app->metrics, remote_write_settings, app);
+    if (pthread_create(&app->gc_thread, NULL, gc_main, app) == 0) {
+        app->gc_running = true;
+    }
 
     br_http_options hopts = {
         .listen = cfg->listen,
@@ -198,6 +323,9 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
         return NULL;
     }
     br_admin_api_register(app->http, &app->admin);
+    br_remote_write_api_register(app->remote_write, app->http, cfg->limits.max_body_bytes);
+    app->query.head = app->head;
+    br_query_api_register(app->http, &app->query);
     if (br_http_server_start(app->http, err) != 0) {
         br_app_stop(app);
         return NULL;
@@ -206,6 +334,11 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     br_log_info("burnrate started", "version=%s listen=%s port=%d data_dir=%s", BR_VERSION,
                 cfg->listen, br_http_server_port(app->http), cfg->data_dir);
     return app;
+}
+
+struct br_head *br_app_head(const br_app *app)
+{
+    return app->head;
 }
 
 int br_app_port(const br_app *app)
@@ -256,9 +389,20 @@ void br_app_stop(br_app *app)
     atomic_store(&app->admin.stopping, true);
     br_http_server_free(app->http);
     app->http = NULL;
+    if (app->gc_running) {
+        pthread_mutex_lock(&app->gc_mu);
+        app->gc_stop = true;
+        pthread_cond_signal(&app->gc_cv);
+        pthread_mutex_unlock(&app->gc_mu);
+        pthread_join(app->gc_thread, NULL);
+    }
+    br_remote_write_api_free(app->remote_write);
+    br_head_close(app->head);
     br_metrics_free(app->metrics);
     config_put(app->current);
     pthread_mutex_destroy(&app->cfg_mu);
+    pthread_mutex_destroy(&app->gc_mu);
+    pthread_cond_destroy(&app->gc_cv);
     br_free(app);
     br_log_info("stopped", NULL);
 }

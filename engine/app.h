@@ -42,5 +42,7 @@ int br_app_reload(br_app *app, br_err *err);
 void br_app_stop(br_app *app);
 /* The bound HTTP port. */
 int br_app_port(const br_app *app);
+/* The store (borrowed; valid until br_app_stop), for tests and embedding. */
+struct br_head *br_app_head(const br_app *app);
 
 #endif

@@ -34,7 +34,7 @@ void br_config_init(br_config *c)
     c->log_level = BR_LOG_INFO;
     c->data_dir = br_strdup("data");
     c->retention_ms = 35LL * 24 * 3600 * 1000;
-    c->fsync_policy = BR_FSYNC_INTERVAL;
+    c->fsync_policy = BR_WAL_FSYNC_INTERVAL;
     c->fsync_interval_ms = 1000;
     c->wal_segment_bytes = 64LL * 1024 * 1024;
     c->snapshot_interval_ms = 15LL * 60 * 1000;
@@ -117,11 +117,11 @@ static int load_wal(br_yaml_doc *doc, const br_yaml_node *wal, br_config *c, br_
     if (rc == 0 && n != NULL) {
         const char *s = br_yaml_scalar(n);
         if (s != NULL && strcmp(s, "always") == 0) {
-            c->fsync_policy = BR_FSYNC_ALWAYS;
+            c->fsync_policy = BR_WAL_FSYNC_ALWAYS;
         } else if (s != NULL && strcmp(s, "interval") == 0) {
-            c->fsync_policy = BR_FSYNC_INTERVAL;
+            c->fsync_policy = BR_WAL_FSYNC_INTERVAL;
         } else if (s != NULL && strcmp(s, "never") == 0) {
-            c->fsync_policy = BR_FSYNC_NEVER;
+            c->fsync_policy = BR_WAL_FSYNC_NEVER;
         } else {
             rc = br_yaml_error(doc, n, err, BR_EPARSE,
                                "\"storage.wal.fsync\" must be always, interval or never, got \"%s\"",

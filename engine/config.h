@@ -18,16 +18,11 @@
 
 #include "engine/core/err.h"
 #include "engine/core/log.h"
+#include "storage/wal.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum br_fsync_policy {
-    BR_FSYNC_ALWAYS = 0,
-    BR_FSYNC_INTERVAL = 1,
-    BR_FSYNC_NEVER = 2,
-};
 
 typedef enum br_receiver_kind {
     BR_RECEIVER_WEBHOOK = 0,
@@ -66,7 +61,7 @@ typedef struct br_config {
     br_log_level log_level;
     char *data_dir;
     int64_t retention_ms;
-    int fsync_policy;  /* enum br_fsync_policy */
+    br_wal_fsync_policy fsync_policy;
     int64_t fsync_interval_ms;
     int64_t wal_segment_bytes;
     int64_t snapshot_interval_ms;

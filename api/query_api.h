@@ -1,0 +1,28 @@
+/*
+ * query_api.h — the Prometheus HTTP API's read side over the embedded store.
+ *
+ * Registered here so far (GET and POST, parameters from the URL or a form
+ * body, as Prometheus accepts them):
+ *   /api/v1/series             match[] (one or more), start, end, limit
+ *   /api/v1/labels             [match[]], start, end, limit
+ *   /api/v1/label/<name>/values  [match[]], start, end, limit (GET only)
+ *   /api/v1/export             match[], start, end: raw samples, one JSON
+ *                              object per series and line (a burnrate
+ *                              extension in VictoriaMetrics' export shape,
+ *                              for checking exactly what is stored)
+ * Answers use Prometheus' envelope and error types (json.h). Limits cap
+ * the response size; truncation adds Prometheus' warning.
+ */
+#ifndef BR_API_QUERY_API_H
+#define BR_API_QUERY_API_H
+
+#include "api/server.h"
+#include "storage/head.h"
+
+typedef struct br_query_api {
+    br_head *head;  /* borrowed */
+} br_query_api;
+
+void br_query_api_register(br_http_server *s, br_query_api *api);
+
+#endif
