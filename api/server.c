@@ -237,7 +237,7 @@ static int parse_form_body(br_http_request *req)
     char *save = NULL;
     for (char *tok = strtok_r(copy, "&", &save); tok != NULL; tok = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(tok, '=');
-        char *val = "";
+        char *val = tok + strlen(tok); /* "" inside the writable copy */
         if (eq != NULL) {
             *eq = '\0';
             val = eq + 1;
@@ -324,6 +324,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         br_http_set_text(&resp, 413, "request body larger than the limit of %lld bytes\n",
                          (long long)st->max_body);
         return send_response(s, conn, rt, &resp, st);
+    }
+    if (s->opts.authorize != NULL &&
+        !s->opts.authorize(s->opts.authorize_ctx, url,
+                           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"))) {
+        br_http_set_text(&resp, 401, "unauthorized: a valid bearer token is required for %s\n",
+                         url);
+        br_http_add_header(&resp, "WWW-Authenticate", "Bearer realm=\"burnrate\"");
+        enum MHD_Result denied = send_response(s, conn, rt, &resp, st);
+        br_buf_free(&resp.body);
+        return denied;
     }
     br_http_request req;
     memset(&req, 0, sizeof(req));

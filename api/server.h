@@ -68,12 +68,19 @@ typedef struct br_http_response {
  * response and the server answers 500. */
 typedef int (*br_http_handler)(void *ctx, br_http_request *req, br_http_response *resp);
 
+/* Decides whether a request may proceed: path (without query) and the
+ * Authorization header (NULL when absent). Returns true to allow; the
+ * server answers 401 otherwise. Called on HTTP threads concurrently. */
+typedef bool (*br_http_authorize_fn)(void *ctx, const char *path, const char *authorization);
+
 typedef struct br_http_options {
     const char *listen;      /* "HOST:PORT", ":PORT" */
     unsigned threads;        /* 0 = number of CPUs */
     int64_t default_max_body;  /* for routes that give 0 */
     unsigned connection_timeout_s;
     br_metrics *metrics;     /* borrowed; may be NULL */
+    br_http_authorize_fn authorize;  /* NULL = everything allowed */
+    void *authorize_ctx;
 } br_http_options;
 
 /* Creates a server (not yet listening). Returns NULL and fills err. */

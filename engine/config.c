@@ -23,6 +23,7 @@
 #include "engine/core/alloc.h"
 #include "rules/yamldoc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,9 @@ void br_config_free(br_config *c)
     br_free(c->auth.write_token_file);
     br_free(c->auth.read_token_file);
     br_free(c->auth.admin_token_file);
+    br_free(c->auth.write_token);
+    br_free(c->auth.read_token);
+    br_free(c->auth.admin_token);
     free_globs(c);
     free_receivers(c);
     memset(c, 0, sizeof(*c));
@@ -490,4 +494,46 @@ int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err)
         c->n_slo_globs = f->n_slo_globs;
     }
     return 0;
+}
+
+/* Reads the first line of path into *out (trimmed). */
+static int read_secret(const char *path, const char *key, char **out, br_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return br_err_set(err, BR_EIO, "auth.%s: cannot read %s: %s", key, path, strerror(errno));
+    }
+    char line[4096];
+    char *got = fgets(line, sizeof(line), f);
+    fclose(f);
+    size_t n = got ? strlen(line) : 0;
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                     line[n - 1] == '\t')) {
+        line[--n] = '\0';
+    }
+    const char *start = line;
+    while (*start == ' ' || *start == '\t') {
+        start++;
+    }
+    if (got == NULL || *start == '\0') {
+        return br_err_set(err, BR_EINVAL, "auth.%s: %s holds no token", key, path);
+    }
+    br_free(*out);
+    *out = br_strdup(start);
+    return 0;
+}
+
+int br_config_load_secrets(br_config *c, br_err *err)
+{
+    int rc = 0;
+    if (c->auth.write_token_file != NULL) {
+        rc = read_secret(c->auth.write_token_file, "write_token_file", &c->auth.write_token, err);
+    }
+    if (rc == 0 && c->auth.read_token_file != NULL) {
+        rc = read_secret(c->auth.read_token_file, "read_token_file", &c->auth.read_token, err);
+    }
+    if (rc == 0 && c->auth.admin_token_file != NULL) {
+        rc = read_secret(c->auth.admin_token_file, "admin_token_file", &c->auth.admin_token, err);
+    }
+    return rc;
 }

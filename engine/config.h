@@ -53,6 +53,11 @@ typedef struct br_auth_config {
     char *write_token_file;  /* bearer token for /api/v1/write; NULL = open */
     char *read_token_file;   /* bearer token for query and budget APIs; NULL = open */
     char *admin_token_file;  /* bearer token for /-/reload; NULL = open */
+    /* The tokens themselves, read from the files by br_config_load_secrets
+     * (first line, surrounding whitespace removed). */
+    char *write_token;
+    char *read_token;
+    char *admin_token;
 } br_auth_config;
 
 typedef struct br_config {
@@ -96,5 +101,9 @@ typedef struct br_config_flags {
 } br_config_flags;
 
 int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err);
+
+/* Reads the files the config names (auth tokens); a missing or empty file
+ * is an error naming the file and the key. */
+int br_config_load_secrets(br_config *c, br_err *err);
 
 #endif

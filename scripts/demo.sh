@@ -50,8 +50,8 @@ cat <<MSG
 
 burnrate is running with live demo traffic.
   UI:        http://127.0.0.1:${port}/
-  metrics:   http://127.0.0.1:${port}/metrics
-  query API: http://127.0.0.1:${port}/api/v1/query?query=up
+  metrics:   http://127.0.0.1:${port}/metrics   (burnrate_head_* shows the store filling)
+  series:    http://127.0.0.1:${port}/api/v1/series?match[]=http_requests_total
 Press Ctrl-C to stop.
 MSG
 wait "$server_pid"

@@ -4,9 +4,10 @@
  * Role: the compressed store under each series in the head (see chunk.h for
  * the API, ownership and locking; bitstream.h for the bit order and the two
  * codes used here: "rice(u, k)" with its special symbol, and "uvarint").
- * Chunks live in memory only; the format below is what the appender writes
- * and the iterators read, specified in the "Encoding format" comment after
- * the includes.
+ * The bit-stream format below is what the appender writes and the iterators
+ * read, specified in the "Encoding format" comment after the includes. Head
+ * snapshots store chunks as the records of "Snapshot record format" below
+ * (br_chunk_serialize and friends, at the end of this file).
  *
  * Invariants: timestamps strictly increase; the appender and every iterator
  * run the same predictors and update them identically after each field, so
@@ -84,6 +85,35 @@
  * per span uvarint zigzag(offset), uvarint length; then uvarint n_custom and
  * 64 bits per custom bound. On a layout change, bucket predictors follow
  * their absolute bucket index; new buckets start from 0.0.
+ *
+ * Snapshot record format (version 1). One record per chunk, written by
+ * br_chunk_serialize / br_hchunk_serialize; integers little-endian, doubles
+ * as their IEEE-754 bit pattern in a little-endian uint64:
+ *   off  size  field
+ *     0     1  kind: 'F' (0x46) float chunk, 'H' (0x48) histogram chunk
+ *     1     1  version: 1
+ *     2     1  flags: bit 0 open (the appender state is rebuilt on load);
+ *              float: bit 1 has_nan, bit 2 has_stale; histogram: bit 1
+ *              has_stale. Other bits are 0.
+ *     3     1  reserved, 0
+ *     4     4  count (at most BR_CHUNK_HARD_LIMIT)
+ *     8     4  float: resets; histogram: layouts
+ *    12     8  nbits, the stream's length in bits
+ *    20     8  min_t (int64)
+ *    28     8  max_t (int64)
+ *   float only:
+ *    36  6x 8  first, last, min, max, increase, reset_sum
+ *    84        the stream: ceil(nbits / 8) bytes, pad bits of the last byte 0
+ *   histogram: the stream starts at 36.
+ * The record holds no CRC (the snapshot file carries one) and no appender
+ * state: the appender's predictors are exactly the state a decoder has after
+ * the last sample (both run the same updates), so the loader takes them
+ * from the validating decode it does anyway. Loading checks everything: the
+ * header fields and limits, that decoding yields exactly `count` samples
+ * which use up exactly nbits bits, that the pad bits are 0 (the appender
+ * ORs new fields in), and that the stored summary equals the one recomputed
+ * from the samples (increase, reset_sum, min and max may differ in NaN
+ * payload only); anything else is BR_ECORRUPT.
  */
 
 #define RICE_RESET 16
@@ -1146,9 +1176,12 @@ static double *grow_out(double *p, uint32_t *cap, uint32_t n)
     return p;
 }
 
-static int hdecode(br_hchunk_iter *it)
+/* Decodes the next sample into it; *changed tells whether it carried a
+ * layout. -1 on corrupt data. */
+static int hdecode(br_hchunk_iter *it, bool *changed_out)
 {
     br_hchunk_state *st = &it->st;
+    *changed_out = false;
     bool silent = st->run && br_bitr_bit(&it->r) == 0;
     br_bitr *r = silent ? NULL : &it->r;
     bool tz = false, z;
@@ -1171,6 +1204,7 @@ static int hdecode(br_hchunk_iter *it)
             return -1;
         }
         hstate_install(st, &l);
+        *changed_out = true;
         st->pos_out = grow_out(st->pos_out, &st->cap_pos_out, st->n_pos);
         st->neg_out = grow_out(st->neg_out, &st->cap_neg_out, st->n_neg);
     }
@@ -1218,18 +1252,26 @@ static int hdecode(br_hchunk_iter *it)
     return 0;
 }
 
-bool br_hchunk_iter_next(br_hchunk_iter *it)
+/* br_hchunk_iter_next, also telling whether the sample carried a layout. */
+static bool hnext(br_hchunk_iter *it, bool *changed)
 {
+    *changed = false;
     if (it->err != 0 || it->i >= it->n) {
         return false;
     }
-    if (hdecode(it) != 0) {
+    if (hdecode(it, changed) != 0) {
         it->err = BR_ECORRUPT;
         memset(&it->h, 0, sizeof(it->h));
         return false;
     }
     it->i++;
     return true;
+}
+
+bool br_hchunk_iter_next(br_hchunk_iter *it)
+{
+    bool changed;
+    return hnext(it, &changed);
 }
 
 bool br_hchunk_iter_seek(br_hchunk_iter *it, int64_t t)
@@ -1257,4 +1299,371 @@ bool br_hchunk_iter_seek(br_hchunk_iter *it, int64_t t)
 int br_hchunk_iter_err(const br_hchunk_iter *it)
 {
     return it->err;
+}
+
+/* ========================================================= serialization */
+
+#define SER_VERSION   1
+#define SER_COMMON    36 /* bytes of header both kinds share */
+#define SER_FLOAT_HDR 84
+#define SER_OPEN      0x01u
+#define SER_F_HAS_NAN 0x02u
+#define SER_F_STALE   0x04u
+#define SER_H_STALE   0x02u
+
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned j = 0; j < n; j++) {
+        p[j] = (uint8_t)(v >> (8 * j));
+    }
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned j = 0; j < n; j++) {
+        v |= (uint64_t)p[j] << (8 * j);
+    }
+    return v;
+}
+
+/* The header fields both record kinds share. */
+typedef struct ser_head {
+    unsigned flags;
+    uint32_t count;
+    uint32_t aux; /* resets or layouts */
+    uint64_t nbits;
+    int64_t min_t;
+    int64_t max_t;
+    size_t data_len; /* stream bytes */
+} ser_head;
+
+static void ser_put_head(uint8_t *p, uint8_t kind, const ser_head *h)
+{
+    p[0] = kind;
+    p[1] = SER_VERSION;
+    p[2] = (uint8_t)h->flags;
+    p[3] = 0;
+    put_le(p + 4, h->count, 4);
+    put_le(p + 8, h->aux, 4);
+    put_le(p + 12, h->nbits, 8);
+    put_le(p + 20, (uint64_t)h->min_t, 8);
+    put_le(p + 28, (uint64_t)h->max_t, 8);
+}
+
+/* Reads and checks the shared header of a record with `hdr` header bytes,
+ * including that the stream fits in len and that its pad bits are 0. */
+static int ser_get_head(const uint8_t *p, size_t len, uint8_t kind, unsigned flag_mask, size_t hdr,
+                        const char *what, ser_head *h, br_err *err)
+{
+    if (len < hdr) {
+        return br_err_set(err, BR_ECORRUPT, "%s record: %zu bytes, the header needs %zu", what, len,
+                          hdr);
+    }
+    if (p[0] != kind) {
+        return br_err_set(err, BR_ECORRUPT, "%s record: kind byte 0x%02x, expected 0x%02x", what,
+                          p[0], kind);
+    }
+    if (p[1] != SER_VERSION) {
+        return br_err_set(err, BR_ECORRUPT,
+                          "%s record: unsupported version %u (this build reads %d)", what, p[1],
+                          SER_VERSION);
+    }
+    if ((p[2] & ~flag_mask) != 0 || p[3] != 0) {
+        return br_err_set(err, BR_ECORRUPT, "%s record: unknown flags 0x%02x%02x", what, p[3],
+                          p[2]);
+    }
+    h->flags = p[2];
+    h->count = (uint32_t)get_le(p + 4, 4);
+    h->aux = (uint32_t)get_le(p + 8, 4);
+    h->nbits = get_le(p + 12, 8);
+    h->min_t = u2i(get_le(p + 20, 8));
+    h->max_t = u2i(get_le(p + 28, 8));
+    if (h->count > BR_CHUNK_HARD_LIMIT) {
+        return br_err_set(err, BR_ECORRUPT, "%s record: %u samples (limit %d)", what, h->count,
+                          BR_CHUNK_HARD_LIMIT);
+    }
+    uint64_t bytes = h->nbits / 8 + ((h->nbits & 7) != 0);
+    if (bytes > (uint64_t)(len - hdr)) {
+        return br_err_set(err, BR_ECORRUPT,
+                          "%s record: stream of %llu bits but only %zu bytes follow the header",
+                          what, (unsigned long long)h->nbits, len - hdr);
+    }
+    h->data_len = (size_t)bytes;
+    unsigned tail = (unsigned)(h->nbits & 7);
+    if (tail != 0 && (p[hdr + h->data_len - 1] & (0xffu >> tail)) != 0) {
+        return br_err_set(err, BR_ECORRUPT, "%s record: pad bits after the stream are not 0", what);
+    }
+    return 0;
+}
+
+/* Copies the stream out of a record; NULL when it is empty. */
+static uint8_t *ser_copy_stream(const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return NULL;
+    }
+    uint8_t *buf = br_malloc(n);
+    memcpy(buf, p, n);
+    return buf;
+}
+
+static int ser_append(br_buf *out, const uint8_t *hdr, size_t hdr_len, const uint8_t *data,
+                      size_t data_len, const char *what, br_err *err)
+{
+    if (data_len > SIZE_MAX - hdr_len || br_buf_reserve(out, hdr_len + data_len) != 0) {
+        return br_err_set(err, BR_ELIMIT,
+                          "%s record: %zu + %zu bytes exceed the output buffer's limit", what,
+                          hdr_len, data_len);
+    }
+    /* Cannot fail after the reserve. */
+    (void)br_buf_append(out, hdr, hdr_len);
+    if (data_len > 0) {
+        (void)br_buf_append(out, data, data_len);
+    }
+    return 0;
+}
+
+/* -------------------------------------------------------------- float */
+
+int br_chunk_serialize(const br_chunk *c, br_buf *out, br_err *err)
+{
+    const br_chunk_summary *s = &c->sum;
+    ser_head h = {
+        .flags = (c->app != NULL ? SER_OPEN : 0) | (s->has_nan ? SER_F_HAS_NAN : 0) |
+                 (s->has_stale ? SER_F_STALE : 0),
+        .count = s->count,
+        .aux = s->resets,
+        .nbits = c->nbits,
+        .min_t = s->min_t,
+        .max_t = s->max_t,
+    };
+    uint8_t hdr[SER_FLOAT_HDR];
+    ser_put_head(hdr, BR_CHUNK_SER_FLOAT, &h);
+    const double d[6] = {s->first, s->last, s->min, s->max, s->increase, s->reset_sum};
+    for (size_t j = 0; j < 6; j++) {
+        put_le(hdr + SER_COMMON + 8 * j, dbits(d[j]), 8);
+    }
+    return ser_append(out, hdr, sizeof(hdr), c->buf, br_chunk_data_len(c), "chunk", err);
+}
+
+/* Bit-equal, or (when nan_ok) both NaN with any payload. */
+static bool same_double(double a, double b, bool nan_ok)
+{
+    return dbits(a) == dbits(b) || (nan_ok && isnan(a) && isnan(b));
+}
+
+/* Name of the first field where the stored summary a disagrees with the
+ * recomputed b, or NULL. */
+static const char *summary_diff(const br_chunk_summary *a, const br_chunk_summary *b)
+{
+    if (a->count != b->count) {
+        return "count";
+    }
+    if (a->min_t != b->min_t) {
+        return "min_t";
+    }
+    if (a->max_t != b->max_t) {
+        return "max_t";
+    }
+    if (a->resets != b->resets) {
+        return "resets";
+    }
+    if (!same_double(a->first, b->first, false)) {
+        return "first";
+    }
+    if (!same_double(a->last, b->last, false)) {
+        return "last";
+    }
+    if (!same_double(a->min, b->min, true)) {
+        return "min";
+    }
+    if (!same_double(a->max, b->max, true)) {
+        return "max";
+    }
+    if (!same_double(a->increase, b->increase, true)) {
+        return "increase";
+    }
+    if (!same_double(a->reset_sum, b->reset_sum, true)) {
+        return "reset_sum";
+    }
+    if (a->has_nan != b->has_nan) {
+        return "has_nan";
+    }
+    if (a->has_stale != b->has_stale) {
+        return "has_stale";
+    }
+    return NULL;
+}
+
+int br_chunk_deserialize(const void *data, size_t len, size_t *consumed, br_chunk **out,
+                         br_err *err)
+{
+    const uint8_t *p = data;
+    *out = NULL;
+    *consumed = 0;
+    ser_head h;
+    int rc = ser_get_head(p, len, BR_CHUNK_SER_FLOAT, SER_OPEN | SER_F_HAS_NAN | SER_F_STALE,
+                          SER_FLOAT_HDR, "chunk", &h, err);
+    if (rc != 0) {
+        return rc;
+    }
+    br_chunk_summary s = {
+        .min_t = h.min_t,
+        .max_t = h.max_t,
+        .count = h.count,
+        .resets = h.aux,
+        .first = bitsd(get_le(p + SER_COMMON, 8)),
+        .last = bitsd(get_le(p + SER_COMMON + 8, 8)),
+        .min = bitsd(get_le(p + SER_COMMON + 16, 8)),
+        .max = bitsd(get_le(p + SER_COMMON + 24, 8)),
+        .increase = bitsd(get_le(p + SER_COMMON + 32, 8)),
+        .reset_sum = bitsd(get_le(p + SER_COMMON + 40, 8)),
+        .has_nan = (h.flags & SER_F_HAS_NAN) != 0,
+        .has_stale = (h.flags & SER_F_STALE) != 0,
+    };
+    br_chunk *c = br_calloc(1, sizeof(*c));
+    c->sum = s;
+    c->buf = ser_copy_stream(p + SER_FLOAT_HDR, h.data_len);
+    c->nbits = h.nbits;
+
+    /* Decode everything, recomputing the summary as the appender would. */
+    br_chunk_summary re;
+    memset(&re, 0, sizeof(re));
+    re.min = NAN;
+    re.max = NAN;
+    br_chunk_iter it;
+    br_chunk_iter_init(&it, c);
+    while (br_chunk_iter_next(&it)) {
+        summary_add(&re, it.t, it.v);
+    }
+    const char *field = NULL;
+    if (it.err != 0 || re.count != h.count) {
+        rc = br_err_set(err, BR_ECORRUPT, "chunk record: the stream holds %u of %u samples",
+                        re.count, h.count);
+    } else if (it.r.pos != h.nbits) {
+        rc = br_err_set(err, BR_ECORRUPT,
+                        "chunk record: %llu stream bits left after the last sample",
+                        (unsigned long long)(h.nbits - it.r.pos));
+    } else {
+        field = summary_diff(&s, &re);
+        if (field != NULL) {
+            rc = br_err_set(err, BR_ECORRUPT,
+                            "chunk record: summary field %s disagrees with the samples", field);
+        }
+    }
+    if (rc != 0) {
+        br_free(c->buf);
+        br_free(c);
+        return rc;
+    }
+    if ((h.flags & SER_OPEN) != 0) {
+        chunk_app *a = br_calloc(1, sizeof(*a));
+        a->w.buf = c->buf;
+        a->w.cap = h.data_len;
+        a->w.nbits = h.nbits;
+        if (h.count > 0) {
+            a->tp = it.tp;
+            a->vp = it.vp;
+            a->run = it.run;
+        }
+        c->app = a;
+    }
+    *out = c;
+    *consumed = SER_FLOAT_HDR + h.data_len;
+    return 0;
+}
+
+/* ---------------------------------------------------------- histogram */
+
+int br_hchunk_serialize(const br_hchunk *c, br_buf *out, br_err *err)
+{
+    const br_hchunk_summary *s = &c->sum;
+    ser_head h = {
+        .flags = (c->app != NULL ? SER_OPEN : 0) | (s->has_stale ? SER_H_STALE : 0),
+        .count = s->count,
+        .aux = s->layouts,
+        .nbits = c->nbits,
+        .min_t = s->min_t,
+        .max_t = s->max_t,
+    };
+    uint8_t hdr[SER_COMMON];
+    ser_put_head(hdr, BR_CHUNK_SER_HIST, &h);
+    return ser_append(out, hdr, sizeof(hdr), c->buf, br_hchunk_data_len(c), "histogram chunk", err);
+}
+
+int br_hchunk_deserialize(const void *data, size_t len, size_t *consumed, br_hchunk **out,
+                          br_err *err)
+{
+    const uint8_t *p = data;
+    *out = NULL;
+    *consumed = 0;
+    ser_head h;
+    int rc = ser_get_head(p, len, BR_CHUNK_SER_HIST, SER_OPEN | SER_H_STALE, SER_COMMON,
+                          "histogram chunk", &h, err);
+    if (rc != 0) {
+        return rc;
+    }
+    br_hchunk *c = br_calloc(1, sizeof(*c));
+    c->sum.min_t = h.min_t;
+    c->sum.max_t = h.max_t;
+    c->sum.count = h.count;
+    c->sum.layouts = h.aux;
+    c->sum.has_stale = (h.flags & SER_H_STALE) != 0;
+    c->buf = ser_copy_stream(p + SER_COMMON, h.data_len);
+    c->nbits = h.nbits;
+
+    br_hchunk_summary re;
+    memset(&re, 0, sizeof(re));
+    br_hchunk_iter it;
+    br_hchunk_iter_init(&it, c);
+    bool changed;
+    while (hnext(&it, &changed)) {
+        if (re.count == 0) {
+            re.min_t = it.t;
+        }
+        re.max_t = it.t;
+        re.count++;
+        re.layouts += changed ? 1 : 0;
+        re.has_stale = re.has_stale || br_is_stale_nan(it.h.sum);
+    }
+    if (it.err != 0 || re.count != h.count) {
+        rc = br_err_set(err, BR_ECORRUPT,
+                        "histogram chunk record: the stream holds %u of %u samples", re.count,
+                        h.count);
+    } else if (it.r.pos != h.nbits) {
+        rc = br_err_set(err, BR_ECORRUPT,
+                        "histogram chunk record: %llu stream bits left after the last sample",
+                        (unsigned long long)(h.nbits - it.r.pos));
+    } else if (re.min_t != h.min_t || re.max_t != h.max_t || re.layouts != h.aux ||
+               re.has_stale != c->sum.has_stale) {
+        rc = br_err_set(err, BR_ECORRUPT,
+                        "histogram chunk record: summary disagrees with the samples");
+    }
+    if (rc != 0) {
+        br_hchunk_iter_free(&it);
+        br_free(c->buf);
+        br_free(c);
+        return rc;
+    }
+    if ((h.flags & SER_OPEN) != 0) {
+        hchunk_app *a = br_calloc(1, sizeof(*a));
+        a->w.buf = c->buf;
+        a->w.cap = h.data_len;
+        a->w.nbits = h.nbits;
+        /* The decoder's state is the appender's; iterator-only buffers go. */
+        a->st = it.st;
+        br_free(a->st.pos_out);
+        br_free(a->st.neg_out);
+        a->st.pos_out = NULL;
+        a->st.neg_out = NULL;
+        a->st.cap_pos_out = 0;
+        a->st.cap_neg_out = 0;
+        memset(&it.st, 0, sizeof(it.st));
+        c->app = a;
+    }
+    br_hchunk_iter_free(&it);
+    *out = c;
+    *consumed = SER_COMMON + h.data_len;
+    return 0;
 }

@@ -19,6 +19,13 @@
  * move the buffer). A frozen chunk is immutable: any number of threads may iterate it
  * at once without a lock; iterators never modify the chunk.
  *
+ * Snapshots: br_chunk_serialize/br_hchunk_serialize write one chunk, open
+ * or frozen, as a self-describing record (layout at the top of chunk.c);
+ * the matching deserialize functions validate a record completely and
+ * rebuild the chunk, so that an open chunk keeps appending exactly as if it
+ * had never been written out. Serializing an open chunk needs its series'
+ * lock like any read of it.
+ *
  * Ordering: timestamps must strictly increase within a chunk. The head checks
  * this before appending; append still refuses an out-of-order sample with
  * BR_EOUTOFORDER, and a frozen chunk with BR_EINVAL.
@@ -26,6 +33,7 @@
 #ifndef BR_STORAGE_CHUNK_H
 #define BR_STORAGE_CHUNK_H
 
+#include "engine/core/buf.h"
 #include "engine/core/err.h"
 #include "storage/bitstream.h"
 #include "storage/sample.h"
@@ -175,6 +183,23 @@ bool br_chunk_iter_seek(br_chunk_iter *it, int64_t t);
 /* 0, or BR_ECORRUPT when decoding stopped on data the encoder never writes. */
 int br_chunk_iter_err(const br_chunk_iter *it);
 
+/* ------------------------------------------------------- snapshot records */
+
+/* First byte of a record: which deserializer reads it. */
+#define BR_CHUNK_SER_FLOAT 0x46 /* 'F' */
+#define BR_CHUNK_SER_HIST  0x48 /* 'H' */
+
+/* Appends a record for c (borrowed; open or frozen) to out. Returns 0, or
+ * BR_ELIMIT when out's cap would be exceeded (out is then unchanged). */
+int br_chunk_serialize(const br_chunk *c, br_buf *out, br_err *err);
+/* Reads one record from data[0..len) (borrowed for the call): on success
+ * stores the record's size in *consumed and a new chunk in *out (free with
+ * br_chunk_free), open or frozen as it was written. Returns BR_ECORRUPT,
+ * with *out NULL and *consumed 0, for a record that is truncated, of
+ * another kind or version, or whose stream and summary disagree. */
+int br_chunk_deserialize(const void *data, size_t len, size_t *consumed, br_chunk **out,
+                         br_err *err);
+
 /* -------------------------------------------------------- histogram chunks */
 
 typedef struct br_hchunk br_hchunk;
@@ -247,5 +272,11 @@ bool br_hchunk_iter_seek(br_hchunk_iter *it, int64_t t);
 int br_hchunk_iter_err(const br_hchunk_iter *it);
 /* Frees the iterator's buffers; it may be re-initialised afterwards. */
 void br_hchunk_iter_free(br_hchunk_iter *it);
+
+/* As br_chunk_serialize / br_chunk_deserialize, for histogram chunks; the
+ * result of deserialize is freed with br_hchunk_free. */
+int br_hchunk_serialize(const br_hchunk *c, br_buf *out, br_err *err);
+int br_hchunk_deserialize(const void *data, size_t len, size_t *consumed, br_hchunk **out,
+                          br_err *err);
 
 #endif

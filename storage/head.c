@@ -31,6 +31,8 @@
  */
 #include "head.h"
 
+#include "head_int.h"
+
 #include "engine/core/alloc.h"
 #include "engine/core/clock.h"
 #include "engine/core/log.h"
@@ -44,37 +46,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define HEAD_SHARD_BITS 6
-#define HEAD_SHARDS     (1u << HEAD_SHARD_BITS)
-#define HEAD_SHARD_MASK (HEAD_SHARDS - 1)
-
-typedef struct head_series {
-    /* Immutable after creation. */
-    br_series_ref ref;
-    uint64_t hash;
-    br_labels *labels;
-    /* Guarded by the shard mutex. */
-    struct head_series *next_hash;
-    struct head_series *next_ref;
-    int64_t max_t;       /* newest timestamp appended; INT64_MIN when none */
-    uint64_t last_bits;  /* bits of the newest float value */
-    bool last_hist;      /* the newest sample is a histogram */
-    uint32_t n_chunks;
-    uint32_t cap_chunks;
-    uint32_t n_hchunks;
-    uint32_t cap_hchunks;
-    br_chunk **chunks;   /* oldest first; the last may be open (not frozen) */
-    br_hchunk **hchunks;
-} head_series;
-
-typedef struct head_shard {
-    pthread_mutex_t mu;
-    head_series **by_hash;
-    head_series **by_ref;
-    size_t n_buckets;  /* both tables, power of two */
-    size_t n_series;
-} __attribute__((aligned(64))) head_shard;
-
 /* Things unlinked by retention, freed once no reader can hold them. */
 typedef struct gc_garbage {
     br_chunk **chunks;
@@ -84,28 +55,6 @@ typedef struct gc_garbage {
     head_series **series;
     size_t n_series;
 } gc_garbage;
-
-struct br_head {
-    br_head_options opts;
-    char *wal_dir;
-    br_wal *wal;             /* NULL in memory-only mode */
-    atomic_bool failed;
-    br_symtab *symtab;
-    br_index *index;
-    pthread_rwlock_t gc_lock;
-    pthread_mutex_t gc_mu;   /* one retention pass at a time; guards gc_cursor */
-    size_t gc_cursor;
-    _Atomic uint64_t next_id;
-    _Atomic uint64_t n_series;
-    _Atomic uint64_t samples_appended;
-    _Atomic uint64_t series_created;
-    _Atomic uint64_t series_removed;
-    int64_t replay_ms;
-    uint64_t replayed_records;
-    uint64_t wal_torn_tails;
-    uint64_t wal_corrupt_records;
-    head_shard shards[HEAD_SHARDS];
-};
 
 /* ---- series tables ---------------------------------------------------- */
 
@@ -156,7 +105,7 @@ static head_series *shard_find_labels(head_shard *sh, uint64_t hash, const br_la
     return NULL;
 }
 
-static head_series *shard_find_ref(head_shard *sh, br_series_ref ref)
+head_series *head_shard_find_ref(head_shard *sh, br_series_ref ref)
 {
     for (head_series *s = sh->by_ref[bucket_of(ref, sh->n_buckets)]; s != NULL; s = s->next_ref) {
         if (s->ref == ref) {
@@ -201,22 +150,27 @@ static void shard_unlink(head_shard *sh, head_series *s)
 
 /* Creates a series with labels (sorted, borrowed) under ref; caller holds
  * the shard lock. */
-static head_series *series_create(br_head *h, head_shard *sh, br_series_ref ref, uint64_t hash,
-                                  const br_label *labels, size_t n)
+void head_series_link(br_head *h, head_shard *sh, head_series *s)
+{
+    shard_insert(sh, s);
+    br_index_add(h->index, s->ref, s->labels);
+    atomic_fetch_add(&h->n_series, 1);
+    atomic_fetch_add(&h->series_created, 1);
+}
+
+head_series *head_series_create(br_head *h, head_shard *sh, br_series_ref ref, uint64_t hash,
+                                const br_label *labels, size_t n)
 {
     head_series *s = br_calloc(1, sizeof(*s));
     s->ref = ref;
     s->hash = hash;
     s->labels = br_labels_new(h->symtab, labels, n);
     s->max_t = INT64_MIN;
-    shard_insert(sh, s);
-    br_index_add(h->index, ref, s->labels);
-    atomic_fetch_add(&h->n_series, 1);
-    atomic_fetch_add(&h->series_created, 1);
+    head_series_link(h, sh, s);
     return s;
 }
 
-static void series_free(br_head *h, head_series *s)
+void head_series_free(br_head *h, head_series *s)
 {
     for (uint32_t i = 0; i < s->n_chunks; i++) {
         br_chunk_free(s->chunks[i]);
@@ -463,7 +417,7 @@ static int commit_shard(br_head *h, head_shard *sh, const br_series_input *in,
             }
             uint64_t id = atomic_fetch_add(&h->next_id, 1);
             br_series_ref ref = (id << HEAD_SHARD_BITS) | (uint64_t)(sh - h->shards);
-            s = series_create(h, sh, ref, hash, si->labels, si->n_labels);
+            s = head_series_create(h, sh, ref, hash, si->labels, si->n_labels);
             new_series[n_new].ref = ref;
             new_series[n_new].n_labels = (uint32_t)si->n_labels;
             new_series[n_new].labels = si->labels;
@@ -616,7 +570,7 @@ static head_series *find_ref_locked(br_head *h, br_series_ref ref, head_shard **
 {
     head_shard *sh = &h->shards[ref & HEAD_SHARD_MASK];
     *sh_out = sh;
-    return shard_find_ref(sh, ref);
+    return head_shard_find_ref(sh, ref);
 }
 
 static int replay_record(uint8_t type, const void *payload, size_t len, void *vctx)
@@ -640,7 +594,7 @@ static int replay_record(uint8_t type, const void *payload, size_t len, void *vc
             pthread_mutex_lock(&h->shards[ss[i].ref & HEAD_SHARD_MASK].mu);
             if (find_ref_locked(h, ss[i].ref, &sh) == NULL) {
                 uint64_t hash = br_labels_hash_raw(ss[i].labels, ss[i].n_labels);
-                series_create(h, sh, ss[i].ref, hash, ss[i].labels, ss[i].n_labels);
+                head_series_create(h, sh, ss[i].ref, hash, ss[i].labels, ss[i].n_labels);
             }
             pthread_mutex_unlock(&sh->mu);
             uint64_t id = (ss[i].ref >> HEAD_SHARD_BITS) + 1;
@@ -660,7 +614,7 @@ static int replay_record(uint8_t type, const void *payload, size_t len, void *vc
         for (size_t i = 0; i < n; i++) {
             head_shard *sh = &h->shards[sm[i].ref & HEAD_SHARD_MASK];
             pthread_mutex_lock(&sh->mu);
-            head_series *s = shard_find_ref(sh, sm[i].ref);
+            head_series *s = head_shard_find_ref(sh, sm[i].ref);
             if (s == NULL) {
                 rc->unknown_refs++;
             } else if (judge_sample(s, sm[i].t, sm[i].v, rc->min_valid_t) == ACCEPT &&
@@ -683,7 +637,7 @@ static int replay_record(uint8_t type, const void *payload, size_t len, void *vc
         for (size_t i = 0; i < n; i++) {
             head_shard *sh = &h->shards[hs[i].ref & HEAD_SHARD_MASK];
             pthread_mutex_lock(&sh->mu);
-            head_series *s = shard_find_ref(sh, hs[i].ref);
+            head_series *s = head_shard_find_ref(sh, hs[i].ref);
             if (s == NULL) {
                 rc->unknown_refs++;
             } else if (judge_histogram(s, hs[i].t, rc->min_valid_t) == ACCEPT &&
@@ -737,6 +691,7 @@ int br_head_open(const br_head_options *opts, br_head **out, br_err *err)
     pthread_rwlock_init(&h->gc_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&h->gc_mu, NULL);
+    pthread_mutex_init(&h->snap_mu, NULL);
     for (size_t i = 0; i < HEAD_SHARDS; i++) {
         head_shard *sh = &h->shards[i];
         pthread_mutex_init(&sh->mu, NULL);
@@ -754,11 +709,24 @@ int br_head_open(const br_head_options *opts, br_head **out, br_err *err)
         br_head_close(h);
         return rc;
     }
-    size_t dl = strlen(opts->dir) + 8;
+    size_t dl = strlen(opts->dir) + 16;
     h->wal_dir = br_malloc(dl);
     snprintf(h->wal_dir, dl, "%s/wal", opts->dir);
+    h->snap_dir = br_malloc(dl);
+    snprintf(h->snap_dir, dl, "%s/snapshots", opts->dir);
+    rc = mkdir_p(h->snap_dir, err);
+    if (rc != 0) {
+        br_head_close(h);
+        return rc;
+    }
 
     int64_t start = br_mono_ns();
+    uint32_t replay_from = 0;
+    rc = head_snapshot_load(h, &replay_from, err);
+    if (rc != 0) {
+        br_head_close(h);
+        return rc;
+    }
     replay_ctx rctx;
     memset(&rctx, 0, sizeof(rctx));
     rctx.h = h;
@@ -766,7 +734,7 @@ int br_head_open(const br_head_options *opts, br_head **out, br_err *err)
     br_arena_init(&rctx.arena, 256 * 1024, 0);
     br_wal_stats wst;
     memset(&wst, 0, sizeof(wst));
-    rc = br_wal_replay(h->wal_dir, 0, replay_record, &rctx, &wst, err);
+    rc = br_wal_replay(h->wal_dir, replay_from, replay_record, &rctx, &wst, err);
     br_arena_free(&rctx.arena);
     if (rc != 0) {
         br_err_prefix(err, "WAL replay");
@@ -787,9 +755,10 @@ int br_head_open(const br_head_options *opts, br_head **out, br_err *err)
         br_head_close(h);
         return rc;
     }
-    br_log_info("WAL replay done", "records=%llu series=%llu samples=%llu duration_ms=%lld "
-                "torn_tails=%llu corrupt_records=%llu bytes_dropped=%llu unknown_refs=%llu",
-                (unsigned long long)h->replayed_records,
+    br_log_info("WAL replay done", "from_segment=%u records=%llu series=%llu samples=%llu "
+                "duration_ms=%lld torn_tails=%llu corrupt_records=%llu bytes_dropped=%llu "
+                "unknown_refs=%llu",
+                replay_from, (unsigned long long)h->replayed_records,
                 (unsigned long long)atomic_load(&h->n_series),
                 (unsigned long long)atomic_load(&h->samples_appended), (long long)h->replay_ms,
                 (unsigned long long)wst.torn_tails, (unsigned long long)wst.corrupt_records,
@@ -817,7 +786,7 @@ void br_head_close(br_head *h)
             while (s != NULL) {
                 head_series *next = s->next_hash;
                 br_index_remove(h->index, s->ref, s->labels);
-                series_free(h, s);
+                head_series_free(h, s);
                 s = next;
             }
         }
@@ -829,7 +798,9 @@ void br_head_close(br_head *h)
     br_symtab_free(h->symtab);
     pthread_rwlock_destroy(&h->gc_lock);
     pthread_mutex_destroy(&h->gc_mu);
+    pthread_mutex_destroy(&h->snap_mu);
     br_free(h->wal_dir);
+    br_free(h->snap_dir);
     br_free(h);
 }
 
@@ -854,7 +825,7 @@ const br_labels *br_head_series_labels(br_head *h, br_series_ref ref)
 {
     head_shard *sh = &h->shards[ref & HEAD_SHARD_MASK];
     pthread_mutex_lock(&sh->mu);
-    head_series *s = shard_find_ref(sh, ref);
+    head_series *s = head_shard_find_ref(sh, ref);
     const br_labels *ls = s ? s->labels : NULL;
     pthread_mutex_unlock(&sh->mu);
     return ls;
@@ -864,7 +835,7 @@ bool br_head_series_bounds(br_head *h, br_series_ref ref, int64_t *min_t, int64_
 {
     head_shard *sh = &h->shards[ref & HEAD_SHARD_MASK];
     pthread_mutex_lock(&sh->mu);
-    head_series *s = shard_find_ref(sh, ref);
+    head_series *s = head_shard_find_ref(sh, ref);
     bool found = false;
     if (s != NULL && (s->n_chunks > 0 || s->n_hchunks > 0)) {
         int64_t lo = INT64_MAX;
@@ -900,7 +871,7 @@ void br_head_series_iter(br_head *h, br_series_ref ref, int64_t mint, int64_t ma
     it->maxt = maxt;
     head_shard *sh = &h->shards[ref & HEAD_SHARD_MASK];
     pthread_mutex_lock(&sh->mu);
-    head_series *s = shard_find_ref(sh, ref);
+    head_series *s = head_shard_find_ref(sh, ref);
     if (s != NULL && s->n_chunks > 0) {
         it->chunks = br_malloc(sizeof(*it->chunks) * s->n_chunks);
         for (uint32_t i = 0; i < s->n_chunks; i++) {
@@ -1014,7 +985,7 @@ size_t br_head_series_histograms(br_head *h, br_series_ref ref, int64_t mint, in
     size_t cap = 0;
     head_shard *sh = &h->shards[ref & HEAD_SHARD_MASK];
     pthread_mutex_lock(&sh->mu);
-    head_series *s = shard_find_ref(sh, ref);
+    head_series *s = head_shard_find_ref(sh, ref);
     for (uint32_t i = 0; s != NULL && i < s->n_hchunks; i++) {
         const br_hchunk_summary *sum = br_hchunk_get_summary(s->hchunks[i]);
         if (sum->count == 0 || sum->max_t < mint || sum->min_t > maxt) {
@@ -1135,7 +1106,7 @@ size_t br_head_gc(br_head *h, int64_t now_ms, size_t max_series)
             br_hchunk_free(g.hchunks[i]);
         }
         for (size_t i = 0; i < g.n_series; i++) {
-            series_free(h, g.series[i]);
+            head_series_free(h, g.series[i]);
         }
         pthread_rwlock_unlock(&h->gc_lock);
         atomic_fetch_sub(&h->n_series, g.n_series);
@@ -1195,4 +1166,11 @@ void br_head_stats_get(br_head *h, br_head_stats *out)
     out->replayed_records = h->replayed_records;
     out->wal_torn_tails = h->wal_torn_tails;
     out->wal_corrupt_records = h->wal_corrupt_records;
+    pthread_mutex_lock(&h->snap_mu);
+    out->snapshot_ms = h->snapshot_ms;
+    out->snapshots_written = h->snapshots_written;
+    out->snapshots_failed = h->snapshots_failed;
+    pthread_mutex_unlock(&h->snap_mu);
+    out->snapshot_load_ms = h->snapshot_load_ms;
+    out->snapshot_series_loaded = h->snapshot_series_loaded;
 }

@@ -60,6 +60,11 @@ typedef struct br_head_stats {
     uint64_t replayed_records;
     uint64_t wal_torn_tails;
     uint64_t wal_corrupt_records;
+    int64_t snapshot_ms;             /* duration of the last snapshot written */
+    int64_t snapshot_load_ms;        /* start-up: reading the snapshot */
+    uint64_t snapshot_series_loaded; /* start-up: series read from the snapshot */
+    uint64_t snapshots_written;
+    uint64_t snapshots_failed;
 } br_head_stats;
 
 /* Opens the head: replays the WAL in opts->dir, then opens it for appends.
@@ -167,5 +172,16 @@ size_t br_head_series_histograms(br_head *h, br_series_ref ref, int64_t mint, in
 size_t br_head_gc(br_head *h, int64_t now_ms, size_t max_series);
 
 void br_head_stats_get(br_head *h, br_head_stats *out);
+
+/*
+ * Writes a snapshot of the whole head (every series with its chunks) to
+ * the data dir, then deletes the WAL segments that the two newest
+ * snapshots make unnecessary, so restart reads the snapshot and replays
+ * only the WAL tail. Safe to call while commits and reads go on: each
+ * shard is copied under its own lock, one at a time. A failed snapshot
+ * leaves the WAL untouched. No-op (0) in memory-only mode.
+ * The file format and the recovery rules are in snapshot.c.
+ */
+int br_head_snapshot(br_head *h, br_err *err);
 
 #endif

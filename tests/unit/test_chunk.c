@@ -834,13 +834,12 @@ static void test_hchunk_writes_layout_only_when_it_changes(void **state)
     br_hchunk_free(c);
 }
 
-static void test_hchunk_round_trips_schema_custom_bounds_and_hint_changes(void **state)
+/* A short series changing schema, custom bounds, reset hint and span
+ * shapes at every sample (every sample carries a layout). */
+static void gen_hmixed(hsample *s, size_t n)
 {
-    (void)state;
-    enum { N = 12 };
-    static hsample s[N];
-    memset(s, 0, sizeof(s));
-    for (size_t i = 0; i < N; i++) {
+    memset(s, 0, n * sizeof(*s));
+    for (size_t i = 0; i < n; i++) {
         hsample *x = &s[i];
         x->t = 60000 * (int64_t)i - 120000;
         x->h.count = (double)(10 * i);
@@ -889,6 +888,14 @@ static void test_hchunk_round_trips_schema_custom_bounds_and_hint_changes(void *
         }
         hfix(x);
     }
+}
+
+static void test_hchunk_round_trips_schema_custom_bounds_and_hint_changes(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    static hsample s[N];
+    gen_hmixed(s, N);
     hcheck(s, N);
     br_hchunk *c = hbuild(s, N);
     assert_int_equal(br_hchunk_get_summary(c)->layouts, N);
@@ -999,6 +1006,792 @@ static void test_hchunk_append_rejects_inconsistent_or_oversized_layouts(void **
     br_hchunk_free(c);
 }
 
+/* ---------------------------------------------------- snapshot records */
+
+enum { SER_KINDS = 6, SER_N = 240, HSER_KINDS = 5, HSER_N = 120 };
+
+/* Float series of one kind: 0 counter with resets on exact 15 s scrapes,
+ * 1 the same with +-5 ms jitter, 2 noisy gauge with jitter, 3 values with
+ * NaNs and stale markers, 4 values switching between integers, fractions
+ * and -0.0, 5 perfectly steady stretches broken now and then. */
+static void gen_float(int kind, uint64_t seed, br_sample *s, size_t n)
+{
+    uint64_t rs = seed * 1000003 + (uint64_t)kind;
+    double v = (double)(rng_next(&rs) % 100000);
+    double step = (double)(rng_next(&rs) % 4);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = rng_next(&rs) % 40;
+        s[i].t = scrape_t(&rs, 1700000000000, i, kind == 0 || kind == 5 ? 0 : 5);
+        switch (kind) {
+        case 0:
+        case 1:
+            v = r == 0 ? (double)(rng_next(&rs) % 50) : v + (double)(rng_next(&rs) % 501);
+            s[i].v = v;
+            break;
+        case 2:
+            s[i].v = (rng_unit(&rs) - 0.5) * 1e4;
+            break;
+        case 3:
+            s[i].v = r < 4 ? br_stale_nan() : r < 8 ? NAN : (double)i * 0.25;
+            break;
+        case 4:
+            s[i].v = r < 10 ? 0.5 * (double)i : r < 15 ? -0.0 : (double)(i * i);
+            break;
+        default:
+            if (r == 1) {
+                step = (double)(rng_next(&rs) % 4);
+            }
+            v += step;
+            s[i].v = r == 2 ? v + 0.5 : v;
+            if (r == 3) {
+                s[i].t += 3;
+            }
+            break;
+        }
+    }
+}
+
+/* Serializes c into a fresh unlimited buffer (free with br_buf_free). */
+static br_buf ser_chunk(const br_chunk *c)
+{
+    br_buf b;
+    br_buf_init(&b, 0);
+    br_err err;
+    br_err_clear(&err);
+    if (br_chunk_serialize(c, &b, &err) != 0) {
+        fail_msg("serialize failed: %s", err.msg);
+    }
+    return b;
+}
+
+/* Deserializes a whole record, asserting success and full consumption. */
+static br_chunk *deser_chunk(const br_buf *b)
+{
+    br_err err;
+    br_err_clear(&err);
+    br_chunk *c = NULL;
+    size_t used = 0;
+    if (br_chunk_deserialize(b->data, b->len, &used, &c, &err) != 0) {
+        fail_msg("deserialize failed: %s", err.msg);
+    }
+    assert_non_null(c);
+    assert_int_equal(used, b->len);
+    return c;
+}
+
+/* Same summary, state and stream: the records of a and b are identical. */
+static void assert_same_chunk(const br_chunk *a, const br_chunk *b)
+{
+    assert_summary_equal(br_chunk_get_summary(a), br_chunk_get_summary(b));
+    assert_int_equal(br_chunk_frozen(a), br_chunk_frozen(b));
+    assert_int_equal(br_chunk_data_len(a), br_chunk_data_len(b));
+    br_buf ra = ser_chunk(a);
+    br_buf rb = ser_chunk(b);
+    assert_int_equal(ra.len, rb.len);
+    assert_memory_equal(ra.data, rb.data, ra.len);
+    br_buf_free(&ra);
+    br_buf_free(&rb);
+}
+
+/* Sample counts exercising the empty, one-sample and i == 1 cases. */
+static size_t ser_len(uint64_t seed, size_t max)
+{
+    static const size_t small[] = {0, 1, 2, 3};
+    if (seed <= 4) {
+        return small[seed - 1];
+    }
+    uint64_t rs = seed;
+    return 1 + (size_t)(rng_next(&rs) % max);
+}
+
+static void test_chunk_serialize_round_trips_frozen_and_open_of_every_kind(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    for (int kind = 0; kind < SER_KINDS; kind++) {
+        for (uint64_t seed = 1; seed <= 12; seed++) {
+            size_t n = ser_len(seed, SER_N);
+            gen_float(kind, seed, s, n);
+            for (int frozen = 0; frozen <= 1; frozen++) {
+                br_chunk *c = build(s, n);
+                if (frozen) {
+                    br_chunk_freeze(c);
+                }
+                br_buf b = ser_chunk(c);
+                br_chunk *d = deser_chunk(&b);
+                assert_int_equal(br_chunk_frozen(d), frozen);
+                br_chunk_summary want;
+                scan_summary(s, n, &want);
+                assert_summary_equal(br_chunk_get_summary(d), &want);
+                assert_round_trip(d, s, n);
+                assert_same_chunk(c, d);
+                br_buf_free(&b);
+                br_chunk_free(d);
+                br_chunk_free(c);
+            }
+        }
+    }
+}
+
+static void test_chunk_deserialized_open_chunk_appends_byte_identical(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    for (int kind = 0; kind < SER_KINDS; kind++) {
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            gen_float(kind, seed, s, SER_N);
+            uint64_t rs = seed + 77;
+            size_t k1 = seed <= 4 ? (size_t)seed - 1 : (size_t)(rng_next(&rs) % SER_N);
+            size_t k2 = k1 + (size_t)(rng_next(&rs) % (SER_N - k1 + 1));
+            br_chunk *whole = build(s, SER_N);
+            /* Snapshot and restart twice on the way: at k1 and at k2. */
+            br_chunk *part = build(s, k1);
+            for (size_t i = k1; i <= SER_N; i++) {
+                if (i == k1 || i == k2) {
+                    br_buf b = ser_chunk(part);
+                    br_chunk_free(part);
+                    part = deser_chunk(&b);
+                    br_buf_free(&b);
+                }
+                if (i < SER_N) {
+                    assert_int_equal(br_chunk_append(part, s[i].t, s[i].v, NULL), 0);
+                }
+            }
+            assert_same_chunk(whole, part);
+            assert_round_trip(part, s, SER_N);
+            br_chunk_freeze(whole);
+            br_chunk_freeze(part);
+            assert_same_chunk(whole, part);
+            br_chunk_free(whole);
+            br_chunk_free(part);
+        }
+    }
+}
+
+static void test_chunk_deserialize_reads_consecutive_records(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    br_buf b;
+    br_buf_init(&b, 0);
+    br_chunk *orig[3];
+    for (int j = 0; j < 3; j++) {
+        gen_float(j, 5, s, 50 + 40 * (size_t)j);
+        orig[j] = build(s, 50 + 40 * (size_t)j);
+        if (j != 1) {
+            br_chunk_freeze(orig[j]);
+        }
+        assert_int_equal(br_chunk_serialize(orig[j], &b, NULL), 0);
+    }
+    size_t off = 0;
+    for (int j = 0; j < 3; j++) {
+        br_chunk *c = NULL;
+        size_t used = 0;
+        assert_int_equal(br_chunk_deserialize(b.data + off, b.len - off, &used, &c, NULL), 0);
+        assert_same_chunk(orig[j], c);
+        off += used;
+        br_chunk_free(c);
+        br_chunk_free(orig[j]);
+    }
+    assert_int_equal(off, b.len);
+    br_buf_free(&b);
+}
+
+static void test_chunk_serialize_fails_cleanly_at_the_buffer_cap(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    gen_float(2, 3, s, 100);
+    br_chunk *c = build(s, 100);
+    br_buf b;
+    br_buf_init(&b, 100); /* far less than 84 + about 600 bytes */
+    assert_int_equal(br_buf_append(&b, "xy", 2), 0);
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_chunk_serialize(c, &b, &err), BR_ELIMIT);
+    assert_non_null(strstr(err.msg, "limit"));
+    assert_int_equal(b.len, 2); /* nothing half-written */
+    br_buf_free(&b);
+    br_chunk_free(c);
+}
+
+/* Deserializes data[0..len) and asserts BR_ECORRUPT with nothing returned
+ * and, unless needle is NULL, a message containing needle. */
+static void expect_corrupt(const void *data, size_t len, const char *needle)
+{
+    br_err err;
+    br_err_clear(&err);
+    br_chunk *sentinel = br_chunk_new();
+    br_chunk *c = sentinel; /* must be reset to NULL */
+    size_t used = 99;
+    int rc = br_chunk_deserialize(data, len, &used, &c, &err);
+    br_chunk_free(sentinel);
+    if (rc != BR_ECORRUPT) {
+        fail_msg("want BR_ECORRUPT, got %d (%s)", rc, err.msg);
+    }
+    assert_null(c);
+    assert_int_equal(used, 0);
+    if (needle != NULL && strstr(err.msg, needle) == NULL) {
+        fail_msg("message \"%s\" does not mention \"%s\"", err.msg, needle);
+    }
+}
+
+static void test_chunk_deserialize_rejects_every_truncated_prefix(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    for (int kind = 0; kind < SER_KINDS; kind++) {
+        size_t n = kind == 0 ? 1 : 60;
+        gen_float(kind, 11, s, n);
+        br_chunk *c = build(s, n);
+        if (kind % 2 == 0) {
+            br_chunk_freeze(c);
+        }
+        br_buf b = ser_chunk(c);
+        /* Each prefix in a buffer of exactly its size, so ASan sees any
+         * read past it. */
+        for (size_t len = 0; len < b.len; len++) {
+            uint8_t *copy = br_malloc(len + 1);
+            memcpy(copy, b.data, len);
+            expect_corrupt(copy, len, NULL);
+            br_free(copy);
+        }
+        br_buf_free(&b);
+        br_chunk_free(c);
+    }
+}
+
+static void test_chunk_deserialize_rejects_unknown_kind_version_and_flags(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    gen_float(1, 2, s, 30);
+    br_chunk *c = build(s, 30);
+    br_buf b = ser_chunk(c);
+    uint8_t *p = (uint8_t *)b.data;
+    p[0] = BR_CHUNK_SER_HIST;
+    expect_corrupt(p, b.len, "kind");
+    p[0] = BR_CHUNK_SER_FLOAT;
+    p[1] = 2;
+    expect_corrupt(p, b.len, "version 2");
+    p[1] = 1;
+    p[2] |= 0x08;
+    expect_corrupt(p, b.len, "flags");
+    p[2] &= (uint8_t)~0x08;
+    p[3] = 1;
+    expect_corrupt(p, b.len, "flags");
+    p[3] = 0;
+    br_chunk *d = deser_chunk(&b); /* restored: accepted again */
+    br_chunk_free(d);
+    br_buf_free(&b);
+    br_chunk_free(c);
+}
+
+/* Little-endian field access in a record, for the tests that tamper. */
+static uint64_t rec_get(const br_buf *b, size_t off, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned j = 0; j < n; j++) {
+        v |= (uint64_t)(uint8_t)b->data[off + j] << (8 * j);
+    }
+    return v;
+}
+
+static void rec_put(br_buf *b, size_t off, uint64_t v, unsigned n)
+{
+    for (unsigned j = 0; j < n; j++) {
+        b->data[off + j] = (char)(uint8_t)(v >> (8 * j));
+    }
+}
+
+static void test_chunk_deserialize_rejects_counts_and_lengths_that_disagree(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    gen_float(0, 4, s, 100);
+    br_chunk *c = build(s, 100);
+    br_buf b = ser_chunk(c);
+    uint64_t count = rec_get(&b, 4, 4);
+    uint64_t nbits = rec_get(&b, 12, 8);
+    assert_int_equal(count, 100);
+    assert_int_equal((nbits + 7) / 8, br_chunk_data_len(c));
+
+    rec_put(&b, 4, count + 1, 4); /* one sample more than the stream holds */
+    expect_corrupt(b.data, b.len, "samples");
+    rec_put(&b, 4, count - 1, 4); /* the stream goes on after the last */
+    expect_corrupt(b.data, b.len, "left after");
+    rec_put(&b, 4, 70000, 4);
+    expect_corrupt(b.data, b.len, "limit");
+    rec_put(&b, 4, count, 4);
+
+    /* A stream longer than it says: one zero byte more, announced. */
+    assert_int_equal(br_buf_append(&b, "\0", 1), 0);
+    rec_put(&b, 12, (nbits + 7) / 8 * 8 + 8, 8);
+    expect_corrupt(b.data, b.len, "left after");
+    rec_put(&b, 12, UINT64_MAX, 8);
+    expect_corrupt(b.data, b.len, "bytes follow");
+    br_buf_free(&b);
+    br_chunk_free(c);
+}
+
+static void test_chunk_deserialize_rejects_nonzero_pad_bits(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    size_t n = 0;
+    uint64_t nbits = 0;
+    br_chunk *c = NULL;
+    /* Find a chunk whose stream does not end on a byte boundary. */
+    for (n = 20; n < SER_N; n++) {
+        gen_float(2, 6, s, n);
+        c = build(s, n);
+        br_chunk_freeze(c);
+        br_buf probe = ser_chunk(c);
+        nbits = rec_get(&probe, 12, 8);
+        br_buf_free(&probe);
+        if (nbits % 8 != 0) {
+            break;
+        }
+        br_chunk_free(c);
+        c = NULL;
+    }
+    assert_non_null(c);
+    br_buf b = ser_chunk(c);
+    b.data[b.len - 1] = (char)((uint8_t)b.data[b.len - 1] | 1u);
+    expect_corrupt(b.data, b.len, "pad bits");
+    br_buf_free(&b);
+    br_chunk_free(c);
+}
+
+static void test_chunk_deserialize_rejects_summary_that_disagrees_with_samples(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    gen_float(0, 8, s, 120);
+    br_chunk *c = build(s, 120);
+    br_buf b = ser_chunk(c);
+    /* max_t, resets, then each stored double (first is where decoding starts,
+     * so changing it moves the values; the rest must match a rescan). */
+    static const struct {
+        size_t off;
+        unsigned n;
+        const char *field;
+    } f[] = {{28, 8, "max_t"}, {8, 4, "resets"},    {44, 8, "last"},      {52, 8, "min"},
+             {60, 8, "max"},   {68, 8, "increase"}, {76, 8, "reset_sum"}, {36, 8, NULL}};
+    for (size_t j = 0; j < sizeof(f) / sizeof(f[0]); j++) {
+        uint64_t old = rec_get(&b, f[j].off, f[j].n);
+        rec_put(&b, f[j].off, old + 1, f[j].n);
+        expect_corrupt(b.data, b.len, f[j].field);
+        rec_put(&b, f[j].off, old, f[j].n);
+    }
+    /* The flags: has_nan and has_stale on a chunk without NaNs. */
+    b.data[2] = (char)((uint8_t)b.data[2] | 0x02u);
+    expect_corrupt(b.data, b.len, "has_nan");
+    b.data[2] = (char)((uint8_t)b.data[2] & ~0x02u);
+    b.data[2] = (char)((uint8_t)b.data[2] | 0x04u);
+    expect_corrupt(b.data, b.len, "has_stale");
+    br_buf_free(&b);
+    br_chunk_free(c);
+}
+
+/* An accepted (possibly damaged) record must behave like any chunk: it
+ * re-serializes to the same bytes, iterates without error, and an open one
+ * accepts another sample that then reads back. */
+static void check_accepted_chunk(br_chunk *c, const char *rec, size_t used)
+{
+    br_buf again = ser_chunk(c);
+    assert_int_equal(again.len, used);
+    assert_memory_equal(again.data, rec, used);
+    br_buf_free(&again);
+    const br_chunk_summary *sum = br_chunk_get_summary(c);
+    uint32_t count = sum->count;
+    br_chunk_iter it;
+    br_chunk_iter_init(&it, c);
+    uint32_t got = 0;
+    while (br_chunk_iter_next(&it)) {
+        got++;
+    }
+    assert_int_equal(br_chunk_iter_err(&it), 0);
+    assert_int_equal(got, count);
+    if (br_chunk_frozen(c) || (count > 0 && sum->max_t > INT64_MAX - 15000)) {
+        return;
+    }
+    int64_t t = count > 0 ? sum->max_t + 15000 : 0;
+    assert_int_equal(br_chunk_append(c, t, 42.0, NULL), 0);
+    br_chunk_iter_init(&it, c);
+    got = 0;
+    while (br_chunk_iter_next(&it)) {
+        got++;
+    }
+    assert_int_equal(br_chunk_iter_err(&it), 0);
+    assert_int_equal(got, count + 1);
+    assert_int_equal(it.t, t);
+    assert_int_equal(bits_of(it.v), bits_of(42.0));
+    br_buf b = ser_chunk(c);
+    br_chunk *d = deser_chunk(&b);
+    br_chunk_free(d);
+    br_buf_free(&b);
+}
+
+static void test_chunk_deserialize_survives_random_byte_corruption(void **state)
+{
+    (void)state;
+    br_sample s[SER_N];
+    br_buf recs[2 * SER_KINDS];
+    for (int kind = 0; kind < SER_KINDS; kind++) {
+        size_t n = 30 + 20 * (size_t)kind;
+        gen_float(kind, 13, s, n);
+        for (int frozen = 0; frozen <= 1; frozen++) {
+            br_chunk *c = build(s, n);
+            if (frozen) {
+                br_chunk_freeze(c);
+            }
+            recs[2 * kind + frozen] = ser_chunk(c);
+            br_chunk_free(c);
+        }
+    }
+    uint64_t rs = 2024;
+    unsigned accepted = 0;
+    for (int round = 0; round < 1000; round++) {
+        const br_buf *r = &recs[rng_next(&rs) % (2 * SER_KINDS)];
+        char *copy = br_malloc(r->len);
+        memcpy(copy, r->data, r->len);
+        size_t pos = (size_t)(rng_next(&rs) % r->len);
+        copy[pos] = (char)((uint8_t)copy[pos] ^ (uint8_t)(1 + rng_next(&rs) % 255));
+        br_chunk *c = NULL;
+        size_t used = 0;
+        br_err err;
+        br_err_clear(&err);
+        int rc = br_chunk_deserialize(copy, r->len, &used, &c, &err);
+        if (rc == 0) {
+            accepted++;
+            assert_true(used <= r->len);
+            check_accepted_chunk(c, copy, used);
+            br_chunk_free(c);
+        } else {
+            assert_int_equal(rc, BR_ECORRUPT);
+            assert_null(c);
+            assert_true(err.msg[0] != '\0');
+        }
+        br_free(copy);
+    }
+    print_message("float records: %u of 1000 single-byte corruptions decoded to a valid chunk\n",
+                  accepted);
+    for (size_t j = 0; j < 2 * SER_KINDS; j++) {
+        br_buf_free(&recs[j]);
+    }
+}
+
+/* ------------------------------------------- histogram snapshot records */
+
+/* Histogram series of one kind: 0 integer, fixed layout; 1 float with
+ * layout changes; 2 integer with layout changes and stale markers (with and
+ * without buckets); 3 idle stretches; 4 schema, custom bounds and hint
+ * changes at every sample. Returns the number of samples made (<= n). */
+static size_t gen_hist(int kind, uint64_t seed, hsample *s, size_t n)
+{
+    switch (kind) {
+    case 0:
+        gen_hseries(s, n, seed, false, false);
+        return n;
+    case 1:
+        gen_hseries(s, n, seed, true, true);
+        return n;
+    case 2:
+        gen_hseries(s, n, seed, false, true);
+        for (size_t i = n / 4; i < n / 4 + 3 && i < n; i++) {
+            memset(&s[i].h, 0, sizeof(s[i].h));
+            s[i].h.sum = br_stale_nan();
+            hfix(&s[i]);
+        }
+        if (n > 2) {
+            s[n - 2].h.sum = br_stale_nan();
+        }
+        return n;
+    case 3: {
+        gen_hseries(s, n, seed, seed % 2 == 0, false);
+        uint64_t rs = seed;
+        for (size_t i = 1; i < n; i++) {
+            if (rng_next(&rs) % 4 != 0) {
+                int64_t t = s[i - 1].t + 15000;
+                s[i] = s[i - 1];
+                s[i].t = t;
+                hfix(&s[i]);
+            }
+        }
+        return n;
+    }
+    default:
+        n = n < 12 ? n : 12;
+        gen_hmixed(s, n);
+        return n;
+    }
+}
+
+static br_buf ser_hchunk(const br_hchunk *c)
+{
+    br_buf b;
+    br_buf_init(&b, 0);
+    br_err err;
+    br_err_clear(&err);
+    if (br_hchunk_serialize(c, &b, &err) != 0) {
+        fail_msg("histogram serialize failed: %s", err.msg);
+    }
+    return b;
+}
+
+static br_hchunk *deser_hchunk(const br_buf *b)
+{
+    br_err err;
+    br_err_clear(&err);
+    br_hchunk *c = NULL;
+    size_t used = 0;
+    if (br_hchunk_deserialize(b->data, b->len, &used, &c, &err) != 0) {
+        fail_msg("histogram deserialize failed: %s", err.msg);
+    }
+    assert_non_null(c);
+    assert_int_equal(used, b->len);
+    return c;
+}
+
+static void assert_same_hchunk(const br_hchunk *a, const br_hchunk *b)
+{
+    const br_hchunk_summary *sa = br_hchunk_get_summary(a);
+    const br_hchunk_summary *sb = br_hchunk_get_summary(b);
+    assert_int_equal(sa->min_t, sb->min_t);
+    assert_int_equal(sa->max_t, sb->max_t);
+    assert_int_equal(sa->count, sb->count);
+    assert_int_equal(sa->layouts, sb->layouts);
+    assert_int_equal(sa->has_stale, sb->has_stale);
+    assert_int_equal(br_hchunk_frozen(a), br_hchunk_frozen(b));
+    br_buf ra = ser_hchunk(a);
+    br_buf rb = ser_hchunk(b);
+    assert_int_equal(ra.len, rb.len);
+    assert_memory_equal(ra.data, rb.data, ra.len);
+    br_buf_free(&ra);
+    br_buf_free(&rb);
+}
+
+static void test_hchunk_serialize_round_trips_frozen_and_open_of_every_kind(void **state)
+{
+    (void)state;
+    static hsample s[HSER_N];
+    for (int kind = 0; kind < HSER_KINDS; kind++) {
+        for (uint64_t seed = 1; seed <= 6; seed++) {
+            size_t n = gen_hist(kind, seed, s, ser_len(seed, HSER_N));
+            for (int frozen = 0; frozen <= 1; frozen++) {
+                br_hchunk *c = hbuild(s, n);
+                if (frozen) {
+                    br_hchunk_freeze(c);
+                }
+                br_buf b = ser_hchunk(c);
+                br_hchunk *d = deser_hchunk(&b);
+                assert_int_equal(br_hchunk_frozen(d), frozen);
+                assert_int_equal(br_hchunk_get_summary(d)->count, n);
+                hassert_round_trip(d, s, n);
+                assert_same_hchunk(c, d);
+                br_buf_free(&b);
+                br_hchunk_free(d);
+                br_hchunk_free(c);
+            }
+        }
+    }
+}
+
+static void test_hchunk_deserialized_open_chunk_appends_byte_identical(void **state)
+{
+    (void)state;
+    static hsample s[HSER_N];
+    for (int kind = 0; kind < HSER_KINDS; kind++) {
+        for (uint64_t seed = 1; seed <= 8; seed++) {
+            size_t n = gen_hist(kind, seed, s, HSER_N);
+            uint64_t rs = seed + 99;
+            size_t k1 = seed <= 3 ? (size_t)seed - 1 : (size_t)(rng_next(&rs) % n);
+            size_t k2 = k1 + (size_t)(rng_next(&rs) % (n - k1 + 1));
+            br_hchunk *whole = hbuild(s, n);
+            br_hchunk *part = hbuild(s, k1);
+            for (size_t i = k1; i <= n; i++) {
+                if (i == k1 || i == k2) {
+                    br_buf b = ser_hchunk(part);
+                    br_hchunk_free(part);
+                    part = deser_hchunk(&b);
+                    br_buf_free(&b);
+                }
+                if (i < n) {
+                    assert_int_equal(br_hchunk_append(part, s[i].t, &s[i].h, NULL), 0);
+                }
+            }
+            assert_same_hchunk(whole, part);
+            hassert_round_trip(part, s, n);
+            br_hchunk_freeze(whole);
+            br_hchunk_freeze(part);
+            assert_same_hchunk(whole, part);
+            br_hchunk_free(whole);
+            br_hchunk_free(part);
+        }
+    }
+}
+
+static void hexpect_corrupt(const void *data, size_t len, const char *needle)
+{
+    br_err err;
+    br_err_clear(&err);
+    br_hchunk *sentinel = br_hchunk_new();
+    br_hchunk *c = sentinel; /* must be reset to NULL */
+    size_t used = 99;
+    int rc = br_hchunk_deserialize(data, len, &used, &c, &err);
+    br_hchunk_free(sentinel);
+    if (rc != BR_ECORRUPT) {
+        fail_msg("want BR_ECORRUPT, got %d (%s)", rc, err.msg);
+    }
+    assert_null(c);
+    assert_int_equal(used, 0);
+    if (needle != NULL && strstr(err.msg, needle) == NULL) {
+        fail_msg("message \"%s\" does not mention \"%s\"", err.msg, needle);
+    }
+}
+
+static void test_hchunk_deserialize_rejects_every_truncated_prefix(void **state)
+{
+    (void)state;
+    static hsample s[HSER_N];
+    for (int kind = 0; kind < HSER_KINDS; kind++) {
+        size_t n = gen_hist(kind, 3, s, 25);
+        br_hchunk *c = hbuild(s, n);
+        if (kind % 2 == 1) {
+            br_hchunk_freeze(c);
+        }
+        br_buf b = ser_hchunk(c);
+        for (size_t len = 0; len < b.len; len++) {
+            uint8_t *copy = br_malloc(len + 1);
+            memcpy(copy, b.data, len);
+            hexpect_corrupt(copy, len, NULL);
+            br_free(copy);
+        }
+        br_buf_free(&b);
+        br_hchunk_free(c);
+    }
+}
+
+static void test_hchunk_deserialize_rejects_summary_that_disagrees_with_samples(void **state)
+{
+    (void)state;
+    static hsample s[HSER_N];
+    size_t n = gen_hist(1, 5, s, 60);
+    br_hchunk *c = hbuild(s, n);
+    assert_true(br_hchunk_get_summary(c)->layouts > 1);
+    br_buf b = ser_hchunk(c);
+    static const struct {
+        size_t off;
+        unsigned n;
+    } f[] = {{8, 4}, {28, 8}, {4, 4}};
+    for (size_t j = 0; j < sizeof(f) / sizeof(f[0]); j++) {
+        uint64_t old = rec_get(&b, f[j].off, f[j].n);
+        rec_put(&b, f[j].off, old - 1, f[j].n);
+        hexpect_corrupt(b.data, b.len, NULL);
+        rec_put(&b, f[j].off, old, f[j].n);
+    }
+    b.data[2] = (char)((uint8_t)b.data[2] | 0x02u); /* has_stale, wrongly */
+    hexpect_corrupt(b.data, b.len, "summary");
+    b.data[2] = (char)((uint8_t)b.data[2] & ~0x02u);
+    b.data[0] = BR_CHUNK_SER_FLOAT;
+    hexpect_corrupt(b.data, b.len, "kind");
+    b.data[0] = BR_CHUNK_SER_HIST;
+    br_hchunk *d = deser_hchunk(&b);
+    br_hchunk_free(d);
+    br_buf_free(&b);
+    br_hchunk_free(c);
+}
+
+static void check_accepted_hchunk(br_hchunk *c, const char *rec, size_t used)
+{
+    br_buf again = ser_hchunk(c);
+    assert_int_equal(again.len, used);
+    assert_memory_equal(again.data, rec, used);
+    br_buf_free(&again);
+    const br_hchunk_summary *sum = br_hchunk_get_summary(c);
+    uint32_t count = sum->count;
+    br_hchunk_iter it;
+    br_hchunk_iter_init(&it, c);
+    uint32_t got = 0;
+    while (br_hchunk_iter_next(&it)) {
+        got++;
+    }
+    assert_int_equal(br_hchunk_iter_err(&it), 0);
+    assert_int_equal(got, count);
+    br_hchunk_iter_free(&it);
+    if (br_hchunk_frozen(c) || (count > 0 && sum->max_t > INT64_MAX - 15000)) {
+        return;
+    }
+    int64_t t = count > 0 ? sum->max_t + 15000 : 0;
+    hsample x;
+    gen_hseries(&x, 1, 3, false, false);
+    assert_int_equal(br_hchunk_append(c, t, &x.h, NULL), 0);
+    br_hchunk_iter_init(&it, c);
+    got = 0;
+    while (br_hchunk_iter_next(&it)) {
+        got++;
+    }
+    assert_int_equal(br_hchunk_iter_err(&it), 0);
+    assert_int_equal(got, count + 1);
+    assert_int_equal(it.t, t);
+    assert_hist_equal(&it.h, &x.h, count);
+    br_hchunk_iter_free(&it);
+    br_buf b = ser_hchunk(c);
+    br_hchunk *d = deser_hchunk(&b);
+    br_hchunk_free(d);
+    br_buf_free(&b);
+}
+
+static void test_hchunk_deserialize_survives_random_byte_corruption(void **state)
+{
+    (void)state;
+    static hsample s[HSER_N];
+    br_buf recs[2 * HSER_KINDS];
+    for (int kind = 0; kind < HSER_KINDS; kind++) {
+        size_t n = gen_hist(kind, 17, s, 40);
+        for (int frozen = 0; frozen <= 1; frozen++) {
+            br_hchunk *c = hbuild(s, n);
+            if (frozen) {
+                br_hchunk_freeze(c);
+            }
+            recs[2 * kind + frozen] = ser_hchunk(c);
+            br_hchunk_free(c);
+        }
+    }
+    uint64_t rs = 4048;
+    unsigned accepted = 0;
+    for (int round = 0; round < 1000; round++) {
+        const br_buf *r = &recs[rng_next(&rs) % (2 * HSER_KINDS)];
+        char *copy = br_malloc(r->len);
+        memcpy(copy, r->data, r->len);
+        size_t pos = (size_t)(rng_next(&rs) % r->len);
+        copy[pos] = (char)((uint8_t)copy[pos] ^ (uint8_t)(1 + rng_next(&rs) % 255));
+        br_hchunk *c = NULL;
+        size_t used = 0;
+        br_err err;
+        br_err_clear(&err);
+        int rc = br_hchunk_deserialize(copy, r->len, &used, &c, &err);
+        if (rc == 0) {
+            accepted++;
+            assert_true(used <= r->len);
+            check_accepted_hchunk(c, copy, used);
+            br_hchunk_free(c);
+        } else {
+            assert_int_equal(rc, BR_ECORRUPT);
+            assert_null(c);
+            assert_true(err.msg[0] != '\0');
+        }
+        br_free(copy);
+    }
+    print_message("histogram records: %u of 1000 single-byte corruptions decoded to a valid "
+                  "chunk\n",
+                  accepted);
+    for (size_t j = 0; j < 2 * HSER_KINDS; j++) {
+        br_buf_free(&recs[j]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1029,6 +1822,21 @@ int main(void)
         cmocka_unit_test(test_hchunk_seek_finds_first_sample_at_or_after),
         cmocka_unit_test(test_hchunk_full_and_freeze_keep_content),
         cmocka_unit_test(test_hchunk_append_rejects_inconsistent_or_oversized_layouts),
+        cmocka_unit_test(test_chunk_serialize_round_trips_frozen_and_open_of_every_kind),
+        cmocka_unit_test(test_chunk_deserialized_open_chunk_appends_byte_identical),
+        cmocka_unit_test(test_chunk_deserialize_reads_consecutive_records),
+        cmocka_unit_test(test_chunk_serialize_fails_cleanly_at_the_buffer_cap),
+        cmocka_unit_test(test_chunk_deserialize_rejects_every_truncated_prefix),
+        cmocka_unit_test(test_chunk_deserialize_rejects_unknown_kind_version_and_flags),
+        cmocka_unit_test(test_chunk_deserialize_rejects_counts_and_lengths_that_disagree),
+        cmocka_unit_test(test_chunk_deserialize_rejects_nonzero_pad_bits),
+        cmocka_unit_test(test_chunk_deserialize_rejects_summary_that_disagrees_with_samples),
+        cmocka_unit_test(test_chunk_deserialize_survives_random_byte_corruption),
+        cmocka_unit_test(test_hchunk_serialize_round_trips_frozen_and_open_of_every_kind),
+        cmocka_unit_test(test_hchunk_deserialized_open_chunk_appends_byte_identical),
+        cmocka_unit_test(test_hchunk_deserialize_rejects_every_truncated_prefix),
+        cmocka_unit_test(test_hchunk_deserialize_rejects_summary_that_disagrees_with_samples),
+        cmocka_unit_test(test_hchunk_deserialize_survives_random_byte_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,54 @@
+/*
+ * backend.h — where the PromQL evaluator reads series from.
+ *
+ * The evaluator never touches storage directly: it asks a br_queryable for
+ * the series matching a selector with their samples in [mint, maxt]. The
+ * embedded store implements it (backend_local.c, over br_head); a remote
+ * Prometheus-compatible API can implement it too (scale-out, later), so
+ * SLO evaluation runs the same code on both.
+ *
+ * Results are materialised into the caller's arena: label pairs sorted by
+ * name, float samples and native histogram samples each in timestamp
+ * order. Stale markers are kept (the evaluator applies staleness rules).
+ * Thread-safe: any number of evaluations may select concurrently.
+ */
+#ifndef BR_PROMQL_BACKEND_H
+#define BR_PROMQL_BACKEND_H
+
+#include "engine/core/arena.h"
+#include "engine/core/err.h"
+#include "storage/matcher.h"
+#include "storage/sample.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct br_series_data {
+    const br_label *labels;  /* sorted by name */
+    size_t n_labels;
+    const br_sample *samples;
+    size_t n_samples;
+    const br_histogram_sample *histograms;
+    size_t n_histograms;
+} br_series_data;
+
+typedef struct br_series_set {
+    br_series_data *series;  /* sorted by labels (Prometheus order) */
+    size_t n;
+} br_series_set;
+
+typedef struct br_queryable {
+    void *ctx;
+    /* Fills out with the matching series and their samples in
+     * [mint, maxt] (inclusive), all memory from arena. Fails with BR_EINVAL
+     * (a selector matching everything), BR_ELIMIT (more samples than
+     * max_samples; 0 = no limit) or BR_EIO (a remote backend failed). */
+    int (*select)(void *ctx, const br_matcher *ms, size_t n, int64_t mint, int64_t maxt,
+                  size_t max_samples, br_arena *arena, br_series_set *out, br_err *err);
+} br_queryable;
+
+struct br_head;
+/* A queryable over the embedded store (borrowed; must outlive q). */
+void br_queryable_local(struct br_head *head, br_queryable *q);
+
+#endif

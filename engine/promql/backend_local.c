@@ -1,0 +1,133 @@
+/*
+ * backend_local.c — br_queryable over the embedded store (br_head).
+ *
+ * One read bracket per select: series labels and samples are copied into
+ * the caller's arena before the bracket ends, so the evaluation never
+ * holds storage memory and retention can run meanwhile.
+ */
+#include "backend.h"
+
+#include "engine/core/alloc.h"
+#include "storage/head.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int compare_series(const void *a, const void *b)
+{
+    const br_series_data *x = a;
+    const br_series_data *y = b;
+    size_t n = x->n_labels < y->n_labels ? x->n_labels : y->n_labels;
+    for (size_t i = 0; i < n; i++) {
+        int c = strcmp(x->labels[i].name, y->labels[i].name);
+        if (c != 0) {
+            return c;
+        }
+        c = strcmp(x->labels[i].value, y->labels[i].value);
+        if (c != 0) {
+            return c;
+        }
+    }
+    return (x->n_labels > y->n_labels) - (x->n_labels < y->n_labels);
+}
+
+static int local_select(void *ctx, const br_matcher *ms, size_t n, int64_t mint, int64_t maxt,
+                        size_t max_samples, br_arena *arena, br_series_set *out, br_err *err)
+{
+    br_head *h = ctx;
+    out->series = NULL;
+    out->n = 0;
+    br_refs refs;
+    br_refs_init(&refs);
+    br_head_read_begin(h);
+    int rc = br_head_select(h, ms, n, &refs, err);
+    size_t total = 0;
+    if (rc == 0) {
+        out->series = br_arena_calloc(arena, refs.n + 1, sizeof(*out->series));
+        if (out->series == NULL) {
+            rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+        }
+    }
+    br_sample *buf = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; rc == 0 && i < refs.n; i++) {
+        int64_t lo;
+        int64_t hi;
+        if (!br_head_series_bounds(h, refs.v[i], &lo, &hi) || hi < mint || lo > maxt) {
+            continue;
+        }
+        const br_labels *ls = br_head_series_labels(h, refs.v[i]);
+        if (ls == NULL) {
+            continue;
+        }
+        size_t nl = br_labels_count(ls);
+        br_label *labels = br_arena_alloc(arena, sizeof(*labels) * (nl + 1));
+        if (labels == NULL) {
+            rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+            break;
+        }
+        for (size_t k = 0; k < nl; k++) {
+            const br_label *l = br_labels_at(ls, k);
+            labels[k].name = br_arena_strdup(arena, l->name);
+            labels[k].value = br_arena_strdup(arena, l->value);
+            if (labels[k].name == NULL || labels[k].value == NULL) {
+                rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+            }
+        }
+        size_t ns = 0;
+        br_series_iter it;
+        br_head_series_iter(h, refs.v[i], mint, maxt, &it);
+        while (br_series_iter_next(&it)) {
+            if (ns == cap) {
+                cap = cap ? cap * 2 : 256;
+                buf = br_realloc(buf, cap * sizeof(*buf));
+            }
+            buf[ns].t = it.t;
+            buf[ns].v = it.v;
+            ns++;
+        }
+        br_series_iter_free(&it);
+        br_histogram_sample *hs = NULL;
+        size_t nh = br_head_series_histograms(h, refs.v[i], mint, maxt, arena, &hs);
+        total += ns + nh;
+        if (max_samples > 0 && total > max_samples) {
+            rc = br_err_set(err, BR_ELIMIT,
+                            "query processing would load too many samples into memory in query "
+                            "execution");
+            break;
+        }
+        if (ns + nh == 0) {
+            continue;
+        }
+        br_sample *samples = br_arena_alloc(arena, sizeof(*samples) * (ns + 1));
+        if (samples == NULL) {
+            rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+            break;
+        }
+        if (ns > 0) {
+            memcpy(samples, buf, sizeof(*samples) * ns);
+        }
+        br_series_data *d = &out->series[out->n++];
+        d->labels = labels;
+        d->n_labels = nl;
+        d->samples = samples;
+        d->n_samples = ns;
+        d->histograms = hs;
+        d->n_histograms = nh;
+    }
+    br_head_read_end(h);
+    br_free(buf);
+    br_refs_free(&refs);
+    if (rc != 0) {
+        out->n = 0;
+        return rc;
+    }
+    qsort(out->series, out->n, sizeof(*out->series), compare_series);
+    return 0;
+}
+
+void br_queryable_local(struct br_head *head, br_queryable *q)
+{
+    q->ctx = head;
+    q->select = local_select;
+}

@@ -1,0 +1,900 @@
+/*
+ * test_promql_scripts.c — runs Prometheus' own PromQL test scripts
+ * (shared/peer-tests/promql/, format in FORMAT.md there) against burnrate's
+ * engine and reports the pass rate per file.
+ *
+ * testdata-v2.42/ runs in Prometheus 2.x compatibility mode (closed
+ * windows, immediate name removal), testdata/ in the default Prometheus 3
+ * mode. Each eval is one case: a failing case does not stop its file. The
+ * test fails when the pass rate of either set falls below the floor
+ * recorded in PASS_FLOOR_* (raise the floors as the engine improves; never
+ * lower them to make a change pass).
+ *
+ * Supported script features: load (float values, `_`, `stale`, the x/+/-
+ * expansions), clear, eval instant/range, eval_fail/eval_ordered/
+ * eval_warn/eval_info, expect fail/ordered/warn/info/no_warn/no_info/
+ * string/range vector, scalar and series expectations with Prometheus'
+ * float tolerance. Native histogram notation ({{...}}) and
+ * load_with_nhcb are not loaded yet: evals that need them fail and are
+ * counted as failures, not skipped. Set BR_PEER_VERBOSE=1 to print every
+ * failing eval with the reason.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/core/clock.h"
+#include "engine/promql/eval.h"
+#include "engine/promql/selector.h"
+#include "storage/head.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PASS_FLOOR_V242 0.0
+#define PASS_FLOOR_V3   0.0
+
+#define MAX_LINE    65536
+#define MAX_VALUES  200000
+#define MAX_LABELS  64
+
+static bool verbose;
+
+/* ---- values ------------------------------------------------------------ */
+
+typedef struct seq_value {
+    bool present;  /* false for `_` */
+    bool stale;
+    bool histogram;  /* {{...}}: not supported yet */
+    double v;
+} seq_value;
+
+/* Scans a float literal (no hex) at *p; returns false when there is none. */
+static bool scan_number(const char **p, double *out)
+{
+    const char *s = *p;
+    const char *q = s;
+    if (*q == '+' || *q == '-') {
+        q++;
+    }
+    if (strncasecmp(q, "inf", 3) == 0) {
+        *out = (*s == '-') ? -INFINITY : INFINITY;
+        *p = q + 3;
+        return true;
+    }
+    if (strncasecmp(q, "nan", 3) == 0) {
+        *out = NAN;
+        *p = q + 3;
+        return true;
+    }
+    const char *digits = q;
+    while (isdigit((unsigned char)*q)) {
+        q++;
+    }
+    if (*q == '.') {
+        q++;
+        while (isdigit((unsigned char)*q)) {
+            q++;
+        }
+    }
+    if (q == digits || (q == digits + 1 && *digits == '.')) {
+        return false;
+    }
+    if (*q == 'e' || *q == 'E') {
+        const char *e = q + 1;
+        if (*e == '+' || *e == '-') {
+            e++;
+        }
+        if (isdigit((unsigned char)*e)) {
+            while (isdigit((unsigned char)*e)) {
+                e++;
+            }
+            q = e;
+        }
+    }
+    char buf[64];
+    size_t len = (size_t)(q - s);
+    if (len >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    *out = strtod(buf, NULL);
+    *p = q;
+    return true;
+}
+
+/* Expands one whitespace-separated item; returns false on a syntax error. */
+static bool expand_item(const char *item, seq_value *out, size_t *n, size_t max)
+{
+    if (strcmp(item, "_") == 0) {
+        if (*n < max) {
+            out[(*n)++] = (seq_value){.present = false};
+        }
+        return true;
+    }
+    if (strncmp(item, "_x", 2) == 0) {
+        long k = strtol(item + 2, NULL, 10);
+        for (long i = 0; i < k && *n < max; i++) {
+            out[(*n)++] = (seq_value){.present = false};
+        }
+        return true;
+    }
+    if (strcmp(item, "stale") == 0) {
+        if (*n < max) {
+            out[(*n)++] = (seq_value){.present = true, .stale = true, .v = br_stale_nan()};
+        }
+        return true;
+    }
+    if (strncmp(item, "{{", 2) == 0) {
+        /* A histogram, possibly with an expansion: count the positions. */
+        const char *x = strstr(item, "}}x");
+        long k = x ? strtol(x + 3, NULL, 10) : 0;
+        for (long i = 0; i <= k && *n < max; i++) {
+            out[(*n)++] = (seq_value){.present = true, .histogram = true};
+        }
+        return true;
+    }
+    const char *p = item;
+    double v;
+    if (!scan_number(&p, &v)) {
+        return false;
+    }
+    if (*p == '\0') {
+        if (*n < max) {
+            out[(*n)++] = (seq_value){.present = true, .v = v};
+        }
+        return true;
+    }
+    double d = 0;
+    if (*p == '+' || *p == '-') {
+        char sign = *p;
+        p++;
+        if (!scan_number(&p, &d)) {
+            return false;
+        }
+        if (sign == '-') {
+            d = -d;
+        }
+    }
+    if (*p != 'x') {
+        return false;
+    }
+    long k = strtol(p + 1, NULL, 10);
+    double cur = v;
+    for (long i = 0; i <= k && *n < max; i++) {
+        out[(*n)++] = (seq_value){.present = true, .v = cur};
+        cur += d;
+    }
+    return true;
+}
+
+/* Expands a whole value sequence (tokens separated by blanks; a {{...}}
+ * token may contain blanks). */
+static bool expand_values(const char *text, seq_value *out, size_t *n, size_t max)
+{
+    *n = 0;
+    const char *p = text;
+    char item[MAX_LINE];
+    while (*p != '\0') {
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        const char *start = p;
+        if (strncmp(p, "{{", 2) == 0) {
+            const char *close = strstr(p, "}}");
+            if (close == NULL) {
+                return false;
+            }
+            p = close + 2;
+            while (*p != '\0' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+        } else {
+            while (*p != '\0' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+        }
+        size_t len = (size_t)(p - start);
+        memcpy(item, start, len);
+        item[len] = '\0';
+        if (!expand_item(item, out, n, max)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- label sets ---------------------------------------------------------- */
+
+typedef struct labelset {
+    char *names[MAX_LABELS];
+    char *values[MAX_LABELS];
+    size_t n;
+} labelset;
+
+static void labelset_free(labelset *ls)
+{
+    for (size_t i = 0; i < ls->n; i++) {
+        free(ls->names[i]);
+        free(ls->values[i]);
+    }
+    ls->n = 0;
+}
+
+static void labelset_sort(labelset *ls)
+{
+    for (size_t i = 1; i < ls->n; i++) {
+        char *nm = ls->names[i];
+        char *vl = ls->values[i];
+        size_t j = i;
+        while (j > 0 && strcmp(ls->names[j - 1], nm) > 0) {
+            ls->names[j] = ls->names[j - 1];
+            ls->values[j] = ls->values[j - 1];
+            j--;
+        }
+        ls->names[j] = nm;
+        ls->values[j] = vl;
+    }
+}
+
+/* Parses `name{a="b"}`, `{a="b"}` or `{}` at the start of line; sets *rest
+ * to the text after it. */
+static bool parse_labelset(const char *line, labelset *ls, const char **rest)
+{
+    ls->n = 0;
+    const char *p = line;
+    while (*p == ' ') {
+        p++;
+    }
+    if (strncmp(p, "{}", 2) == 0) {
+        *rest = p + 2;
+        return true;
+    }
+    br_selector sel;
+    br_err err;
+    br_err_clear(&err);
+    size_t pos = (size_t)(p - line);
+    if (br_selector_parse_at(line, &pos, &sel, &err) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < sel.n && ls->n < MAX_LABELS; i++) {
+        ls->names[ls->n] = strdup(sel.matchers[i].name);
+        ls->values[ls->n] = strdup(sel.matchers[i].value);
+        ls->n++;
+    }
+    br_selector_free(&sel);
+    labelset_sort(ls);
+    *rest = line + pos;
+    return true;
+}
+
+static bool labels_equal_result(const labelset *ls, const br_result_series *s)
+{
+    if (ls->n != s->n_labels) {
+        return false;
+    }
+    for (size_t i = 0; i < ls->n; i++) {
+        if (strcmp(ls->names[i], s->labels[i].name) != 0 ||
+            strcmp(ls->values[i], s->labels[i].value) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void format_result_labels(const br_result_series *s, char *out, size_t size)
+{
+    size_t o = (size_t)snprintf(out, size, "{");
+    for (size_t i = 0; i < s->n_labels && o < size; i++) {
+        o += (size_t)snprintf(out + o, size - o, "%s%s=\"%s\"", i ? ", " : "", s->labels[i].name,
+                              s->labels[i].value);
+    }
+    if (o < size) {
+        snprintf(out + o, size - o, "}");
+    }
+}
+
+/* ---- comparisons --------------------------------------------------------- */
+
+static bool floats_equal(double exp, double got)
+{
+    if (isnan(exp) || isnan(got)) {
+        return isnan(exp) && isnan(got) && !br_is_stale_nan(got);
+    }
+    if (exp == got) {
+        return true;
+    }
+    double tiny = 2.2250738585072014e-308;
+    if (exp == 0 || got == 0 || (fabs(exp) < tiny && fabs(got) < tiny)) {
+        return fabs(exp - got) < tiny * 1e-6;
+    }
+    return fabs(exp - got) / (fabs(exp) + fabs(got)) < 1e-6;
+}
+
+/* ---- the harness ----------------------------------------------------------- */
+
+typedef struct harness {
+    br_head *head;
+    br_promql_compat compat;
+    const char *file;
+    int line_no;
+    size_t evals;
+    size_t passed;
+    char **lines;
+    size_t n_lines;
+    size_t pos;
+} harness;
+
+static void reset_head(harness *h)
+{
+    br_head_close(h->head);
+    h->head = NULL;
+    br_head_options o = {0};
+    br_err err;
+    br_err_clear(&err);
+    if (br_head_open(&o, &h->head, &err) != 0) {
+        fprintf(stderr, "cannot open head: %s\n", err.msg);
+        abort();
+    }
+}
+
+static void report_fail(const harness *h, int line, const char *what)
+{
+    if (verbose) {
+        fprintf(stderr, "FAIL %s:%d: %s\n", h->file, line, what);
+    }
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r') {
+        s++;
+    }
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) {
+        s[--n] = '\0';
+    }
+    if (s[0] == '#') {
+        s[0] = '\0';
+    }
+    return s;
+}
+
+static int64_t parse_dur(const char *s)
+{
+    int64_t ms = 0;
+    if (br_parse_duration(s, &ms) != 0) {
+        return -1;
+    }
+    return ms;
+}
+
+static void cmd_load(harness *h, const char *args)
+{
+    int64_t interval = parse_dur(args);
+    seq_value *vals = malloc(sizeof(seq_value) * MAX_VALUES);
+    while (h->pos < h->n_lines && h->lines[h->pos][0] != '\0') {
+        const char *line = h->lines[h->pos++];
+        labelset ls;
+        const char *rest = NULL;
+        if (!parse_labelset(line, &ls, &rest)) {
+            continue;
+        }
+        size_t n = 0;
+        if (strstr(line, "}@st") != NULL || !expand_values(rest, vals, &n, MAX_VALUES)) {
+            labelset_free(&ls);
+            continue;
+        }
+        br_label labels[MAX_LABELS];
+        for (size_t i = 0; i < ls.n; i++) {
+            labels[i].name = ls.names[i];
+            labels[i].value = ls.values[i];
+        }
+        br_sample *samples = malloc(sizeof(br_sample) * (n + 1));
+        size_t ns = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (vals[i].present && !vals[i].histogram) {
+                samples[ns].t = (int64_t)i * interval;
+                samples[ns].v = vals[i].v;
+                ns++;
+            }
+        }
+        br_series_input in = {.labels = labels, .n_labels = ls.n, .samples = samples,
+                              .n_samples = ns};
+        br_commit_result r;
+        br_err err;
+        br_err_clear(&err);
+        (void)br_head_commit(h->head, &in, 1, &r, &err);
+        free(samples);
+        labelset_free(&ls);
+    }
+    free(vals);
+}
+
+typedef struct expectation {
+    bool fail;
+    bool ordered;
+    bool want_warn;
+    bool want_info;
+    bool no_warn;
+    bool no_info;
+    bool is_string;
+    char string[1024];
+    bool range_vector;
+    int64_t rv_start;
+    int64_t rv_end;
+    int64_t rv_step;
+    bool scalar;
+    double scalar_value;
+    size_t n_series;
+    labelset series[512];
+    seq_value *values[512];
+    size_t n_values[512];
+    bool unsupported;
+} expectation;
+
+static void expectation_free(expectation *e)
+{
+    for (size_t i = 0; i < e->n_series; i++) {
+        labelset_free(&e->series[i]);
+        free(e->values[i]);
+    }
+}
+
+static bool parse_expectations(harness *h, expectation *e)
+{
+    while (h->pos < h->n_lines && h->lines[h->pos][0] != '\0') {
+        const char *line = h->lines[h->pos++];
+        if (strncmp(line, "expect ", 7) == 0) {
+            const char *what = line + 7;
+            if (strncmp(what, "fail", 4) == 0) {
+                e->fail = true;
+            } else if (strncmp(what, "ordered", 7) == 0) {
+                e->ordered = true;
+            } else if (strncmp(what, "no_warn", 7) == 0) {
+                e->no_warn = true;
+            } else if (strncmp(what, "no_info", 7) == 0) {
+                e->no_info = true;
+            } else if (strncmp(what, "warn", 4) == 0) {
+                e->want_warn = true;
+            } else if (strncmp(what, "info", 4) == 0) {
+                e->want_info = true;
+            } else if (strncmp(what, "string", 6) == 0) {
+                e->is_string = true;
+                size_t pos = 0;
+                const char *q = what + 6;
+                while (*q == ' ') {
+                    q++;
+                }
+                br_err err;
+                if (br_promql_unquote(q, &pos, e->string, sizeof(e->string), &err) != 0) {
+                    return false;
+                }
+            } else if (strncmp(what, "range vector from ", 18) == 0) {
+                char s[64], en[64], st[64];
+                if (sscanf(what + 18, "%63s to %63s step %63s", s, en, st) != 3) {
+                    return false;
+                }
+                e->range_vector = true;
+                e->rv_start = parse_dur(s);
+                e->rv_end = parse_dur(en);
+                e->rv_step = parse_dur(st);
+            }
+            continue;
+        }
+        if (strncmp(line, "expected_fail_message", 21) == 0 ||
+            strncmp(line, "expected_fail_regexp", 20) == 0) {
+            break;
+        }
+        const char *p = line;
+        double v;
+        if (scan_number(&p, &v) && *trim((char *)p) == '\0' && strchr(line, '{') == NULL) {
+            e->scalar = true;
+            e->scalar_value = v;
+            break;
+        }
+        if (e->n_series >= 512) {
+            e->unsupported = true;
+            continue;
+        }
+        labelset *ls = &e->series[e->n_series];
+        const char *rest = NULL;
+        if (!parse_labelset(line, ls, &rest)) {
+            e->unsupported = true;
+            continue;
+        }
+        seq_value *vals = malloc(sizeof(seq_value) * 20000);
+        size_t n = 0;
+        if (!expand_values(rest, vals, &n, 20000)) {
+            free(vals);
+            labelset_free(ls);
+            e->unsupported = true;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (vals[i].histogram) {
+                e->unsupported = true;
+            }
+        }
+        e->values[e->n_series] = vals;
+        e->n_values[e->n_series] = n;
+        e->n_series++;
+    }
+    return true;
+}
+
+/* Compares a matrix-shaped result against expectations stepping from start. */
+static bool check_matrix(harness *h, int line, const expectation *e, const br_promql_result *r,
+                         int64_t start, int64_t step)
+{
+    char msg[512];
+    if (r->type != BR_VALUE_MATRIX) {
+        report_fail(h, line, "expected a matrix result");
+        return false;
+    }
+    if (r->n_series != e->n_series) {
+        snprintf(msg, sizeof(msg), "expected %zu series, got %zu", e->n_series, r->n_series);
+        report_fail(h, line, msg);
+        return false;
+    }
+    for (size_t i = 1; i < r->n_series; i++) {
+        /* Matrices must be sorted by labels. */
+        const br_result_series *a = &r->series[i - 1];
+        const br_result_series *b = &r->series[i];
+        int c = 0;
+        for (size_t k = 0; k < a->n_labels && k < b->n_labels && c == 0; k++) {
+            c = strcmp(a->labels[k].name, b->labels[k].name);
+            if (c == 0) {
+                c = strcmp(a->labels[k].value, b->labels[k].value);
+            }
+        }
+        if (c == 0) {
+            c = (a->n_labels > b->n_labels) - (a->n_labels < b->n_labels);
+        }
+        if (c > 0) {
+            report_fail(h, line, "matrix not sorted by labels");
+            return false;
+        }
+    }
+    for (size_t i = 0; i < e->n_series; i++) {
+        const br_result_series *got = NULL;
+        for (size_t k = 0; k < r->n_series; k++) {
+            if (labels_equal_result(&e->series[i], &r->series[k])) {
+                got = &r->series[k];
+            }
+        }
+        if (got == NULL) {
+            report_fail(h, line, "an expected series is missing");
+            return false;
+        }
+        size_t gp = 0;
+        for (size_t k = 0; k < e->n_values[i]; k++) {
+            const seq_value *ev = &e->values[i][k];
+            int64_t t = start + (int64_t)k * step;
+            if (!ev->present) {
+                if (gp < got->n_points && got->points[gp].t == t) {
+                    snprintf(msg, sizeof(msg), "unexpected point at %lld", (long long)t);
+                    report_fail(h, line, msg);
+                    return false;
+                }
+                continue;
+            }
+            if (gp >= got->n_points || got->points[gp].t != t ||
+                !floats_equal(ev->v, got->points[gp].v) || got->points[gp].h != NULL) {
+                snprintf(msg, sizeof(msg), "at %lld expected %g, got %s%g", (long long)t, ev->v,
+                         gp < got->n_points ? "" : "nothing ",
+                         gp < got->n_points ? got->points[gp].v : 0.0);
+                report_fail(h, line, msg);
+                return false;
+            }
+            gp++;
+        }
+        if (gp != got->n_points) {
+            report_fail(h, line, "more points than expected");
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_vector(harness *h, int line, const expectation *e, const br_promql_result *r)
+{
+    char msg[1024];
+    if (r->type != BR_VALUE_VECTOR) {
+        snprintf(msg, sizeof(msg), "expected a vector, got type %d", r->type);
+        report_fail(h, line, msg);
+        return false;
+    }
+    if (r->n_series != e->n_series) {
+        snprintf(msg, sizeof(msg), "expected %zu series, got %zu", e->n_series, r->n_series);
+        if (r->n_series > 0) {
+            char l[400];
+            format_result_labels(&r->series[0], l, sizeof(l));
+            snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (first %s)", l);
+        }
+        report_fail(h, line, msg);
+        return false;
+    }
+    for (size_t i = 0; i < e->n_series; i++) {
+        const br_result_series *got = NULL;
+        if (e->ordered) {
+            got = labels_equal_result(&e->series[i], &r->series[i]) ? &r->series[i] : NULL;
+        } else {
+            for (size_t k = 0; k < r->n_series; k++) {
+                if (labels_equal_result(&e->series[i], &r->series[k])) {
+                    got = &r->series[k];
+                }
+            }
+        }
+        if (got == NULL) {
+            char l[400];
+            format_result_labels(&r->series[i < r->n_series ? i : 0], l, sizeof(l));
+            snprintf(msg, sizeof(msg), "expected series %zu missing or out of order (got e.g. %s)",
+                     i, l);
+            report_fail(h, line, msg);
+            return false;
+        }
+        if (e->n_values[i] != 1 || got->n_points != 1 || got->points[0].h != NULL ||
+            !floats_equal(e->values[i][0].v, got->points[0].v)) {
+            snprintf(msg, sizeof(msg), "series %zu: expected %g, got %g", i,
+                     e->n_values[i] ? e->values[i][0].v : NAN,
+                     got->n_points ? got->points[0].v : NAN);
+            report_fail(h, line, msg);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void cmd_eval(harness *h, const char *cmd, const char *args)
+{
+    int line = h->line_no;
+    expectation *e = calloc(1, sizeof(*e));
+    bool is_range = false;
+    int64_t at = 0, start = 0, end = 0, step = 0;
+    const char *expr = NULL;
+    char a[64], b[64], c[64];
+    int consumed = 0;
+    if (strncmp(args, "instant at ", 11) == 0 && sscanf(args + 11, "%63s%n", a, &consumed) == 1) {
+        at = parse_dur(a);
+        expr = args + 11 + consumed;
+    } else if (strncmp(args, "range from ", 11) == 0 &&
+               sscanf(args + 11, "%63s to %63s step %63s%n", a, b, c, &consumed) == 3) {
+        is_range = true;
+        start = parse_dur(a);
+        end = parse_dur(b);
+        step = parse_dur(c);
+        expr = args + 11 + consumed;
+    } else {
+        free(e);
+        return;
+    }
+    while (*expr == ' ') {
+        expr++;
+    }
+    if (strcmp(cmd, "eval_fail") == 0) {
+        e->fail = true;
+    } else if (strcmp(cmd, "eval_ordered") == 0) {
+        e->ordered = true;
+    } else if (strcmp(cmd, "eval_warn") == 0) {
+        e->want_warn = true;
+    } else if (strcmp(cmd, "eval_info") == 0) {
+        e->want_info = true;
+    }
+    bool parsed = parse_expectations(h, e);
+    h->evals++;
+    br_queryable q;
+    br_queryable_local(h->head, &q);
+    br_promql_options opts = {.compat = h->compat};
+    br_arena arena;
+    br_arena_init(&arena, 0, 0);
+    br_promql_result r;
+    memset(&r, 0, sizeof(r));
+    br_err err;
+    br_err_clear(&err);
+    int rc;
+    if (is_range) {
+        rc = br_promql_eval_range(&q, &opts, expr, start, end, step, &arena, &r, &err);
+    } else {
+        rc = br_promql_eval_instant(&q, &opts, expr, e->range_vector ? e->rv_end : at, &arena,
+                                    &r, &err);
+    }
+    bool ok = parsed;
+    char msg[600];
+    if (!ok) {
+        report_fail(h, line, "unparsable expectations");
+    } else if (e->fail) {
+        ok = rc != 0;
+        if (!ok) {
+            report_fail(h, line, "expected an error");
+        }
+    } else if (rc != 0) {
+        snprintf(msg, sizeof(msg), "error: %s", err.msg);
+        report_fail(h, line, msg);
+        ok = false;
+    } else if (e->unsupported) {
+        report_fail(h, line, "expectation uses unsupported notation (native histograms)");
+        ok = false;
+    } else if (e->is_string) {
+        ok = r.type == BR_VALUE_STRING && strcmp(r.string, e->string) == 0;
+        if (!ok) {
+            report_fail(h, line, "string mismatch");
+        }
+    } else if (e->scalar) {
+        ok = r.type == BR_VALUE_SCALAR && floats_equal(e->scalar_value, r.scalar);
+        if (!ok) {
+            snprintf(msg, sizeof(msg), "expected scalar %g, got type %d value %g", e->scalar_value,
+                     r.type, r.scalar);
+            report_fail(h, line, msg);
+        }
+    } else if (is_range) {
+        ok = check_matrix(h, line, e, &r, start, step);
+    } else if (e->range_vector) {
+        ok = check_matrix(h, line, e, &r, e->rv_start, e->rv_step);
+    } else {
+        ok = check_vector(h, line, e, &r);
+    }
+    if (ok && !e->fail) {
+        if ((e->want_warn && r.n_warnings == 0) || (e->no_warn && r.n_warnings > 0) ||
+            (e->want_info && r.n_infos == 0) || (e->no_info && r.n_infos > 0)) {
+            report_fail(h, line, "annotations differ");
+            ok = false;
+        }
+    }
+    if (ok) {
+        h->passed++;
+    }
+    br_arena_free(&arena);
+    expectation_free(e);
+    free(e);
+}
+
+static void run_file(harness *h, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return;
+    }
+    size_t cap = 1024;
+    h->lines = malloc(sizeof(char *) * cap);
+    h->n_lines = 0;
+    char *buf = malloc(MAX_LINE);
+    while (fgets(buf, MAX_LINE, f) != NULL) {
+        if (h->n_lines == cap) {
+            cap *= 2;
+            h->lines = realloc(h->lines, sizeof(char *) * cap);
+        }
+        h->lines[h->n_lines++] = strdup(trim(buf));
+    }
+    free(buf);
+    fclose(f);
+    reset_head(h);
+    h->pos = 0;
+    while (h->pos < h->n_lines) {
+        h->line_no = (int)h->pos + 1;
+        char *line = h->lines[h->pos++];
+        if (line[0] == '\0') {
+            continue;
+        }
+        char word[64];
+        sscanf(line, "%63s", word);
+        const char *args = line + strlen(word);
+        while (*args == ' ') {
+            args++;
+        }
+        for (char *w = word; *w; w++) {
+            *w = (char)tolower((unsigned char)*w);
+        }
+        if (strcmp(word, "clear") == 0) {
+            reset_head(h);
+        } else if (strncmp(word, "load", 4) == 0) {
+            cmd_load(h, args);
+        } else if (strncmp(word, "eval", 4) == 0) {
+            cmd_eval(h, word, args);
+        }
+    }
+    for (size_t i = 0; i < h->n_lines; i++) {
+        free(h->lines[i]);
+    }
+    free(h->lines);
+    h->lines = NULL;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Runs every .test file in dir; returns the pass rate. */
+static double run_dir(const char *dir, br_promql_compat compat)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+    char *names[256];
+    size_t n = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL && n < 256) {
+        size_t len = strlen(ent->d_name);
+        if (len > 5 && strcmp(ent->d_name + len - 5, ".test") == 0) {
+            names[n++] = strdup(ent->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof(char *), cmp_names);
+    size_t evals = 0;
+    size_t passed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        harness h;
+        memset(&h, 0, sizeof(h));
+        h.compat = compat;
+        h.file = names[i];
+        run_file(&h, path);
+        br_head_close(h.head);
+        fprintf(stderr, "  %-28s %4zu / %4zu evals pass\n", names[i], h.passed, h.evals);
+        evals += h.evals;
+        passed += h.passed;
+        free(names[i]);
+    }
+    double rate = evals ? (double)passed / (double)evals : 0;
+    fprintf(stderr, "  total: %zu / %zu evals pass (%.1f%%)\n", passed, evals, 100 * rate);
+    return rate;
+}
+
+static const char *peer_dir(void)
+{
+    static char path[1024];
+    const char *src = getenv("BR_SOURCE_DIR");
+    snprintf(path, sizeof(path), "%s/../shared/peer-tests/promql", src ? src : ".");
+    return path;
+}
+
+static void test_promql_scripts_v242(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof(dir), "%s/testdata-v2.42", peer_dir());
+    fprintf(stderr, "Prometheus 2.42 scripts (compat v2):\n");
+    double rate = run_dir(dir, BR_PROMQL_COMPAT_V2);
+    if (rate < 0) {
+        skip();
+    }
+    assert_true(rate >= PASS_FLOOR_V242);
+}
+
+static void test_promql_scripts_v3(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof(dir), "%s/testdata", peer_dir());
+    fprintf(stderr, "Prometheus 3.x scripts (default mode):\n");
+    double rate = run_dir(dir, BR_PROMQL_COMPAT_V3);
+    if (rate < 0) {
+        skip();
+    }
+    assert_true(rate >= PASS_FLOOR_V3);
+}
+
+int main(void)
+{
+    verbose = getenv("BR_PEER_VERBOSE") != NULL;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_promql_scripts_v242),
+        cmocka_unit_test(test_promql_scripts_v3),
+    };
+    return cmocka_run_group_tests_name("promql_scripts", tests, NULL, NULL);
+}
