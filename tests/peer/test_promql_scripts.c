@@ -821,6 +821,7 @@ static double run_dir(const char *dir, br_promql_compat compat)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
+        fprintf(stderr, "  %s is absent (a clone without shared/ beside it): skipping\n", dir);
         return -1;
     }
     char *names[256];
