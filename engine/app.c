@@ -7,6 +7,7 @@
 #include "api/metrics.h"
 #include "api/query_api.h"
 #include "api/remote_write.h"
+#include "api/status_api.h"
 #include "api/server.h"
 #include "engine/core/alloc.h"
 #include "engine/core/clock.h"
@@ -37,6 +38,10 @@ struct br_app {
     br_head *head;
     br_remote_write_api *remote_write;
     br_query_api query;
+    br_status_info status;
+    const char *flag_pairs[16];
+    atomic_bool last_reload_ok;
+    _Atomic int64_t last_reload_ms;
     pthread_t gc_thread;
     bool gc_running;
     pthread_mutex_t gc_mu;  /* guards gc_stop */
@@ -131,6 +136,7 @@ int br_app_reload(br_app *app, br_err *err)
         br_free(fresh);
         br_counter_inc(app->reloads_failed);
         br_gauge_set(app->reload_success, 0);
+        atomic_store(&app->last_reload_ok, false);
         char msg[600];
         br_log_error("config reload failed; keeping the running configuration", "err=\"%s\"",
                      br_err_format(err, msg, sizeof(msg)));
@@ -151,6 +157,8 @@ int br_app_reload(br_app *app, br_err *err)
     config_put(old);
     br_counter_inc(app->reloads_ok);
     br_gauge_set(app->reload_success, 1);
+    atomic_store(&app->last_reload_ok, true);
+    atomic_store(&app->last_reload_ms, br_now_ms());
     br_gauge_set(app->reload_time, (double)br_now_ms() / 1000.0);
     br_log_info("configuration reloaded", NULL);
     return 0;
@@ -229,6 +237,19 @@ static void remote_write_settings(void *ctx, br_remote_write_settings *out)
     snprintf(out->tenant_header, sizeof(out->tenant_header), "%s",
              ref->cfg.tenant_header ? ref->cfg.tenant_header : "");
     snprintf(out->tenant_label, sizeof(out->tenant_label), "%s", ref->cfg.tenant_label);
+    config_put(ref);
+}
+
+static void status_current(void *ctx, bool *reload_ok, int64_t *last_reload_ms, char *config_file,
+                           size_t config_file_size, char *retention, size_t retention_size)
+{
+    br_app *app = ctx;
+    *reload_ok = atomic_load(&app->last_reload_ok);
+    *last_reload_ms = atomic_load(&app->last_reload_ms);
+    config_ref *ref = config_get(app);
+    snprintf(config_file, config_file_size, "%s",
+             ref->cfg.source_file ? ref->cfg.source_file : "");
+    br_format_duration(ref->cfg.retention_ms, retention, retention_size);
     config_put(ref);
 }
 
@@ -389,6 +410,23 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     br_remote_write_api_register(app->remote_write, app->http, cfg->limits.max_body_bytes);
     app->query.head = app->head;
     br_query_api_register(app->http, &app->query);
+    atomic_store(&app->last_reload_ok, true);
+    atomic_store(&app->last_reload_ms, app->start_ms);
+    size_t nf = 0;
+    app->flag_pairs[nf++] = "config";
+    app->flag_pairs[nf++] = opts->config_file ? opts->config_file : "";
+    app->flag_pairs[nf++] = "listen";
+    app->flag_pairs[nf++] = opts->flags.listen ? opts->flags.listen : "";
+    app->flag_pairs[nf++] = "data-dir";
+    app->flag_pairs[nf++] = opts->flags.data_dir ? opts->flags.data_dir : "";
+    app->flag_pairs[nf++] = "log.level";
+    app->flag_pairs[nf++] = opts->flags.log_level ? opts->flags.log_level : "";
+    app->flag_pairs[nf] = NULL;
+    app->status.start_ms = app->start_ms;
+    app->status.current = status_current;
+    app->status.ctx = app;
+    app->status.flags = app->flag_pairs;
+    br_status_api_register(app->http, &app->status);
     if (br_http_server_start(app->http, err) != 0) {
         br_app_stop(app);
         return NULL;

@@ -219,6 +219,49 @@ static void test_app_bearer_tokens_guard_route_groups(void **state)
     free(rt);
 }
 
+static void test_app_status_endpoints_answer_like_prometheus(void **state)
+{
+    (void)state;
+    char *cfg = NULL;
+    br_app *app = start_with("log_level: warn\nstorage:\n  retention: 40d\n", &cfg);
+    assert_non_null(app);
+    char url[256];
+    tu_http_result r;
+    /* Grafana may POST to GET-only paths; both must work. */
+    url_for(app, "/api/v1/status/buildinfo", url, sizeof(url));
+    assert_int_equal(tu_http("POST", url, "", 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"status\":\"success\""));
+    assert_non_null(strstr(r.body, "\"version\":\"2.53.0\""));
+    assert_null(strstr(r.body, "features"));
+    tu_http_free(&r);
+    url_for(app, "/api/v1/status/runtimeinfo", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_non_null(strstr(r.body, "\"storageRetention\":\"5w5d\""));
+    assert_non_null(strstr(r.body, "\"reloadConfigSuccess\":true"));
+    tu_http_free(&r);
+    url_for(app, "/api/v1/status/flags", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_non_null(strstr(r.body, "\"listen\":\"127.0.0.1:0\""));
+    tu_http_free(&r);
+    url_for(app, "/api/v1/status/config", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_non_null(strstr(r.body, "retention: 40d"));
+    tu_http_free(&r);
+    url_for(app, "/api/v1/metadata", url, sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_string_equal(r.body, "{\"status\":\"success\",\"data\":{}}");
+    tu_http_free(&r);
+    /* Grafana's exemplar probe sends millisecond times as seconds. */
+    url_for(app, "/api/v1/query_exemplars?query=test&start=1795000000000&end=1795000600000", url,
+            sizeof(url));
+    assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_string_equal(r.body, "{\"status\":\"success\",\"data\":[]}");
+    tu_http_free(&r);
+    br_app_stop(app);
+    free(cfg);
+}
+
 static void test_app_missing_token_file_is_a_config_error(void **state)
 {
     (void)state;
@@ -242,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_app_refuses_to_start_on_bad_config),
         cmocka_unit_test(test_app_bearer_tokens_guard_route_groups),
         cmocka_unit_test(test_app_missing_token_file_is_a_config_error),
+        cmocka_unit_test(test_app_status_endpoints_answer_like_prometheus),
     };
     return cmocka_run_group_tests_name("app", tests, setup, teardown);
 }
