@@ -8,9 +8,13 @@
 
 #include "api/json.h"
 #include "engine/core/alloc.h"
+#include "engine/core/clock.h"
+#include "engine/core/numfmt.h"
+#include "engine/promql/eval.h"
 #include "engine/promql/selector.h"
 
 #include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,9 +401,351 @@ static int handle_export(void *ctx, br_http_request *req, br_http_response *resp
     return 0;
 }
 
+/* ---- PromQL queries ---------------------------------------------------- */
+
+static void write_histogram(br_buf *out, const br_histogram *h)
+{
+    br_buf_puts(out, "{\"count\":");
+    br_json_sample_value(out, h->count);
+    br_buf_puts(out, ",\"sum\":");
+    br_json_sample_value(out, h->sum);
+    br_buf_puts(out, ",\"buckets\":[");
+    bool first = true;
+    char lo_s[BR_FLOAT_BUF];
+    char hi_s[BR_FLOAT_BUF];
+    /* Negative buckets, from the most negative; then zero; then positive. */
+    bool custom = h->schema == -53;
+    double base = custom ? 0 : pow(2.0, pow(2.0, -(double)h->schema));
+    for (int side = 0; side < 3; side++) {
+        if (side == 1) {
+            if (!custom && h->zero_count > 0) {
+                br_buf_printf(out, "%s[3,\"%s\",\"%s\",", first ? "" : ",",
+                              br_format_float(-h->zero_threshold, lo_s, sizeof(lo_s)),
+                              br_format_float(h->zero_threshold, hi_s, sizeof(hi_s)));
+                br_json_sample_value(out, h->zero_count);
+                br_buf_putc(out, ']');
+                first = false;
+            }
+            continue;
+        }
+        bool neg = side == 0;
+        const br_span *spans = neg ? h->neg_spans : h->pos_spans;
+        uint32_t n_spans = neg ? h->n_neg_spans : h->n_pos_spans;
+        const double *counts = neg ? h->neg_buckets : h->pos_buckets;
+        uint32_t n_counts = neg ? h->n_neg : h->n_pos;
+        /* Collect (index, count) pairs in span order. */
+        int32_t idx = 0;
+        uint32_t k = 0;
+        int32_t *indexes = br_malloc(sizeof(int32_t) * (n_counts + 1));
+        for (uint32_t sp = 0; sp < n_spans; sp++) {
+            idx += spans[sp].offset;
+            for (uint32_t j = 0; j < spans[sp].length && k < n_counts; j++) {
+                indexes[k++] = idx;
+                idx++;
+            }
+        }
+        for (uint32_t q = 0; q < k; q++) {
+            /* Negative buckets are written from the most negative first. */
+            uint32_t at = neg ? k - 1 - q : q;
+            double c = counts[at];
+            if (c == 0) {
+                continue;
+            }
+            int32_t i = indexes[at];
+            double lo;
+            double hi;
+            if (custom) {
+                lo = i == 0 ? -INFINITY : (i - 1 < (int32_t)h->n_custom ? h->custom_values[i - 1] : INFINITY);
+                hi = i < (int32_t)h->n_custom ? h->custom_values[i] : INFINITY;
+            } else {
+                lo = pow(base, i - 1);
+                hi = pow(base, i);
+            }
+            int rule = neg ? 1 : 0;
+            if (neg) {
+                double t = lo;
+                lo = -hi;
+                hi = -t;
+            }
+            br_buf_printf(out, "%s[%d,\"%s\",\"%s\",", first ? "" : ",", rule,
+                          br_format_float(lo, lo_s, sizeof(lo_s)),
+                          br_format_float(hi, hi_s, sizeof(hi_s)));
+            br_json_sample_value(out, c);
+            br_buf_putc(out, ']');
+            first = false;
+        }
+        br_free(indexes);
+    }
+    br_buf_puts(out, "]}");
+}
+
+static void write_point(br_buf *out, const br_point *p)
+{
+    br_buf_putc(out, '[');
+    br_json_timestamp(out, p->t);
+    br_buf_putc(out, ',');
+    if (p->h != NULL) {
+        write_histogram(out, p->h);
+    } else {
+        br_json_sample_value(out, p->v);
+    }
+    br_buf_putc(out, ']');
+}
+
+static void write_result_labels(br_buf *out, const br_result_series *s)
+{
+    br_buf_putc(out, '{');
+    for (size_t i = 0; i < s->n_labels; i++) {
+        if (i > 0) {
+            br_buf_putc(out, ',');
+        }
+        br_json_string(out, s->labels[i].name);
+        br_buf_putc(out, ':');
+        br_json_string(out, s->labels[i].value);
+    }
+    br_buf_putc(out, '}');
+}
+
+/* Writes {"resultType":...,"result":...} for r. */
+static void write_result(br_buf *out, const br_promql_result *r)
+{
+    static const char *const names[] = {"vector", "scalar", "vector", "matrix", "string"};
+    br_buf_printf(out, "{\"resultType\":\"%s\",\"result\":", names[r->type]);
+    switch (r->type) {
+    case BR_VALUE_SCALAR: {
+        br_point p = {.t = r->t, .v = r->scalar};
+        write_point(out, &p);
+        break;
+    }
+    case BR_VALUE_STRING:
+        br_buf_putc(out, '[');
+        br_json_timestamp(out, r->t);
+        br_buf_putc(out, ',');
+        br_json_string(out, r->string ? r->string : "");
+        br_buf_putc(out, ']');
+        break;
+    case BR_VALUE_MATRIX:
+        br_buf_putc(out, '[');
+        for (size_t i = 0; i < r->n_series; i++) {
+            const br_result_series *s = &r->series[i];
+            br_buf_puts(out, i ? ",{\"metric\":" : "{\"metric\":");
+            write_result_labels(out, s);
+            size_t floats = 0;
+            size_t hists = 0;
+            for (size_t k = 0; k < s->n_points; k++) {
+                if (s->points[k].h != NULL) {
+                    hists++;
+                } else {
+                    floats++;
+                }
+            }
+            if (floats > 0) {
+                br_buf_puts(out, ",\"values\":[");
+                bool first = true;
+                for (size_t k = 0; k < s->n_points; k++) {
+                    if (s->points[k].h == NULL) {
+                        br_buf_puts(out, first ? "" : ",");
+                        write_point(out, &s->points[k]);
+                        first = false;
+                    }
+                }
+                br_buf_putc(out, ']');
+            }
+            if (hists > 0) {
+                br_buf_puts(out, ",\"histograms\":[");
+                bool first = true;
+                for (size_t k = 0; k < s->n_points; k++) {
+                    if (s->points[k].h != NULL) {
+                        br_buf_puts(out, first ? "" : ",");
+                        write_point(out, &s->points[k]);
+                        first = false;
+                    }
+                }
+                br_buf_putc(out, ']');
+            }
+            br_buf_putc(out, '}');
+        }
+        br_buf_putc(out, ']');
+        break;
+    default:
+        br_buf_putc(out, '[');
+        for (size_t i = 0; i < r->n_series; i++) {
+            const br_result_series *s = &r->series[i];
+            br_buf_puts(out, i ? ",{\"metric\":" : "{\"metric\":");
+            write_result_labels(out, s);
+            if (s->n_points > 0) {
+                br_buf_puts(out, s->points[0].h != NULL ? ",\"histogram\":" : ",\"value\":");
+                write_point(out, &s->points[0]);
+            }
+            br_buf_putc(out, '}');
+        }
+        br_buf_putc(out, ']');
+        break;
+    }
+    br_buf_putc(out, '}');
+}
+
+static void write_annotations(br_buf *out, const char *key, const char *const *items, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    br_buf_printf(out, ",\"%s\":[", key);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            br_buf_putc(out, ',');
+        }
+        br_json_string(out, items[i]);
+    }
+    br_buf_putc(out, ']');
+}
+
+static void answer_eval_error(br_http_response *resp, int rc, const br_err *err)
+{
+    char msg[BR_ERR_MSG_SIZE + 64];
+    if (rc == BR_EPARSE) {
+        snprintf(msg, sizeof(msg), "invalid parameter \"query\": %s", err->msg);
+        br_api_error(resp, "bad_data", msg);
+    } else if (rc == BR_ETIMEOUT) {
+        br_api_error(resp, "timeout", err->msg);
+    } else if (rc == BR_EIO) {
+        br_api_error(resp, "internal", err->msg);
+    } else {
+        br_api_error(resp, "execution", err->msg);
+    }
+}
+
+static int query_options(br_query_api *api, br_http_request *req, br_http_response *resp,
+                         br_promql_options *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    if (api->options != NULL) {
+        api->options(api->options_ctx, opts);
+    }
+    br_err err;
+    br_err_clear(&err);
+    const char *s = br_http_param_get(req, "timeout");
+    if (s != NULL && *s != '\0' && br_api_parse_duration("timeout", s, &opts->timeout_ms, &err) != 0) {
+        br_api_error(resp, "bad_data", err.msg);
+        return -1;
+    }
+    s = br_http_param_get(req, "lookback_delta");
+    if (s != NULL && *s != '\0' &&
+        br_api_parse_duration("lookback_delta", s, &opts->lookback_ms, &err) != 0) {
+        br_api_error(resp, "bad_data", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void finish_query(br_http_response *resp, const br_promql_result *r)
+{
+    br_buf data;
+    br_buf_init(&data, MAX_RESPONSE);
+    write_result(&data, r);
+    br_api_success(resp, br_buf_str(&data), data.len);
+    if (r->n_warnings > 0 || r->n_infos > 0) {
+        resp->body.len--;
+        write_annotations(&resp->body, "warnings", r->warnings, r->n_warnings);
+        write_annotations(&resp->body, "infos", r->infos, r->n_infos);
+        br_buf_putc(&resp->body, '}');
+    }
+    br_buf_free(&data);
+}
+
+static int handle_query(void *ctx, br_http_request *req, br_http_response *resp)
+{
+    br_query_api *api = ctx;
+    const char *query = br_http_param_get(req, "query");
+    if (query == NULL || *query == '\0') {
+        br_api_error(resp, "bad_data", "invalid parameter \"query\": unknown position: parse error: no expression found in input");
+        return 0;
+    }
+    int64_t t = br_now_ms();
+    br_err err;
+    br_err_clear(&err);
+    const char *ts = br_http_param_get(req, "time");
+    if (ts != NULL && *ts != '\0' && br_api_parse_time("time", ts, &t, &err) != 0) {
+        br_api_error(resp, "bad_data", err.msg);
+        return 0;
+    }
+    br_promql_options opts;
+    if (query_options(api, req, resp, &opts) != 0) {
+        return 0;
+    }
+    br_queryable q;
+    br_queryable_local(api->head, &q);
+    br_arena arena;
+    br_arena_init(&arena, 256 * 1024, 0);
+    br_promql_result r;
+    int rc = br_promql_eval_instant(&q, &opts, query, t, &arena, &r, &err);
+    if (rc != 0) {
+        answer_eval_error(resp, rc, &err);
+    } else {
+        finish_query(resp, &r);
+    }
+    br_arena_free(&arena);
+    return 0;
+}
+
+static int handle_query_range(void *ctx, br_http_request *req, br_http_response *resp)
+{
+    br_query_api *api = ctx;
+    const char *query = br_http_param_get(req, "query");
+    br_err err;
+    br_err_clear(&err);
+    int64_t start;
+    int64_t end;
+    int64_t step;
+    if (br_api_parse_time("start", br_http_param_get(req, "start"), &start, &err) != 0 ||
+        br_api_parse_time("end", br_http_param_get(req, "end"), &end, &err) != 0) {
+        br_api_error(resp, "bad_data", err.msg);
+        return 0;
+    }
+    if (end < start) {
+        br_api_error(resp, "bad_data", "end timestamp must not be before start time");
+        return 0;
+    }
+    if (br_api_parse_duration("step", br_http_param_get(req, "step"), &step, &err) != 0) {
+        br_api_error(resp, "bad_data", err.msg);
+        return 0;
+    }
+    if (step <= 0) {
+        br_api_error(resp, "bad_data", "zero or negative query resolution step widths are not accepted. Try a positive integer");
+        return 0;
+    }
+    if ((end - start) / step > 11000) {
+        br_api_error(resp, "bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+        return 0;
+    }
+    if (query == NULL || *query == '\0') {
+        br_api_error(resp, "bad_data", "invalid parameter \"query\": unknown position: parse error: no expression found in input");
+        return 0;
+    }
+    br_promql_options opts;
+    if (query_options(api, req, resp, &opts) != 0) {
+        return 0;
+    }
+    br_queryable q;
+    br_queryable_local(api->head, &q);
+    br_arena arena;
+    br_arena_init(&arena, 256 * 1024, 0);
+    br_promql_result r;
+    int rc = br_promql_eval_range(&q, &opts, query, start, end, step, &arena, &r, &err);
+    if (rc != 0) {
+        answer_eval_error(resp, rc, &err);
+    } else {
+        finish_query(resp, &r);
+    }
+    br_arena_free(&arena);
+    return 0;
+}
+
 void br_query_api_register(br_http_server *s, br_query_api *api)
 {
     unsigned gp = BR_HTTP_GET | BR_HTTP_POST;
+    br_http_route(s, gp, "/api/v1/query", "/api/v1/query", 0, handle_query, api);
+    br_http_route(s, gp, "/api/v1/query_range", "/api/v1/query_range", 0, handle_query_range, api);
     br_http_route(s, gp, "/api/v1/series", "/api/v1/series", 0, handle_series, api);
     br_http_route(s, gp, "/api/v1/labels", "/api/v1/labels", 0, handle_labels, api);
     br_http_route(s, BR_HTTP_GET, "/api/v1/label/*", "/api/v1/label/:name/values", 0,

@@ -1,8 +1,10 @@
 /*
  * query_api.h — the Prometheus HTTP API's read side over the embedded store.
  *
- * Registered here so far (GET and POST, parameters from the URL or a form
- * body, as Prometheus accepts them):
+ * Registered here (GET and POST, parameters from the URL or a form body, as
+ * Prometheus accepts them):
+ *   /api/v1/query              query, time, timeout, lookback_delta
+ *   /api/v1/query_range        query, start, end, step (all required), timeout
  *   /api/v1/series             match[] (one or more), start, end, limit
  *   /api/v1/labels             [match[]], start, end, limit
  *   /api/v1/label/<name>/values  [match[]], start, end, limit (GET only)
@@ -19,8 +21,14 @@
 #include "api/server.h"
 #include "storage/head.h"
 
+#include "engine/promql/eval.h"
+
 typedef struct br_query_api {
     br_head *head;  /* borrowed */
+    /* Fills the engine options from the current configuration (a reload
+     * may change them); NULL = defaults. */
+    void (*options)(void *ctx, br_promql_options *out);
+    void *options_ctx;
 } br_query_api;
 
 void br_query_api_register(br_http_server *s, br_query_api *api);

@@ -240,6 +240,17 @@ static void remote_write_settings(void *ctx, br_remote_write_settings *out)
     config_put(ref);
 }
 
+static void query_options(void *ctx, br_promql_options *out)
+{
+    br_app *app = ctx;
+    config_ref *ref = config_get(app);
+    out->compat = ref->cfg.promql_compat ? BR_PROMQL_COMPAT_V2 : BR_PROMQL_COMPAT_V3;
+    out->timeout_ms = ref->cfg.query_timeout_ms;
+    out->max_samples = (size_t)ref->cfg.query_max_samples;
+    out->lookback_ms = ref->cfg.lookback_delta_ms;
+    config_put(ref);
+}
+
 static void status_current(void *ctx, bool *reload_ok, int64_t *last_reload_ms, char *config_file,
                            size_t config_file_size, char *retention, size_t retention_size)
 {
@@ -409,6 +420,8 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     br_admin_api_register(app->http, &app->admin);
     br_remote_write_api_register(app->remote_write, app->http, cfg->limits.max_body_bytes);
     app->query.head = app->head;
+    app->query.options = query_options;
+    app->query.options_ctx = app;
     br_query_api_register(app->http, &app->query);
     atomic_store(&app->last_reload_ok, true);
     atomic_store(&app->last_reload_ms, app->start_ms);

@@ -14,6 +14,7 @@
  *            max_samples_per_request, max_labels_per_series,
  *            max_label_name_length, max_label_value_length, max_active_series}
  *   auth: {write_token_file, read_token_file, admin_token_file}
+ *   promql: {compat: v3|v2, timeout, max_samples, lookback_delta}
  *   receivers: [{name, type: webhook|alertmanager, url, bearer_token_file,
  *                hmac_secret_file, timeout}]
  */
@@ -49,6 +50,10 @@ void br_config_init(br_config *c)
     c->limits.max_label_name_length = 1024;
     c->limits.max_label_value_length = 4096;
     c->limits.max_active_series = 2000000;
+    c->promql_compat = 0;
+    c->query_timeout_ms = 2 * 60 * 1000;
+    c->query_max_samples = 50000000;
+    c->lookback_delta_ms = 5 * 60 * 1000;
 }
 
 static void free_receivers(br_config *c)
@@ -261,6 +266,41 @@ static int load_remote_write(br_yaml_doc *doc, const br_yaml_node *rw, br_config
     return rc;
 }
 
+static int load_promql(br_yaml_doc *doc, const br_yaml_node *pq, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"compat", "timeout", "max_samples", "lookback_delta", NULL};
+    int rc = br_yaml_expect_map(doc, pq, "promql", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, pq, "promql", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, pq, "compat");
+    if (rc == 0 && n != NULL) {
+        const char *s = br_yaml_scalar(n);
+        if (s != NULL && strcmp(s, "v3") == 0) {
+            c->promql_compat = 0;
+        } else if (s != NULL && strcmp(s, "v2") == 0) {
+            c->promql_compat = 1;
+        } else {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE, "\"promql.compat\" must be v3 or v2, got \"%s\"",
+                               s ? s : "a non-scalar");
+        }
+    }
+    n = br_yaml_map_get(doc, pq, "timeout");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "promql.timeout", false, &c->query_timeout_ms, err);
+    }
+    n = br_yaml_map_get(doc, pq, "max_samples");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "promql.max_samples", 1, INT64_MAX, &c->query_max_samples, err);
+    }
+    n = br_yaml_map_get(doc, pq, "lookback_delta");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "promql.lookback_delta", false, &c->lookback_delta_ms,
+                                  err);
+    }
+    return rc;
+}
+
 static int load_receiver(br_yaml_doc *doc, const br_yaml_node *rn, br_receiver_config *r,
                          br_err *err)
 {
@@ -381,7 +421,8 @@ static int load_slos(br_yaml_doc *doc, const br_yaml_node *seq, br_config *c, br
 int br_config_load(br_config *c, const char *path, br_err *err)
 {
     static const char *const keys[] = {"listen", "log_level", "storage", "evaluation", "slos",
-                                       "remote_write", "limits", "auth", "receivers", NULL};
+                                       "remote_write", "limits", "auth", "receivers", "promql",
+                                       NULL};
     br_yaml_doc doc;
     int rc = br_yaml_load_file(&doc, path, err);
     if (rc != 0) {
@@ -452,6 +493,10 @@ int br_config_load(br_config *c, const char *path, br_err *err)
     n = br_yaml_map_get(&doc, root, "auth");
     if (rc == 0 && n != NULL) {
         rc = load_auth(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "promql");
+    if (rc == 0 && n != NULL) {
+        rc = load_promql(&doc, n, c, err);
     }
     n = br_yaml_map_get(&doc, root, "receivers");
     if (rc == 0 && n != NULL) {

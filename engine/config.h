@@ -76,6 +76,10 @@ typedef struct br_config {
     char *tenant_header;  /* e.g. "X-Scope-OrgID"; NULL = tenants off */
     char *tenant_label;   /* label added to every series, default "tenant" */
     br_limits_config limits;
+    int promql_compat;          /* 0 = Prometheus 3 semantics, 1 = Prometheus 2.x */
+    int64_t query_timeout_ms;
+    int64_t query_max_samples;
+    int64_t lookback_delta_ms;
     br_auth_config auth;
     br_receiver_config *receivers;
     size_t n_receivers;

@@ -13,10 +13,19 @@
  *      not under * or + becomes ([set + lead bytes][continuation bytes]*),
  *      so it consumes one whole UTF-8 character, as RE2 does; under * or +
  *      bytes and characters give the same matches, so a plain bracket
- *      (or `.`) is written. Case-insensitive classes are folded here, before
- *      negation, so (?i)[^a] excludes both a and A.
+ *      (or `.`) is written.
+ *      Flags i and s are scoped as in RE2: (?i:re) covers re; a bare (?i)
+ *      covers the rest of the enclosing group (alternatives after a | too)
+ *      and each group restores the flags it started with. Case-insensitivity
+ *      is done by folding, not REG_ICASE, so it can stop at a group's end:
+ *      under i an ASCII letter literal (also from \x41 or \Q..\E) is
+ *      written [aA], and a class gets both cases of its letters before
+ *      negation, so (?i)[^a] excludes both a and A. Without s, `.` leaves
+ *      out \n.
  *   2. Fast paths: the source text is checked for the shapes matcher.h
  *      lists; those matchers never call regexec (and are not compiled).
+ *      A pattern that turned flag i on anywhere skips them (a flag group
+ *      also holds '(' and '?', which no fast-path shape allows).
  *
  * Nothing here keeps state between calls; br_matcher_matches only reads m.
  */
@@ -47,6 +56,11 @@ struct cls {
 static void cls_set(struct cls *c, unsigned ch)
 {
     c->bits[ch >> 3] |= (uint8_t)(1u << (ch & 7));
+}
+
+static void cls_clear(struct cls *c, unsigned ch)
+{
+    c->bits[ch >> 3] &= (uint8_t)(0xffu ^ (1u << (ch & 7)));
 }
 
 static bool cls_has(const struct cls *c, unsigned ch)
@@ -153,9 +167,10 @@ struct tr {
     size_t n;
     size_t i;
     br_buf out;
-    bool icase;
+    bool icase;     /* flag i in the current scope: letters are folded */
+    bool dot_nl;    /* flag s in the current scope: `.` matches \n */
+    bool any_icase; /* flag i was in effect somewhere */
     bool quote;     /* inside \Q...\E */
-    bool seen_atom; /* something other than a flag group was read */
     int depth;
     const char *name;
     br_err *err;
@@ -276,12 +291,21 @@ static bool utf8_decode(const char *s, size_t n, size_t *i, uint32_t *cp)
     return true;
 }
 
-/* One literal character: ASCII escaped as needed; a multi-byte character is
- * grouped so a following quantifier repeats all of it. */
+/* One literal character: ASCII escaped as needed, an ASCII letter under
+ * flag i written as the bracket of both cases ([pP]); a multi-byte character
+ * is grouped so a following quantifier repeats all of it. */
 static void put_literal(struct tr *t, uint32_t cp)
 {
     if (cp == 0) {
         put_never(t);
+        return;
+    }
+    uint32_t lower = cp | 0x20;
+    if (t->icase && lower >= 'a' && lower <= 'z') {
+        putb(t, '[');
+        putb(t, (unsigned char)lower);
+        putb(t, (unsigned char)(lower - 'a' + 'A'));
+        putb(t, ']');
         return;
     }
     if (cp < 0x80) {
@@ -694,6 +718,12 @@ static int parse_group(struct tr *t, enum atom_kind *kind)
     if (t->depth >= MAX_DEPTH) {
         return tr_fail(t, open, "groups nested too deeply");
     }
+    /* Flags set inside the group, by (?flags:...) or a (?flags) within,
+     * end with it. */
+    bool saved_icase = t->icase;
+    bool saved_dot_nl = t->dot_nl;
+    bool new_icase = t->icase;
+    bool new_dot_nl = t->dot_nl;
     size_t body = open + 1;
     if (body < n && s[body] == '?') {
         size_t j = body + 1;
@@ -721,23 +751,29 @@ static int parse_group(struct tr *t, enum atom_kind *kind)
         } else if (j + 1 < n && s[j] == '<' && s[j + 1] == '!') {
             return tr_fail(t, open, "negative lookbehind (?<! is not supported");
         } else {
-            /* Flags: (?flags) or (?flags:re), flags from imsU, '-' clears. */
+            /* Flags: (?flags) or (?flags:re); i and s, a '-' clears those
+             * after it. (?m) and (?U) are rejected. */
             size_t k = j;
             bool clear = false;
-            bool set_i = false;
+            bool flag_after_clear = false;
             bool other = false;
             size_t nflags = 0;
             while (k < n && s[k] != ')' && s[k] != ':') {
                 char f = s[k];
                 if (f == '-' && !clear) {
                     clear = true;
-                } else if (f == 'i' || f == 'm' || f == 's' || f == 'U') {
+                } else if (f == 'i' || f == 's') {
                     nflags++;
-                    if (clear || f == 'm' || f == 'U') {
-                        other = true;
-                    } else if (f == 'i') {
-                        set_i = true;
+                    flag_after_clear = clear;
+                    if (f == 'i') {
+                        new_icase = !clear;
+                    } else {
+                        new_dot_nl = !clear;
                     }
+                } else if (f == 'm' || f == 'U') {
+                    other = true;
+                    nflags++;
+                    flag_after_clear = clear;
                 } else {
                     return tr_fail(t, open, "invalid or unsupported Perl syntax (?%c", f);
                 }
@@ -746,33 +782,36 @@ static int parse_group(struct tr *t, enum atom_kind *kind)
             if (k >= n) {
                 return tr_fail(t, open, "missing closing )");
             }
-            if (nflags == 0) {
+            if (nflags == 0 || (clear && !flag_after_clear)) {
                 return tr_fail(t, open, "missing flags in (?%.*s", (int)(k + 1 - j), s + j);
             }
-            bool ends_group = s[k] == ')';
-            if (other || (set_i && (!ends_group || t->seen_atom))) {
+            if (other) {
                 return tr_fail(t, open,
-                               "flag group (?%.*s is not supported (only (?i) at the start and "
-                               "(?s))",
+                               "flag group (?%.*s is not supported (only flags i and s are)",
                                (int)(k + 1 - j), s + j);
             }
-            if (ends_group) {
-                if (set_i) {
-                    t->icase = true;
-                }
+            if (s[k] == ')') {
+                /* (?flags): in force to the end of the enclosing group. */
+                t->icase = new_icase;
+                t->dot_nl = new_dot_nl;
+                t->any_icase = t->any_icase || new_icase;
                 t->i = k + 1;
                 *kind = A_NONE;
                 return 0;
             }
-            body = k + 1; /* (?s:re) is a plain group: `.` already matches \n */
+            body = k + 1;
         }
     }
-    t->seen_atom = true;
     t->i = body;
+    t->icase = new_icase;
+    t->dot_nl = new_dot_nl;
+    t->any_icase = t->any_icase || new_icase;
     putb(t, '(');
     t->depth++;
     int rc = parse_alt(t);
     t->depth--;
+    t->icase = saved_icase;
+    t->dot_nl = saved_dot_nl;
     if (rc != 0) {
         return rc;
     }
@@ -802,7 +841,6 @@ static int parse_atom(struct tr *t, enum atom_kind *kind, struct cls *c)
         if (!utf8_decode(s, t->n, &t->i, &cp)) {
             return tr_fail(t, at, "invalid UTF-8");
         }
-        t->seen_atom = true;
         put_literal(t, cp);
         return 0;
     }
@@ -810,7 +848,6 @@ static int parse_atom(struct tr *t, enum atom_kind *kind, struct cls *c)
     if (ch == '(') {
         return parse_group(t, kind);
     }
-    t->seen_atom = true;
     switch (ch) {
     case '[':
         *kind = A_CLASS;
@@ -818,6 +855,9 @@ static int parse_atom(struct tr *t, enum atom_kind *kind, struct cls *c)
     case '.':
         memset(c->bits, 0xff, sizeof(c->bits));
         c->bits[0] &= (uint8_t)~1u;
+        if (!t->dot_nl) {
+            cls_clear(c, '\n');
+        }
         c->nonascii = true;
         t->i++;
         *kind = A_CLASS;
@@ -1000,7 +1040,6 @@ static int parse_alt(struct tr *t)
         }
         if (t->i < t->n && t->s[t->i] == '|' && !t->quote) {
             putb(t, '|');
-            t->seen_atom = true;
             t->i++;
             continue;
         }
@@ -1013,6 +1052,7 @@ static int parse_alt(struct tr *t)
 static int translate(const char *name, const char *value, br_buf *out, bool *icase, br_err *err)
 {
     struct tr t = {0};
+    t.dot_nl = true; /* Prometheus 3 anchors as ^(?s:re)$ */
     t.s = value;
     t.n = strlen(value);
     t.name = name;
@@ -1025,7 +1065,7 @@ static int translate(const char *name, const char *value, br_buf *out, bool *ica
     }
     put(&t, ")$");
     *out = t.out;
-    *icase = t.icase;
+    *icase = t.any_icase;
     return rc;
 }
 
@@ -1205,8 +1245,7 @@ int br_matcher_init_opts(br_matcher *m, br_match_type type, const char *name, co
                                 "limit %d)",
                                 name, pat.len, BR_MATCHER_MAX_COMPILED);
             } else {
-                int cflags = REG_EXTENDED | REG_NOSUB | (m->icase ? REG_ICASE : 0);
-                int rrc = regcomp(&m->re, br_buf_str(&pat), cflags);
+                int rrc = regcomp(&m->re, br_buf_str(&pat), REG_EXTENDED | REG_NOSUB);
                 if (rrc != 0) {
                     char why[128];
                     regerror(rrc, &m->re, why, sizeof(why));

@@ -9,15 +9,17 @@
  * (the pattern is anchored as ^(?:re)$), `.` also matches a line feed (as
  * in Prometheus 3), and the syntax is RE2's. RE2 is translated to POSIX
  * extended syntax and compiled with regcomp: \d \w \s and their negations,
- * (?:...), named groups, a leading (?i) (case-insensitive), (?s), \Q...\E,
- * \x and octal escapes, escaped punctuation, \A \z \b \B, POSIX classes and
- * lazy quantifiers (which match the same strings as greedy ones). `.`,
- * negated classes and non-ASCII literals are made to consume whole UTF-8
- * characters, as RE2's do. What has no POSIX equivalent is rejected with
- * BR_EINVAL and a message naming the construct: lookaround, backreferences,
- * \p{..} Unicode classes, (?m)/(?U) and (?i) anywhere but at the start,
- * non-ASCII characters inside [...], \C. Requires the process' LC_CTYPE and
- * LC_COLLATE to stay "C" (burnrate never calls setlocale).
+ * (?:...), named groups, flags i and s anywhere with RE2's scoping ((?i:re),
+ * (?s-i:re), a (?i) lasting to the end of its group; case-insensitivity
+ * folds ASCII letters only), \Q...\E, \x and octal escapes, escaped
+ * punctuation, \A \z \b \B, POSIX classes and lazy quantifiers (which
+ * match the same strings as greedy ones). `.`, negated classes and
+ * non-ASCII literals are made to consume whole UTF-8 characters, as RE2's
+ * do. What has no POSIX equivalent is rejected with BR_EINVAL and a message
+ * naming the construct: lookaround, backreferences, \p{..} Unicode classes,
+ * flags m and U, non-ASCII characters inside [...], \C. Requires the
+ * process' LC_CTYPE and LC_COLLATE to stay "C" (burnrate never calls
+ * setlocale).
  *
  * Fast paths decide without regexec: `.*` (anything), `.+` (non-empty),
  * literals (escaped punctuation allowed), literal alternations a|b|c (also
@@ -79,7 +81,7 @@ typedef struct br_matcher {
     br_match_kind kind;
     bool matches_empty;
     /* private */
-    bool icase;
+    bool icase; /* flag i is used somewhere (no fast path) */
     bool has_re;
     bool set_owned;   /* set strings are owned (else set[0] == value) */
     const char **set; /* sorted, unique; BR_MKIND_SET */

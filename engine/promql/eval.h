@@ -76,7 +76,25 @@ typedef struct br_promql_options {
     size_t max_samples;    /* 0 = 50,000,000 (Prometheus' default) */
     int64_t timeout_ms;    /* 0 = 2 minutes */
     br_promql_compat compat;
+    /* Added by the evaluator: */
+    int64_t subquery_step_ms;  /* step of [5m:] subqueries; 0 = 1 minute */
+    /* Prometheus 3's --enable-feature=promql-delayed-name-removal: keep
+     * __name__ through functions and operators and drop it at the end
+     * (the peer test scripts run with it). Ignored under compat V2. */
+    bool delayed_name_removal;
+    /* Annotations (warnings, infos) are produced only under compat V3. */
 } br_promql_options;
+
+/*
+ * Evaluates an already parsed tree (borrowed; query is its text, used for
+ * the line:col of annotations). Same contract as br_promql_eval_instant /
+ * br_promql_eval_range; step 0 means an instant query at start.
+ */
+struct br_promql_node;
+int br_promql_eval_tree(const br_queryable *q, const br_promql_options *opts,
+                        const struct br_promql_node *root, const char *query, int64_t start,
+                        int64_t end, int64_t step, br_arena *arena, br_promql_result *out,
+                        br_err *err);
 
 /* Evaluates expr at time t (ms). */
 int br_promql_eval_instant(const br_queryable *q, const br_promql_options *opts,

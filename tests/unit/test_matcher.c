@@ -1,6 +1,7 @@
 /*
  * test_matcher.c — unit tests for storage/matcher: the four matcher types,
- * full anchoring, RE2 constructs translated to POSIX, case-insensitivity,
+ * full anchoring, RE2 constructs translated to POSIX, case-insensitivity
+ * (leading and scoped flag groups, as in Prometheus' selector tests),
  * UTF-8 aware `.`, rejections with their messages, and fast paths agreeing
  * with regexec.
  */
@@ -226,6 +227,128 @@ static void test_matcher_case_insensitive_prefix(void **state)
     check_cases(cs, N_OF(cs));
 }
 
+/* The flag-group selectors of Prometheus' selectors.test (issue 7994),
+ * against its two group values; the last column is the expected hit on
+ * "production" and "canary". */
+static void test_matcher_flag_groups_select_as_prometheus_selector_tests(void **state)
+{
+    (void)state;
+    const struct {
+        const char *re;
+        bool production;
+        bool canary;
+    } cs[] = {
+        {"(?i:PRO).*", true, false},
+        {".*?(?i:PRO).*", true, false},
+        {".*(?i:DUC).*", true, false},
+        {".*(?i:TION)", true, false},
+        {".*(?i:TION).*?", true, false},
+        {"((?i)PRO).*", true, false},
+        {".*((?i)DUC).*", true, false},
+        {".*((?i)TION)", true, false},
+        {"(?i:PRODUCTION)", true, false},
+        {".*(?i:C).*", true, true},
+        {"(?i:CANARY|PRODUCTION)", true, true},
+    };
+    for (size_t i = 0; i < N_OF(cs); i++) {
+        if (try_match(cs[i].re, "production") != cs[i].production ||
+            try_match(cs[i].re, "canary") != cs[i].canary) {
+            fail_msg("%s: want production=%d canary=%d", cs[i].re, cs[i].production, cs[i].canary);
+        }
+    }
+}
+
+static void test_matcher_scoped_case_insensitive_group_matches_either_case(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"(?i:PRO).*", "production", true},
+        {"(?i:PRO).*", "PROD", true},
+        {"(?i:PRO).*", "pRo", true},
+        {"(?i:PRO).*", "xpro", false},
+        {"(?i:PRO).*", "pr", false},
+        {".*(?i:DUC).*", "proDuction", true},
+        {".*(?i:DUC).*", "prod", false},
+        {".*(?i:TION)", "PRODUCTION", true},
+        {".*(?i:TION)", "productions", false},
+        {".*?(?i:PRO).*", "xxProd", true},
+        {".*?(?i:PRO).*", "pr-o", false},
+        {"(?i:ab)+", "aBAbab", true},
+        {"(?i:ab)+", "aBA", false},
+        {"(?i:a|b)c", "Bc", true},
+        {"(?i:)x", "x", true},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_scoped_flag_does_not_leak_out_of_its_group(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"(?i:a)b", "Ab", true},
+        {"(?i:a)b", "ab", true},
+        {"(?i:a)b", "AB", false},
+        {"((?i)a)b", "Ab", true},
+        {"((?i)a)b", "AB", false},
+        {"(?:(?i)a)b", "aB", false},
+        {"a(?i)b", "aB", true},
+        {"a(?i)b", "AB", false},
+        /* a (?i) also covers the alternatives after it in its group */
+        {"(a(?i)b|c)d", "aBd", true},
+        {"(a(?i)b|c)d", "Cd", true},
+        {"(a(?i)b|c)d", "cD", false},
+        {"(a(?i)b|c)d", "ABd", false},
+        {"x(?i:a)(?i:b)y", "xABy", true},
+        {"x(?i:a)(?i:b)y", "XABy", false},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_nested_flag_groups_set_and_clear_case(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"(?i:a(?-i:b)c)", "AbC", true},    {"(?i:a(?-i:b)c)", "ABC", false},
+        {"(?i)a(?-i:b)c", "AbC", true},     {"(?i)a(?-i:b)c", "aBc", false},
+        {"(?i:a((?-i)b)c)", "Abc", true},   {"(?i:a((?-i)b)c)", "aBc", false},
+        {"(?i:a(b(?-i)c)d)", "ABcD", true}, {"(?i:a(b(?-i)c)d)", "ABCD", false},
+        {"(?:(?:(?i:x)))y", "Xy", true},    {"(?:(?:(?i:x)))y", "XY", false},
+        {"(?i)(?-i)a", "A", false},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_flag_groups_fold_classes_and_escaped_letters(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"(?i:[a-c])x", "Bx", true},     {"(?i:[a-c])x", "BX", false},
+        {"(?i:[^a])", "A", false},       {"(?i:[^a])", "b", true},
+        {"[^a](?i:b)", "AB", true},      {"[^a](?i:b)", "aB", false},
+        {"(?i:[[:upper:]])", "q", true}, {"(?i:\\x41)", "a", true},
+        {"(?i:\\Qa.b\\E)", "A.B", true}, {"(?i:\\Qa.b\\E)", "AxB", false},
+        {"(?i:\\d)", "1", true},         {"(?i:\\d)", "d", false},
+        {"(?i:\\.)", ".", true},         {"(?i:\\.)", "a", false},
+        {"(?i:\\w+)", "aZ_", true},      {"(?i:\\bx)", "X", true},
+        {"(?i:\\tq)", "\tQ", true},      {"(?i:\xc3\xa9)", "\xc3\xa9", true},
+        {"(?i:[0-9]-)", "5-", true},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
+static void test_matcher_combined_flags_set_i_and_s_together(void **state)
+{
+    (void)state;
+    const struct case_ cs[] = {
+        {"(?is:a.b)", "A\nB", true},       {"(?i)(?s-i:a.b)", "a\nb", true},
+        {"(?i)(?s-i:a.b)", "A\nb", false}, {"(?-s:a.b)", "a\nb", false},
+        {"(?-s:a.b)", "axb", true},        {"(?i-s:a.)", "A\n", false},
+        {"(?i-s:a.)", "Ax", true},         {"(?-s:a).", "a\n", true},
+        {"(?-s)[^x]", "\n", true},         {"(?-s).", "\xc3\xa9", true},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
 static void test_matcher_dot_consumes_whole_utf8_characters(void **state)
 {
     (void)state;
@@ -269,9 +392,17 @@ static void test_matcher_rejects_untranslatable_constructs_with_messages(void **
         {"\\pL", "Unicode character class \\p"},
         {"\\p{Greek}", "Unicode character class \\p"},
         {"(?m)^a", "flag group (?m)"},
-        {"a(?i)b", "flag group (?i)"},
-        {"(?i:a)b", "flag group (?i:"},
         {"(?U)a*", "flag group (?U)"},
+        {"a(?im:b)", "flag group (?im:"},
+        {"(?i-U)a", "flag group (?i-U)"},
+        {"(?i-)a", "missing flags in (?i-)"},
+        {"(?-:a)", "missing flags in (?-:"},
+        {"(?)a", "missing flags in (?)"},
+        {"(?i-s-i)a", "invalid or unsupported Perl syntax (?-"},
+        {"(?x)a", "invalid or unsupported Perl syntax (?x"},
+        {"(?i", "missing closing )"},
+        {"(?i:a", "missing closing )"},
+        {"(?i)*a", "missing argument to repetition operator *"},
         {"[\xc3\xa9]", "non-ASCII characters in [...]"},
         {"\\C", "\\C (any byte)"},
         {"a**", "invalid nested repetition operator"},
@@ -375,6 +506,10 @@ static void test_matcher_fast_path_kinds(void **state)
         {".*foo.*", BR_MKIND_CONTAINS, 0}, {"fo+", BR_MKIND_REGEX, 0},
         {"(?i)foo", BR_MKIND_REGEX, 0},    {"foo\\.*", BR_MKIND_REGEX, 0},
         {"(a)|(b)", BR_MKIND_REGEX, 0},    {"a.*|b", BR_MKIND_REGEX, 0},
+        {"(?i:foo)", BR_MKIND_REGEX, 0},   {"(?i:foo).*", BR_MKIND_REGEX, 0},
+        {".*(?i:foo)", BR_MKIND_REGEX, 0}, {".*(?i:foo).*", BR_MKIND_REGEX, 0},
+        {"(?i:a)|b", BR_MKIND_REGEX, 0},   {"((?i)a)", BR_MKIND_REGEX, 0},
+        {"(?-i:foo)", BR_MKIND_REGEX, 0},  {"(?s:a|b)", BR_MKIND_REGEX, 0},
     };
     for (size_t i = 0; i < N_OF(cs); i++) {
         br_matcher m;
@@ -408,26 +543,63 @@ static void test_matcher_fast_path_kinds(void **state)
 static void test_matcher_fast_paths_equal_regexec_results(void **state)
 {
     (void)state;
-    const char *res[] = {".*",      ".+",        "foo",     "a|b|c", "(a|b)",
-                         "(?:ab|)", "foo\\.bar", "",        "foo.*", ".*foo",
-                         ".*foo.*", "\\.\\*",    "a\\|b|c", "x.*",   ".*\xc3\xa9"};
-    const char *vals[] = {"",     "a",     "b",        "c",         "ab",      "foo", "food",
-                          "xfoo", "xfoox", "fo",       "foo.bar",   "fooxbar", ".*",  "a|b",
-                          "x\ny", "\n",    "\xc3\xa9", "x\xc3\xa9", "abc"};
+    /* `fast` says whether the default matcher takes a fast path; patterns
+     * with flag groups must not, and must agree with forced regexec. */
+    const struct {
+        const char *re;
+        bool fast;
+    } res[] = {
+        {".*", true},
+        {".+", true},
+        {"foo", true},
+        {"a|b|c", true},
+        {"(a|b)", true},
+        {"(?:ab|)", true},
+        {"foo\\.bar", true},
+        {"", true},
+        {"foo.*", true},
+        {".*foo", true},
+        {".*foo.*", true},
+        {"\\.\\*", true},
+        {"a\\|b|c", true},
+        {"x.*", true},
+        {".*\xc3\xa9", true},
+        {"(?i:PRO).*", false},
+        {".*?(?i:PRO).*", false},
+        {".*(?i:DUC).*", false},
+        {".*(?i:TION)", false},
+        {"((?i)PRO).*", false},
+        {"(?i:PRODUCTION)", false},
+        {"(?i:a)b", false},
+        {"(?i:foo)", false},
+        {"(?i:a|b)", false},
+        {".*(?i:foo).*", false},
+        {"(?is:a.b)", false},
+        {"(?-s:x.*)", false},
+    };
+    const char *vals[] = {"",     "a",          "b",     "c",          "ab",       "foo",
+                          "food", "xfoo",       "xfoox", "fo",         "foo.bar",  "fooxbar",
+                          ".*",   "a|b",        "x\ny",  "\n",         "\xc3\xa9", "x\xc3\xa9",
+                          "abc",  "FOO",        "xFoOx", "production", "PROD",     "xpro",
+                          "pro",  "PRODUCTION", "Ab",    "AB",         "aB",       "A\nB",
+                          "xyz",  "A",          "B"};
     for (size_t i = 0; i < N_OF(res); i++) {
         for (int t = BR_MATCH_RE; t <= BR_MATCH_NRE; t++) {
             br_matcher fast;
             br_matcher slow;
             br_err err;
-            assert_int_equal(br_matcher_init(&fast, (br_match_type)t, "a", res[i], &err), 0);
-            assert_int_equal(br_matcher_init_opts(&slow, (br_match_type)t, "a", res[i],
+            assert_int_equal(br_matcher_init(&fast, (br_match_type)t, "a", res[i].re, &err), 0);
+            assert_int_equal(br_matcher_init_opts(&slow, (br_match_type)t, "a", res[i].re,
                                                   BR_MATCHER_NO_FAST_PATH, &err),
                              0);
-            assert_int_not_equal(fast.kind, BR_MKIND_REGEX);
+            if ((fast.kind != BR_MKIND_REGEX) != res[i].fast) {
+                fail_msg("%s: kind %d, fast path expected %d", res[i].re, (int)fast.kind,
+                         res[i].fast);
+            }
             assert_int_equal(slow.kind, BR_MKIND_REGEX);
             for (size_t j = 0; j < N_OF(vals); j++) {
                 if (br_matcher_matches(&fast, vals[j]) != br_matcher_matches(&slow, vals[j])) {
-                    fail_msg("%s on \"%s\": fast path disagrees with regexec", res[i], vals[j]);
+                    fail_msg("%s on \"%s\": fast path disagrees with regexec", res[i].re, vals[j]);
                 }
             }
             assert_int_equal(br_matcher_matches_empty(&fast), br_matcher_matches_empty(&slow));
@@ -500,6 +672,12 @@ int main(void)
         cmocka_unit_test(test_matcher_translates_groups_and_quantifiers),
         cmocka_unit_test(test_matcher_translates_escaped_metacharacters),
         cmocka_unit_test(test_matcher_case_insensitive_prefix),
+        cmocka_unit_test(test_matcher_flag_groups_select_as_prometheus_selector_tests),
+        cmocka_unit_test(test_matcher_scoped_case_insensitive_group_matches_either_case),
+        cmocka_unit_test(test_matcher_scoped_flag_does_not_leak_out_of_its_group),
+        cmocka_unit_test(test_matcher_nested_flag_groups_set_and_clear_case),
+        cmocka_unit_test(test_matcher_flag_groups_fold_classes_and_escaped_letters),
+        cmocka_unit_test(test_matcher_combined_flags_set_i_and_s_together),
         cmocka_unit_test(test_matcher_dot_consumes_whole_utf8_characters),
         cmocka_unit_test(test_matcher_rejects_untranslatable_constructs_with_messages),
         cmocka_unit_test(test_matcher_rejects_bad_type_and_oversized_regex),
