@@ -38,6 +38,8 @@ const char *br_binop_str(br_binop op)
     case BR_BINOP_AND: return "and";
     case BR_BINOP_OR: return "or";
     case BR_BINOP_UNLESS: return "unless";
+    case BR_BINOP_TRIM_UPPER: return "</";
+    case BR_BINOP_TRIM_LOWER: return ">/";
     }
     return "?";
 }
@@ -155,6 +157,24 @@ static int elem_binop(br_fctx *cx, br_binop op, double l, double r, const br_fhi
                       const br_fhist *hr, bool annotate, elem_result *res)
 {
     memset(res, 0, sizeof(*res));
+    bool trim = op == BR_BINOP_TRIM_UPPER || op == BR_BINOP_TRIM_LOWER;
+    if (hl == NULL && hr == NULL && trim) {
+        if (annotate) {
+            note_incompatible(cx, "float", op, "float");
+        }
+        res->drop = true;
+        return 0;
+    }
+    if (hl != NULL && hr == NULL && trim) {
+        br_fhist *h = br_fhist_copy(cx->arena, hl);
+        if (h == NULL) {
+            return -1;
+        }
+        br_fhist_trim_buckets(h, r, op == BR_BINOP_TRIM_UPPER);
+        res->h = h;
+        res->keep = true;
+        return 0;
+    }
     if (hl == NULL && hr == NULL) {
         switch (op) {
         case BR_BINOP_EQLC: res->f = l; res->keep = l == r; return 0;

@@ -39,6 +39,8 @@ typedef enum br_binop {
     BR_BINOP_AND,
     BR_BINOP_OR,
     BR_BINOP_UNLESS,
+    BR_BINOP_TRIM_UPPER, /* </ (Prometheus 3, native histograms) */
+    BR_BINOP_TRIM_LOWER, /* >/ */
 } br_binop;
 
 typedef enum br_card {

@@ -26,8 +26,16 @@
  * arena and both private arenas are freed. Nothing is shared between
  * evaluations, so any number may run at once on different threads.
  *
+ * Native histograms read from the store get the counter-reset hints
+ * Prometheus' TSDB would hand out (continuing samples "not a reset"), and
+ * under histogram_count/sum/avg only count and sum are read, as with
+ * Prometheus' histogram stats iterator. info() joins target_info-style
+ * series on instance/job as Prometheus 3 does.
+ *
  * Errors propagate as return codes (no longjmp): BR_EEXEC with Prometheus'
  * messages, BR_ELIMIT (samples or memory), BR_ETIMEOUT, BR_EIO (backend).
+ * Annotations (Prometheus 3 mode only) are collected once per message with
+ * the line:col of the expression they concern.
  */
 #include "eval.h"
 
@@ -103,6 +111,8 @@ typedef struct ev_shared {
     bool delayed;
     size_t max_samples;
     size_t loaded;
+    size_t points;     /* points computed so far (all nodes) */
+    size_t max_points; /* bound on them: a multiple of max_samples */
     int64_t deadline_ns;
     unsigned tick;
     ev_note notes[MAX_NOTES];
@@ -305,7 +315,8 @@ static ev_series *matrix_add(br_arena *a, ev_matrix *m)
 static int series_add_f(br_arena *a, ev_series *s, int64_t t, double f, size_t hint)
 {
     if (s->nf == s->capf) {
-        size_t cap = s->capf ? s->capf * 2 : (hint > 0 && hint < 64 ? hint : 16);
+        /* Step outputs have at most one point per step: size for that. */
+        size_t cap = s->capf ? s->capf * 2 : (hint > 0 && hint <= MAX_STEPS ? hint : 1024);
         br_sample *n = br_arena_alloc(a, sizeof(*n) * cap);
         if (n == NULL) {
             return -1;
@@ -405,9 +416,6 @@ static int select_series(ev *e, const br_promql_node *vs, int64_t mint, int64_t 
     int rc = sh->q->select(sh->q->ctx, sel->matchers, sel->n, mint, maxt, budget, &sh->pa, &set,
                            sh->err);
     if (rc != 0) {
-        if (rc == BR_ELIMIT && strstr(sh->err->msg, "too many samples") == NULL) {
-            return rc;
-        }
         return rc;
     }
     sel_series *ss = br_arena_calloc(&sh->pa, set.n + 1, sizeof(*ss));
@@ -426,7 +434,13 @@ static int select_series(ev *e, const br_promql_node *vs, int64_t mint, int64_t 
                               "query processing would load too many samples into memory in "
                               "query execution");
         }
+        size_t n_stale = 0;
         if (drop_stale) {
+            for (size_t j = 0; j < d->n_samples; j++) {
+                n_stale += br_is_stale_nan(d->samples[j].v);
+            }
+        }
+        if (n_stale > 0) {
             br_sample *f = br_arena_alloc(&sh->pa, sizeof(*f) * (d->n_samples + 1));
             if (f == NULL) {
                 return oom(e);
@@ -588,6 +602,13 @@ static int collector_init(ev *e, collector *c, size_t hint)
     return 0;
 }
 
+static int too_many_samples(ev *e)
+{
+    return br_err_set(e->sh->err, BR_ELIMIT,
+                      "query processing would load too many samples into memory in query "
+                      "execution");
+}
+
 static int dup_error(ev *e)
 {
     return br_err_set(e->sh->err, BR_EEXEC, "vector cannot contain metrics with the same labelset");
@@ -598,15 +619,9 @@ static int collect(ev *e, collector *c, const br_vvec *res, int64_t ts)
 {
     ev_shared *sh = e->sh;
     bool instant = e->start == e->end;
-    if (instant && !sh->delayed) {
-        /* Prometheus checks duplicates up front for instant evaluation. */
-        for (size_t i = 0; i < res->n; i++) {
-            for (size_t j = i + 1; j < res->n && res->n < 64; j++) {
-                if (br_lset_equal(res->v[i].ls, res->v[j].ls)) {
-                    return dup_error(e);
-                }
-            }
-        }
+    sh->points += res->n;
+    if (sh->points > sh->max_points) {
+        return too_many_samples(e);
     }
     for (size_t i = 0; i < res->n; i++) {
         const br_vsample *s = &res->v[i];
@@ -1061,10 +1076,8 @@ static int eval_subquery_raw(ev *e, const br_promql_node *n, ev_value *out)
     if (e->sh->v2 ? child.start < lowest : child.start <= lowest) {
         child.start += step;
     }
-    if ((child.end - child.start) / step > 10 * MAX_STEPS) {
-        return br_err_set(e->sh->err, BR_ELIMIT,
-                          "subquery would evaluate too many steps (range %lld ms, step %lld ms)",
-                          (long long)range, (long long)step);
+    if ((child.end - child.start) / step > (int64_t)e->sh->max_points) {
+        return too_many_samples(e);
     }
     if (child.end < child.start) {
         memset(out, 0, sizeof(*out));
@@ -1258,6 +1271,9 @@ static int eval_range_call(ev *e, const br_promql_node *n, size_t margs, ev_valu
                         return oom(e);
                     }
                 }
+            }
+            if (++e->sh->points > e->sh->max_points) {
+                return too_many_samples(e);
             }
             if (fo.h != NULL) {
                 br_fhist *h = persist_hist(e, fo.h);
@@ -1756,6 +1772,424 @@ static int eval_label_join(ev *e, const br_promql_node *n, ev_value *out)
     return merge_same_labels(e, &out->m);
 }
 
+
+/* ---- info() (Prometheus 3, experimental) ---------------------------------- */
+
+static const char *const info_id_labels[] = {"instance", "job"};
+
+/* The @ and offset that govern the first argument's first selector
+ * (enclosing subqueries add their offsets until one has an @). */
+static bool info_time_of(const br_promql_node *n, const br_promql_node *const *path, size_t depth,
+                         bool *has_at, int64_t *at, int64_t *offset, const ev *e)
+{
+    if (n == NULL) {
+        return false;
+    }
+    if (n->kind == BR_PROMQL_VECTOR_SELECTOR) {
+        *at = at_time(e, n->u.vs.at, n->u.vs.at_ms, has_at);
+        *offset = n->u.vs.offset_ms;
+        for (size_t i = depth; !*has_at && i > 0; i--) {
+            const br_promql_node *p = path[i - 1];
+            if (p->kind == BR_PROMQL_SUBQUERY) {
+                *offset += p->u.subquery.offset_ms;
+                *at = at_time(e, p->u.subquery.at, p->u.subquery.at_ms, has_at);
+            }
+        }
+        return true;
+    }
+    const br_promql_node *stack[BR_PROMQL_MAX_DEPTH + 1];
+    if (depth >= BR_PROMQL_MAX_DEPTH) {
+        return false;
+    }
+    for (size_t i = 0; i < depth; i++) {
+        stack[i] = path[i];
+    }
+    stack[depth] = n;
+    size_t nc = br_promql_child_count(n);
+    for (size_t i = 0; i < nc; i++) {
+        if (info_time_of(br_promql_child(n, i), stack, depth + 1, has_at, at, offset, e)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool matcher_list_matches(const br_matcher *const *ms, size_t n, const char *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!br_matcher_matches(ms[i], v != NULL ? v : "")) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Escapes regex metacharacters (Go's regexp.QuoteMeta). */
+static int quote_meta(br_buf *b, const char *s)
+{
+    int rc = 0;
+    for (const char *p = s; *p && rc == 0; p++) {
+        if (strchr("\\.+*?()|[]{}^$", *p) != NULL) {
+            rc = br_buf_putc(b, '\\');
+        }
+        if (rc == 0) {
+            rc = br_buf_putc(b, *p);
+        }
+    }
+    return rc;
+}
+
+typedef struct info_state {
+    br_matcher owned[BR_SELECTOR_MAX_MATCHERS + 8];
+    size_t n_owned;
+} info_state;
+
+static void info_state_free(info_state *st)
+{
+    for (size_t i = 0; i < st->n_owned; i++) {
+        br_matcher_free(&st->owned[i]);
+    }
+    st->n_owned = 0;
+}
+
+static int info_matcher(ev *e, info_state *st, br_match_type t, const char *name, const char *val,
+                        const br_matcher **out)
+{
+    if (st->n_owned >= sizeof(st->owned) / sizeof(st->owned[0])) {
+        return br_err_set(e->sh->err, BR_ELIMIT, "too many matchers in info()");
+    }
+    int rc = br_matcher_init(&st->owned[st->n_owned], t, name, val, e->sh->err);
+    if (rc != 0) {
+        return rc;
+    }
+    *out = &st->owned[st->n_owned++];
+    return 0;
+}
+
+/* The join signature: the info metric's name plus the identifying labels. */
+static uint64_t info_sig(const char *info_name, br_lset ls)
+{
+    br_label v[3];
+    size_t n = 0;
+    v[n].name = BR_LABEL_NAME;
+    v[n].value = info_name;
+    n++;
+    for (size_t i = 0; i < 2; i++) {
+        const char *x = br_lset_get(ls, info_id_labels[i]);
+        if (x != NULL) {
+            v[n].name = info_id_labels[i];
+            v[n].value = x;
+            n++;
+        }
+    }
+    br_lset l = {v, n};
+    return br_lset_hash(l);
+}
+
+static int eval_info_inner(ev *e, const br_promql_node *n, info_state *st, ev_value *out)
+{
+    ev_shared *sh = e->sh;
+    bool has_at = false;
+    int64_t at = 0;
+    int64_t offset = 0;
+    info_time_of(n->u.call.args[0], NULL, 0, &has_at, &at, &offset, e);
+    ev_value base;
+    int rc = eval_node(e, n->u.call.args[0], &base);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Data-label matchers (second argument) and name matchers. */
+    const br_matcher *data[BR_SELECTOR_MAX_MATCHERS];
+    size_t n_data = 0;
+    const br_matcher *names[BR_SELECTOR_MAX_MATCHERS + 1];
+    size_t n_names = 0;
+    if (n->u.call.nargs > 1) {
+        const br_promql_node *sel = unparen(n->u.call.args[1]);
+        const br_selector *ms = sel->u.vs.matchers;
+        for (size_t i = 0; i < ms->n && i < BR_SELECTOR_MAX_MATCHERS; i++) {
+            if (strcmp(ms->matchers[i].name, BR_LABEL_NAME) == 0) {
+                names[n_names++] = &ms->matchers[i];
+            } else {
+                data[n_data++] = &ms->matchers[i];
+            }
+        }
+    }
+    /* Effective name matchers: as given when one is positive; only
+     * negative ones get `=~ ".+_info"` first; none means target_info. */
+    const br_matcher *eff[BR_SELECTOR_MAX_MATCHERS + 2];
+    size_t n_eff = 0;
+    bool positive = false;
+    for (size_t i = 0; i < n_names; i++) {
+        positive = positive || names[i]->type == BR_MATCH_EQ || names[i]->type == BR_MATCH_RE;
+    }
+    if (n_names > 0 && !positive) {
+        rc = info_matcher(e, st, BR_MATCH_RE, BR_LABEL_NAME, ".+_info", &eff[n_eff]);
+        if (rc != 0) {
+            return rc;
+        }
+        n_eff++;
+    }
+    if (n_names == 0) {
+        rc = info_matcher(e, st, BR_MATCH_EQ, BR_LABEL_NAME, "target_info", &eff[n_eff]);
+        if (rc != 0) {
+            return rc;
+        }
+        n_eff++;
+    }
+    for (size_t i = 0; i < n_names; i++) {
+        eff[n_eff++] = names[i];
+    }
+    /* Base series that are info series themselves are left alone. */
+    bool *ignore = br_arena_calloc(&sh->pa, base.m.n + 1, sizeof(bool));
+    if (ignore == NULL) {
+        return oom(e);
+    }
+    br_buf re[2];
+    br_buf_init(&re[0], 1 << 20);
+    br_buf_init(&re[1], 1 << 20);
+    bool any_id = false;
+    for (size_t i = 0; i < base.m.n; i++) {
+        ignore[i] = matcher_list_matches(eff, n_eff, br_lset_get(base.m.s[i].ls, BR_LABEL_NAME));
+        if (ignore[i]) {
+            continue;
+        }
+        for (size_t k = 0; k < 2; k++) {
+            const char *v = br_lset_get(base.m.s[i].ls, info_id_labels[k]);
+            if (v == NULL || v[0] == '\0') {
+                continue;
+            }
+            if (re[k].len > 0) {
+                br_buf_putc(&re[k], '|');
+            }
+            quote_meta(&re[k], v);
+            any_id = true;
+        }
+    }
+    ev_matrix info;
+    memset(&info, 0, sizeof(info));
+    if (any_id) {
+        br_selector sel;
+        memset(&sel, 0, sizeof(sel));
+        rc = 0;
+        for (size_t k = 0; k < 2 && rc == 0; k++) {
+            if (re[k].len > 0) {
+                const br_matcher *m;
+                rc = info_matcher(e, st, BR_MATCH_RE, info_id_labels[k], br_buf_str(&re[k]), &m);
+                if (rc == 0) {
+                    sel.matchers[sel.n++] = *m;
+                }
+            }
+        }
+        for (size_t i = 0; i < n_data && rc == 0 && sel.n < BR_SELECTOR_MAX_MATCHERS; i++) {
+            sel.matchers[sel.n++] = *data[i];
+        }
+        for (size_t i = 0; i < n_eff && rc == 0 && sel.n < BR_SELECTOR_MAX_MATCHERS; i++) {
+            sel.matchers[sel.n++] = *eff[i];
+        }
+        if (rc == 0) {
+            br_promql_node fake;
+            memset(&fake, 0, sizeof(fake));
+            fake.kind = BR_PROMQL_VECTOR_SELECTOR;
+            fake.u.vs.matchers = &sel;
+            int64_t lo = (has_at ? at : e->start) - offset - sh->lookback;
+            int64_t hi = (has_at ? at : e->end) - offset;
+            sel_series *ss;
+            size_t nss;
+            rc = select_series(e, &fake, lo, hi, false, &ss, &nss);
+            /* Each info series' value at a step is its sample's time. */
+            for (size_t i = 0; rc == 0 && i < nss; i++) {
+                ev_series *o = NULL;
+                for (int64_t ts = e->start; ts <= e->end; ts += e->interval) {
+                    double f;
+                    const br_fhist *h;
+                    int64_t t;
+                    if (!instant_at(e, &ss[i], (has_at ? at : ts) - offset, &f, &h, &t)) {
+                        continue;
+                    }
+                    if (h != NULL) {
+                        br_buf lb;
+                        br_buf_init(&lb, BR_ERR_MSG_SIZE);
+                        br_lset_format(ss[i].ls, &lb);
+                        rc = br_err_set(sh->err, BR_EEXEC,
+                                        "this should be an info metric, with float samples: %s",
+                                        br_buf_str(&lb));
+                        br_buf_free(&lb);
+                        break;
+                    }
+                    if (o == NULL) {
+                        o = matrix_add(&sh->pa, &info);
+                        if (o == NULL) {
+                            rc = oom(e);
+                            break;
+                        }
+                        o->ls = ss[i].ls;
+                    }
+                    if (series_add_f(&sh->pa, o, ts, (double)t, num_steps(e)) != 0) {
+                        rc = oom(e);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    br_buf_free(&re[0]);
+    br_buf_free(&re[1]);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Join step by step. */
+    step_arg b;
+    step_arg in;
+    memset(&b, 0, sizeof(b));
+    memset(&in, 0, sizeof(in));
+    b.v = base;
+    in.v.type = BR_PROMQL_TYPE_VECTOR;
+    in.v.m = info;
+    if (arg_prepare(e, &b) != 0 || arg_prepare(e, &in) != 0) {
+        return oom(e);
+    }
+    collector c;
+    rc = collector_init(e, &c, base.m.n);
+    if (rc != 0) {
+        return rc;
+    }
+    for (int64_t ts = e->start; ts <= e->end; ts += e->interval) {
+        br_arena_reset(&sh->step);
+        if (arg_gather(e, &b, ts, true) != 0 || arg_gather(e, &in, ts, false) != 0) {
+            return oom(e);
+        }
+        /* Newest info sample per signature. */
+        br_imap best;
+        if (br_imap_init(&sh->step, &best, in.vec.n) != 0) {
+            return oom(e);
+        }
+        for (size_t i = 0; i < in.vec.n; i++) {
+            const br_vsample *is = &in.vec.v[i];
+            const char *nm = br_lset_get(is->ls, BR_LABEL_NAME);
+            uint64_t sig = info_sig(nm != NULL ? nm : "", is->ls);
+            uint32_t j;
+            if (br_imap_get(&best, sig, &j)) {
+                const br_vsample *ex = &in.vec.v[j];
+                if (ex->f > is->f) {
+                    continue;
+                }
+                if (ex->f == is->f) {
+                    char a[BR_ERR_MSG_SIZE];
+                    char bb[BR_ERR_MSG_SIZE];
+                    br_buf f1;
+                    br_buf_init(&f1, sizeof(a) - 1);
+                    br_lset_format(ex->ls, &f1);
+                    snprintf(a, sizeof(a), "%s", br_buf_str(&f1));
+                    br_buf_reset(&f1);
+                    br_lset_format(is->ls, &f1);
+                    snprintf(bb, sizeof(bb), "%s", br_buf_str(&f1));
+                    br_buf_free(&f1);
+                    return br_err_set(sh->err, BR_EEXEC,
+                                      "found duplicate series for info metric: existing %s @ %lld, "
+                                      "new %s @ %lld",
+                                      a, (long long)ex->f, bb, (long long)is->f);
+                }
+            }
+            if (br_imap_put(&sh->step, &best, sig, (uint32_t)i) != 0) {
+                return oom(e);
+            }
+        }
+        br_vvec res;
+        memset(&res, 0, sizeof(res));
+        for (size_t si = 0; si < base.m.n; si++) {
+            const br_vsample *bs = b.per_series[si];
+            if (bs == NULL) {
+                continue;
+            }
+            br_vsample o = *bs;
+            if (!ignore[si]) {
+                br_lset add = {NULL, 0};
+                size_t seen = 0;
+                const char *seen_names[64];
+                for (size_t k = 0; k < info.n; k++) {
+                    const char *nm = br_lset_get(info.s[k].ls, BR_LABEL_NAME);
+                    nm = nm != NULL ? nm : "";
+                    bool dup = false;
+                    for (size_t q = 0; q < seen; q++) {
+                        dup = dup || strcmp(seen_names[q], nm) == 0;
+                    }
+                    if (dup) {
+                        continue;
+                    }
+                    uint32_t j;
+                    if (!br_imap_get(&best, info_sig(nm, bs->ls), &j)) {
+                        continue;
+                    }
+                    const br_vsample *is = &in.vec.v[j];
+                    for (size_t l = 0; l < is->ls.n; l++) {
+                        const br_label *lb = &is->ls.v[l];
+                        if (strcmp(lb->name, BR_LABEL_NAME) == 0) {
+                            continue;
+                        }
+                        if (n_data > 0) {
+                            bool listed = false;
+                            for (size_t q = 0; q < n_data; q++) {
+                                listed = listed || strcmp(data[q]->name, lb->name) == 0;
+                            }
+                            if (!listed) {
+                                continue;
+                            }
+                        }
+                        const char *have = br_lset_get(add, lb->name);
+                        if (have != NULL && strcmp(have, lb->value) != 0) {
+                            return br_err_set(sh->err, BR_EEXEC, "conflicting label: %s",
+                                              lb->name);
+                        }
+                        if (br_lset_get(bs->ls, lb->name) != NULL) {
+                            continue;
+                        }
+                        if (br_lset_set(&sh->step, add, lb->name, lb->value, &add) != 0) {
+                            return oom(e);
+                        }
+                    }
+                    if (seen < 64) {
+                        seen_names[seen++] = nm;
+                    }
+                }
+                if (seen == 0) {
+                    bool all_empty = true;
+                    for (size_t q = 0; q < n_data; q++) {
+                        all_empty = all_empty && br_matcher_matches(data[q], "");
+                    }
+                    if (!all_empty) {
+                        continue;
+                    }
+                }
+                for (size_t l = 0; l < add.n; l++) {
+                    if (br_lset_set(&sh->step, o.ls, add.v[l].name, add.v[l].value, &o.ls) != 0) {
+                        return oom(e);
+                    }
+                }
+            }
+            if (br_vvec_push(&sh->step, &res, &o) != 0) {
+                return oom(e);
+            }
+        }
+        rc = collect(e, &c, &res, ts);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    br_arena_reset(&sh->step);
+    out->type = BR_PROMQL_TYPE_VECTOR;
+    out->m = c.m;
+    return 0;
+}
+
+static int eval_info(ev *e, const br_promql_node *n, ev_value *out)
+{
+    info_state *st = br_calloc(1, sizeof(*st));
+    int rc = eval_info_inner(e, n, st, out);
+    info_state_free(st);
+    br_free(st);
+    return rc;
+}
+
 /* timestamp(selector): the samples' own timestamps. */
 static int eval_timestamp_selector(ev *e, const br_promql_node *vs, ev_value *out)
 {
@@ -1813,6 +2247,7 @@ static int eval_call(ev *parent, const br_promql_node *n, ev_value *out)
     case BR_PROMQL_FN_RANGE:
         return const_scalar(e, (double)(e->sh->q_end - e->sh->q_start) / 1000, out);
     case BR_PROMQL_FN_INFO:
+        return eval_info(e, n, out);
     case BR_PROMQL_FN_START_TIMESTAMP:
         return br_err_set(e->sh->err, BR_EEXEC, "function %s is not supported by burnrate",
                           f->name);
@@ -1951,14 +2386,8 @@ static int eval_call(ev *parent, const br_promql_node *n, ev_value *out)
         case BR_PROMQL_FN_MIN_OF: {
             br_vsample s;
             memset(&s, 0, sizeof(s));
-            s.f = id == BR_PROMQL_FN_MAX_OF ? fmax(params[0], params[1]) : fmin(params[0], params[1]);
-            if ((isnan(params[0]) || isnan(params[1])) &&
-                !(id == BR_PROMQL_FN_MAX_OF && (isinf(params[0]) || isinf(params[1])) &&
-                  (params[0] > 0 || params[1] > 0)) &&
-                !(id == BR_PROMQL_FN_MIN_OF && (isinf(params[0]) || isinf(params[1])) &&
-                  (params[0] < 0 || params[1] < 0))) {
-                s.f = NAN;
-            }
+            s.f = id == BR_PROMQL_FN_MAX_OF ? br_go_max(params[0], params[1])
+                                            : br_go_min(params[0], params[1]);
             rc = br_vvec_push(&e->sh->step, &res, &s) == 0 ? 0 : oom(e);
             break;
         }
@@ -2157,6 +2586,8 @@ static bool map_binop(br_promql_binop op, br_binop *out)
     case BR_PROMQL_OP_MOD: *out = BR_BINOP_MOD; return true;
     case BR_PROMQL_OP_ATAN2: *out = BR_BINOP_ATAN2; return true;
     case BR_PROMQL_OP_POW: *out = BR_BINOP_POW; return true;
+    case BR_PROMQL_OP_TRIM_UPPER: *out = BR_BINOP_TRIM_UPPER; return true;
+    case BR_PROMQL_OP_TRIM_LOWER: *out = BR_BINOP_TRIM_LOWER; return true;
     default: return false;
     }
 }
@@ -2173,9 +2604,13 @@ static int eval_binary(ev *e, const br_promql_node *n, ev_value *out)
     step_arg r;
     memset(&l, 0, sizeof(l));
     memset(&r, 0, sizeof(r));
-    int rc = eval_node(e, n->u.binary.lhs, &l.v);
+    ev operands = *e;
+    if (op == BR_BINOP_TRIM_UPPER || op == BR_BINOP_TRIM_LOWER) {
+        operands.skip_buckets = false; /* trimming needs the buckets */
+    }
+    int rc = eval_node(&operands, n->u.binary.lhs, &l.v);
     if (rc == 0) {
-        rc = eval_node(e, n->u.binary.rhs, &r.v);
+        rc = eval_node(&operands, n->u.binary.rhs, &r.v);
     }
     if (rc == 0) {
         rc = arg_prepare(e, &l);
@@ -2562,6 +2997,10 @@ int br_promql_eval_tree(const br_queryable *q, const br_promql_options *opts,
     sh->v2 = opts->compat == BR_PROMQL_COMPAT_V2;
     sh->delayed = !sh->v2 && opts->delayed_name_removal;
     sh->max_samples = opts->max_samples > 0 ? opts->max_samples : DEFAULT_MAX_SAMPLES;
+    /* Computed points are bounded too (Prometheus counts them with the
+     * loaded samples); intermediate results of several nodes may coexist,
+     * hence the factor. */
+    sh->max_points = sh->max_samples * 4;
     int64_t timeout = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     sh->deadline_ns = br_mono_ns() + timeout * 1000000;
     sh->q_start = start;

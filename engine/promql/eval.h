@@ -9,6 +9,10 @@
  * arena: free the arena and the result is gone. Any number of evaluations
  * may run concurrently (each with its own arena).
  *
+ * (Implementation note: the evaluator works in two private arenas and
+ * copies the finished result into the caller's arena before returning, so
+ * the caller's arena holds only the result.)
+ *
  * Errors: BR_EPARSE (the expression; the API answers bad_data/400),
  * BR_EEXEC (evaluation, e.g. many-to-many matching; execution/422),
  * BR_ELIMIT (too many samples or points; execution/422), BR_ETIMEOUT

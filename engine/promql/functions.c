@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1442,41 +1443,6 @@ double br_histogram_fraction(double lower, double upper, const br_fhist *h, bool
 /* Instant-vector functions                                                 */
 /* ======================================================================== */
 
-/* Go's math.Max / math.Min: NaN wins, +0 > -0. */
-static double go_max(double a, double b)
-{
-    if (isinf(a) && a > 0) {
-        return a;
-    }
-    if (isinf(b) && b > 0) {
-        return b;
-    }
-    if (isnan(a) || isnan(b)) {
-        return NAN;
-    }
-    if (a == 0 && a == b) {
-        return signbit(a) ? b : a;
-    }
-    return a > b ? a : b;
-}
-
-static double go_min(double a, double b)
-{
-    if (isinf(a) && a < 0) {
-        return a;
-    }
-    if (isinf(b) && b < 0) {
-        return b;
-    }
-    if (isnan(a) || isnan(b)) {
-        return NAN;
-    }
-    if (a == 0 && a == b) {
-        return signbit(a) ? a : b;
-    }
-    return a < b ? a : b;
-}
-
 static double fn_sgn(double v)
 {
     if (v < 0) {
@@ -2067,7 +2033,7 @@ int br_fn_vector(br_promql_func_id id, br_fctx *cx, const br_vvec *in, bool has_
             if (in->v[i].h != NULL) {
                 continue;
             }
-            double v = go_max(lo, go_min(hi, in->v[i].f));
+            double v = br_go_max(lo, br_go_min(hi, in->v[i].f));
             if (push_dropped(cx, out, &in->v[i], v, NULL, false) != 0) {
                 return arena_full(err);
             }

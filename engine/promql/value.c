@@ -45,6 +45,42 @@ void br_kahan_inc(double inc, double *sum, double *c)
     *sum = t;
 }
 
+/* Go's math.Max and math.Min: an infinity of the right sign wins, then
+ * NaN, and +0 is greater than -0. */
+double br_go_max(double a, double b)
+{
+    if (isinf(a) && a > 0) {
+        return a;
+    }
+    if (isinf(b) && b > 0) {
+        return b;
+    }
+    if (isnan(a) || isnan(b)) {
+        return NAN;
+    }
+    if (a == 0 && a == b) {
+        return signbit(a) ? b : a;
+    }
+    return a > b ? a : b;
+}
+
+double br_go_min(double a, double b)
+{
+    if (isinf(a) && a < 0) {
+        return a;
+    }
+    if (isinf(b) && b < 0) {
+        return b;
+    }
+    if (isnan(a) || isnan(b)) {
+        return NAN;
+    }
+    if (a == 0 && a == b) {
+        return signbit(a) ? a : b;
+    }
+    return a < b ? a : b;
+}
+
 /* ======================================================================== */
 /* Label sets                                                               */
 /* ======================================================================== */
@@ -1469,6 +1505,212 @@ bool br_fhist_has_overflow(const br_fhist *h)
         }
     }
     return false;
+}
+
+/* ---- Trimming (</ and >/) ------------------------------------------------ */
+
+static double zero_if_inf(double x)
+{
+    return isinf(x) ? 0 : x;
+}
+
+static double trim_midpoint(double lo, double hi, bool positive, bool linear)
+{
+    if (isinf(lo)) {
+        if (isinf(hi)) {
+            return 0;
+        }
+        return hi > 0 ? hi / 2 : hi;
+    }
+    if (isinf(hi)) {
+        return lo;
+    }
+    if (linear) {
+        return (lo + hi) / 2;
+    }
+    double g = sqrt(fabs(lo * hi));
+    return positive ? g : -g;
+}
+
+/* Share of a bucket at or below v (Prometheus' Bucket.FractionBelow). */
+static double bucket_fraction_below(double lo, double hi, double v, bool linear)
+{
+    if (linear) {
+        return (v - lo) / (hi - lo);
+    }
+    double ll = log2(fabs(lo));
+    double lu = log2(fabs(hi));
+    double lv = log2(fabs(v));
+    if (v > 0) {
+        return (lv - ll) / (lu - ll);
+    }
+    return 1 - ((lv - lu) / (ll - lu));
+}
+
+static void trim_infinite(const br_hbucket *b, double rhs, bool upper, double *keep, double *mid)
+{
+    if (isinf(b->lower) && b->lower < 0) {
+        if (upper) {
+            if (rhs >= b->upper) {
+                *keep = b->count;
+                *mid = 0;
+            } else if (rhs > 0 && b->upper > 0 && !isinf(b->upper)) {
+                *keep = b->count * rhs / b->upper;
+                *mid = rhs / 2;
+            } else if (b->upper <= 0) {
+                *keep = b->count;
+                *mid = rhs;
+            } else {
+                *keep = 0;
+                *mid = zero_if_inf(b->upper);
+            }
+            return;
+        }
+        if (rhs <= b->lower) {
+            *keep = b->count;
+            *mid = 0;
+        } else if (rhs >= 0 && b->upper > rhs && !isinf(b->upper)) {
+            *keep = b->count * (1 - rhs / b->upper);
+            *mid = (rhs + b->upper) / 2;
+        } else {
+            *keep = 0;
+            *mid = zero_if_inf(b->upper);
+        }
+        return;
+    }
+    /* Upper bound +Inf. */
+    if (upper) {
+        *keep = 0;
+        *mid = zero_if_inf(b->lower);
+        return;
+    }
+    if (rhs >= b->lower) {
+        *keep = b->count;
+        *mid = rhs;
+    } else {
+        *keep = 0;
+        *mid = zero_if_inf(b->lower);
+    }
+}
+
+static void trim_bucket(const br_hbucket *b, double rhs, bool upper, bool positive, bool custom,
+                        double *keep, double *mid)
+{
+    if ((isinf(b->lower) && b->lower < 0) || (isinf(b->upper) && b->upper > 0)) {
+        trim_infinite(b, rhs, upper, keep, mid);
+        return;
+    }
+    double under;
+    if (rhs <= b->lower) {
+        under = 0;
+    } else if (rhs >= b->upper) {
+        under = b->count;
+    } else {
+        under = b->count * bucket_fraction_below(b->lower, b->upper, rhs, custom);
+    }
+    if (upper) {
+        *keep = under;
+        *mid = trim_midpoint(b->lower, rhs, positive, custom);
+    } else {
+        *keep = b->count - under;
+        *mid = trim_midpoint(rhs, b->upper, positive, custom);
+    }
+}
+
+static void make_bucket(const br_fhist *h, bool positive, int64_t idx, double count,
+                        br_hbucket *b);
+
+void br_fhist_trim_buckets(br_fhist *h, double rhs, bool upper)
+{
+    bool custom = br_fhist_custom(h);
+    bool trimmed = false;
+    bool has_pos = false;
+    bool has_neg = false;
+    double count = 0;
+    double sum = 0;
+    for (int side = 0; side < 2; side++) {
+        bool positive = side == 0;
+        uint32_t n = positive ? h->n_pos : h->n_neg;
+        double *d = positive ? h->pos : h->neg;
+        int32_t off = positive ? h->pos_off : h->neg_off;
+        for (uint32_t i = 0; i < n; i++) {
+            br_hbucket b;
+            make_bucket(h, positive, (int64_t)off + i, d[i], &b);
+            if (b.count == 0) {
+                continue;
+            }
+            if (positive) {
+                has_pos = true;
+            } else {
+                has_neg = true;
+            }
+            bool whole = upper ? b.upper <= rhs : b.lower >= rhs;
+            bool partial = upper ? b.lower < rhs : b.upper > rhs;
+            if (whole) {
+                count += b.count;
+                sum += trim_midpoint(b.lower, b.upper, positive, custom) * b.count;
+            } else if (partial) {
+                double keep;
+                double mid;
+                trim_bucket(&b, rhs, upper, positive, custom, &keep, &mid);
+                count += keep;
+                sum += mid * keep;
+                if (d[i] != keep) {
+                    d[i] = keep;
+                    trimmed = true;
+                }
+            } else {
+                d[i] = 0;
+                trimmed = true;
+            }
+        }
+    }
+    if (h->zero_count > 0) {
+        double lo = -h->zero_threshold;
+        double hi = h->zero_threshold;
+        if (has_neg && !has_pos) {
+            hi = 0;
+        }
+        if (has_pos && !has_neg) {
+            lo = 0;
+        }
+        double keep;
+        double mid;
+        if (upper) {
+            if (rhs <= lo) {
+                keep = 0;
+                mid = 0;
+            } else if (rhs >= hi) {
+                keep = h->zero_count;
+                mid = (lo + hi) / 2;
+            } else {
+                keep = h->zero_count * (rhs - lo) / (hi - lo);
+                mid = (lo + rhs) / 2;
+            }
+        } else {
+            if (rhs <= lo) {
+                keep = h->zero_count;
+                mid = (lo + hi) / 2;
+            } else if (rhs >= hi) {
+                keep = 0;
+                mid = 0;
+            } else {
+                keep = h->zero_count * (hi - rhs) / (hi - lo);
+                mid = (rhs + hi) / 2;
+            }
+        }
+        if (h->zero_count != keep) {
+            h->zero_count = keep;
+            trimmed = true;
+        }
+        sum += mid * keep;
+        count += keep;
+    }
+    if (trimmed) {
+        h->count = count;
+        h->sum = sum;
+        br_fhist_trim(h);
+    }
 }
 
 /* ---- Bucket iteration ---------------------------------------------------- */

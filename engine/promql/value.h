@@ -39,6 +39,10 @@
 /* Adds inc to the running (*sum, *c). */
 void br_kahan_inc(double inc, double *sum, double *c);
 
+/* Go's math.Max / math.Min (NaN propagates, +Inf/-Inf dominate). */
+double br_go_max(double a, double b);
+double br_go_min(double a, double b);
+
 /* ---- Label sets ----------------------------------------------------------- */
 
 #define BR_LABEL_NAME "__name__"
@@ -159,6 +163,11 @@ bool br_fhist_has_overflow(const br_fhist *h);
 void br_fhist_trim(br_fhist *h);
 /* Total number of buckets (for sample accounting). */
 size_t br_fhist_size(const br_fhist *h);
+/* Prometheus 3's `</` (upper, keep observations below rhs) and `>/`
+ * (lower, keep those above): trims buckets in place, interpolating inside
+ * the bucket that holds rhs, and re-estimates count and sum. */
+void br_fhist_trim_buckets(br_fhist *h, double rhs, bool upper);
+
 /* Prometheus' String() form, for count_values: {count:3, sum:5, [1,2):1}. */
 int br_fhist_format(const br_fhist *h, br_buf *out);
 
