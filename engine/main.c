@@ -15,6 +15,7 @@
 #include "engine/core/log.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,12 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "burnrate serve: unexpected argument \"%s\"\n", argv[optind]);
         return 2;
     }
+    /* Remote-write requests allocate and free decode arenas of a few MiB;
+     * left to its defaults glibc maps and unmaps them every time, and the
+     * page faults cost about a third of the ingest CPU (BENCHMARKS.md).
+     * Keep such blocks in the heap instead. */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     br_app_block_signals();
     br_err err;
     br_err_clear(&err);
