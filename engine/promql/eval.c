@@ -1973,7 +1973,7 @@ static int eval_info_inner(ev *e, const br_promql_node *n, info_state *st, ev_va
         rc = 0;
         for (size_t k = 0; k < 2 && rc == 0; k++) {
             if (re[k].len > 0) {
-                const br_matcher *m;
+                const br_matcher *m = NULL;
                 rc = info_matcher(e, st, BR_MATCH_RE, info_id_labels[k], br_buf_str(&re[k]), &m);
                 if (rc == 0) {
                     sel.matchers[sel.n++] = *m;
@@ -2463,8 +2463,8 @@ static int eval_aggregate(ev *e, const br_promql_node *n, ev_value *out)
     br_aggop op = map_aggop(n->u.aggregate.op);
     memset(out, 0, sizeof(*out));
     out->type = BR_PROMQL_TYPE_VECTOR;
-    const char **names;
-    size_t nn;
+    const char **names = NULL;
+    size_t nn = 0;
     int rc = sorted_names(e, &n->u.aggregate.grouping, &names, &nn);
     if (rc != 0) {
         return rc;
@@ -2632,8 +2632,8 @@ static int eval_binary(ev *e, const br_promql_node *n, ev_value *out)
             m.card = BR_CARD_MANY_TO_MANY;
         }
         m.on = n->u.binary.on;
-        const char **names;
-        size_t nn;
+        const char **names = NULL;
+        size_t nn = 0;
         rc = sorted_names(e, &n->u.binary.matching, &names, &nn);
         if (rc != 0) {
             return rc;
