@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — installs what is missing, builds, and runs every test:
-#   1. unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   1. unit tests and the Prometheus PromQL scripts under AddressSanitizer +
+#      UndefinedBehaviorSanitizer
 #   2. integration tests (real Prometheus, Alertmanager, VictoriaMetrics on
 #      loopback) against an optimised build
 # The output ends with ctest's summary line. Exit code 0 only if all pass.
@@ -21,9 +22,9 @@ cmake --build build/release -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-echo "== unit tests (ASan+UBSan) =="
+echo "== unit and PromQL script tests (ASan+UBSan) =="
 unit_rc=0
-ctest --test-dir build/asan -L unit --output-on-failure -j"$jobs" || unit_rc=$?
+ctest --test-dir build/asan -L "unit|peer" --output-on-failure -j"$jobs" || unit_rc=$?
 
 echo "== integration tests (release build, real peers) =="
 integration_rc=0
