@@ -194,7 +194,7 @@ static void test_snapshot_corrupt_newest_falls_back(void **state)
         }
     }
     closedir(d);
-    char file[1100];
+    char file[1400];
     snprintf(file, sizeof(file), "%s/%s", path, newest);
     int fd = open(file, O_RDWR);
     assert_true(fd >= 0);
