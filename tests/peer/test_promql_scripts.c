@@ -15,9 +15,8 @@
  * eval_warn/eval_info, expect fail/ordered/warn/info/no_warn/no_info/
  * string/range vector, scalar and series expectations with Prometheus'
  * float tolerance, native histograms in the {{...}} notation (with the x
- * and +/- expansions) in loads and expectations. load_with_nhcb loads the
- * float series only (the NHCB conversion is not done yet): evals that need
- * the converted series fail and are counted as failures, not skipped. Set BR_PEER_VERBOSE=1 to print every
+ * and +/- expansions) in loads and expectations, and load_with_nhcb's
+ * conversion of classic histogram families into custom-bucket histograms. Set BR_PEER_VERBOSE=1 to print every
  * failing eval with the reason.
  */
 #include <setjmp.h>
@@ -40,7 +39,7 @@
 #include <strings.h>
 
 #define PASS_FLOOR_V242 1.0
-#define PASS_FLOOR_V3   0.84
+#define PASS_FLOOR_V3   0.88
 
 #define MAX_LINE    65536
 #define MAX_VALUES  20000
@@ -725,9 +724,12 @@ static bool overridden_later(const harness *h, size_t line_idx, size_t end, cons
     return false;
 }
 
-static void cmd_load(harness *h, const char *args)
+static void load_nhcb(harness *h, size_t from, size_t end, int64_t interval);
+
+static void cmd_load(harness *h, const char *args, bool nhcb)
 {
     int64_t interval = parse_dur(args);
+    size_t block_start = h->pos;
     seq_value *vals = malloc(sizeof(seq_value) * MAX_VALUES);
     size_t end = h->pos;
     while (end < h->n_lines && h->lines[end][0] != '\0') {
@@ -817,6 +819,229 @@ static void cmd_load(harness *h, const char *args)
         labelset_free(&ls);
     }
     free(vals);
+    if (nhcb) {
+        load_nhcb(h, block_start, h->pos, interval);
+    }
+}
+
+/* load_with_nhcb: classic histogram families of the block (name_bucket with
+ * le, name_count, name_sum) are also written as native histograms with
+ * custom buckets under the base name (FORMAT.md section 2). */
+typedef struct nhcb_group {
+    char key[2048];
+    labelset base;   /* other labels, __name__ = base name */
+    double les[MAX_HBUCKETS];
+    seq_value *buckets[MAX_HBUCKETS];
+    size_t n_bucket_vals[MAX_HBUCKETS];
+    size_t n_buckets;
+    seq_value *count;
+    size_t n_count;
+    seq_value *sum;
+    size_t n_sum;
+} nhcb_group;
+
+static void load_nhcb(harness *h, size_t from, size_t end, int64_t interval)
+{
+    enum { MAX_GROUPS = 64 };
+    nhcb_group *groups = calloc(MAX_GROUPS, sizeof(*groups));
+    size_t ng = 0;
+    for (size_t li = from; li < end; li++) {
+        labelset ls;
+        const char *rest = NULL;
+        if (!parse_labelset(h->lines[li], &ls, &rest)) {
+            continue;
+        }
+        const char *name = NULL;
+        const char *le = NULL;
+        for (size_t k = 0; k < ls.n; k++) {
+            if (strcmp(ls.names[k], "__name__") == 0) {
+                name = ls.values[k];
+            } else if (strcmp(ls.names[k], "le") == 0) {
+                le = ls.values[k];
+            }
+        }
+        size_t nl = name ? strlen(name) : 0;
+        int kind = -1; /* 0 bucket, 1 count, 2 sum */
+        if (nl > 7 && strcmp(name + nl - 7, "_bucket") == 0 && le != NULL) {
+            kind = 0;
+            nl -= 7;
+        } else if (nl > 6 && strcmp(name + nl - 6, "_count") == 0) {
+            kind = 1;
+            nl -= 6;
+        } else if (nl > 4 && strcmp(name + nl - 4, "_sum") == 0) {
+            kind = 2;
+            nl -= 4;
+        }
+        if (kind < 0) {
+            labelset_free(&ls);
+            continue;
+        }
+        char key[2048];
+        size_t o = (size_t)snprintf(key, sizeof(key), "%.*s", (int)nl, name);
+        for (size_t k = 0; k < ls.n && o < sizeof(key); k++) {
+            if (strcmp(ls.names[k], "__name__") != 0 && strcmp(ls.names[k], "le") != 0) {
+                o += (size_t)snprintf(key + o, sizeof(key) - o, ",%s=%s", ls.names[k],
+                                      ls.values[k]);
+            }
+        }
+        nhcb_group *g = NULL;
+        for (size_t k = 0; k < ng; k++) {
+            if (strcmp(groups[k].key, key) == 0) {
+                g = &groups[k];
+            }
+        }
+        if (g == NULL && ng < MAX_GROUPS) {
+            g = &groups[ng++];
+            snprintf(g->key, sizeof(g->key), "%s", key);
+            for (size_t k = 0; k < ls.n; k++) {
+                if (strcmp(ls.names[k], "le") == 0) {
+                    continue;
+                }
+                g->base.names[g->base.n] = strdup(ls.names[k]);
+                g->base.values[g->base.n] = strcmp(ls.names[k], "__name__") == 0
+                                                ? strndup(name, nl)
+                                                : strdup(ls.values[k]);
+                g->base.n++;
+            }
+        }
+        seq_value *vals = malloc(sizeof(seq_value) * MAX_VALUES);
+        size_t n = 0;
+        if (g == NULL || !expand_values(rest, vals, &n, MAX_VALUES)) {
+            free(vals);
+            labelset_free(&ls);
+            continue;
+        }
+        if (kind == 0) {
+            const char *lp = le;
+            double bound;
+            if (g->n_buckets < MAX_HBUCKETS && scan_number(&lp, &bound) && *lp == '\0' &&
+                !isnan(bound)) {
+                g->les[g->n_buckets] = bound;
+                g->buckets[g->n_buckets] = vals;
+                g->n_bucket_vals[g->n_buckets] = n;
+                g->n_buckets++;
+                vals = NULL;
+            }
+        } else if (kind == 1) {
+            free(g->count);
+            g->count = vals;
+            g->n_count = n;
+            vals = NULL;
+        } else {
+            free(g->sum);
+            g->sum = vals;
+            g->n_sum = n;
+            vals = NULL;
+        }
+        free(vals);
+        labelset_free(&ls);
+    }
+    for (size_t gi = 0; gi < ng; gi++) {
+        nhcb_group *g = &groups[gi];
+        if (g->n_buckets == 0) {
+            continue;
+        }
+        /* Sort buckets by bound. */
+        for (size_t i = 1; i < g->n_buckets; i++) {
+            for (size_t j = i; j > 0 && g->les[j - 1] > g->les[j]; j--) {
+                double tb = g->les[j];
+                g->les[j] = g->les[j - 1];
+                g->les[j - 1] = tb;
+                seq_value *tv = g->buckets[j];
+                g->buckets[j] = g->buckets[j - 1];
+                g->buckets[j - 1] = tv;
+                size_t tn = g->n_bucket_vals[j];
+                g->n_bucket_vals[j] = g->n_bucket_vals[j - 1];
+                g->n_bucket_vals[j - 1] = tn;
+            }
+        }
+        size_t steps = 0;
+        for (size_t b = 0; b < g->n_buckets; b++) {
+            if (g->n_bucket_vals[b] > steps) {
+                steps = g->n_bucket_vals[b];
+            }
+        }
+        br_histogram_sample *hs = calloc(steps + 1, sizeof(*hs));
+        double *counts = calloc((steps + 1) * (MAX_HBUCKETS + 1), sizeof(double));
+        double *custom = calloc(MAX_HBUCKETS + 1, sizeof(double));
+        br_span *spans = calloc(steps + 1, sizeof(br_span));
+        size_t nc = 0;
+        bool has_inf = isinf(g->les[g->n_buckets - 1]);
+        for (size_t b = 0; b < g->n_buckets; b++) {
+            if (!isinf(g->les[b])) {
+                custom[nc++] = g->les[b];
+            }
+        }
+        size_t nh = 0;
+        for (size_t i = 0; i < steps; i++) {
+            bool any = false;
+            for (size_t b = 0; b < g->n_buckets; b++) {
+                if (i < g->n_bucket_vals[b] && g->buckets[b][i].present &&
+                    !g->buckets[b][i].histogram) {
+                    any = true;
+                }
+            }
+            if (!any) {
+                continue;
+            }
+            double *c = counts + nh * (MAX_HBUCKETS + 1);
+            double prev = 0;
+            size_t k = 0;
+            double highest = 0;
+            for (size_t b = 0; b < g->n_buckets; b++) {
+                double cum = (i < g->n_bucket_vals[b] && g->buckets[b][i].present)
+                                 ? g->buckets[b][i].v
+                                 : prev;
+                c[k++] = cum - prev;
+                prev = cum;
+                highest = cum;
+            }
+            double count = (g->count && i < g->n_count && g->count[i].present) ? g->count[i].v
+                                                                               : highest;
+            if (!has_inf) {
+                c[k++] = count - highest;
+            }
+            br_histogram *hg = &hs[nh].h;
+            hs[nh].t = (int64_t)i * interval;
+            hg->schema = -53;
+            hg->is_float = true;
+            hg->count = count;
+            hg->sum = (g->sum && i < g->n_sum && g->sum[i].present) ? g->sum[i].v : 0;
+            spans[nh] = (br_span){0, (uint32_t)k};
+            hg->n_pos_spans = 1;
+            hg->pos_spans = &spans[nh];
+            hg->n_pos = (uint32_t)k;
+            hg->pos_buckets = c;
+            hg->n_custom = (uint32_t)nc;
+            hg->custom_values = custom;
+            nh++;
+        }
+        labelset_sort(&g->base);
+        br_label labels[MAX_LABELS];
+        for (size_t k = 0; k < g->base.n; k++) {
+            labels[k].name = g->base.names[k];
+            labels[k].value = g->base.values[k];
+        }
+        br_series_input in = {.labels = labels, .n_labels = g->base.n, .histograms = hs,
+                              .n_histograms = nh};
+        br_commit_result r;
+        br_err err;
+        br_err_clear(&err);
+        (void)br_head_commit(h->head, &in, 1, &r, &err);
+        free(hs);
+        free(counts);
+        free(custom);
+        free(spans);
+    }
+    for (size_t gi = 0; gi < ng; gi++) {
+        for (size_t b = 0; b < groups[gi].n_buckets; b++) {
+            free(groups[gi].buckets[b]);
+        }
+        free(groups[gi].count);
+        free(groups[gi].sum);
+        labelset_free(&groups[gi].base);
+    }
+    free(groups);
 }
 
 typedef struct expectation {
@@ -1197,7 +1422,7 @@ static void run_file(harness *h, const char *path)
         if (strcmp(word, "clear") == 0) {
             reset_head(h);
         } else if (strncmp(word, "load", 4) == 0) {
-            cmd_load(h, args);
+            cmd_load(h, args, strcmp(word, "load_with_nhcb") == 0);
         } else if (strncmp(word, "eval", 4) == 0) {
             cmd_eval(h, word, args);
         }
