@@ -10,6 +10,7 @@
 #include "engine/core/alloc.h"
 #include "engine/core/clock.h"
 #include "engine/core/numfmt.h"
+#include "engine/core/utf8.h"
 #include "engine/promql/eval.h"
 #include "engine/promql/selector.h"
 
@@ -269,21 +270,13 @@ static bool unescape_label_name(const char *in, char *out, size_t size)
         if (end == p + 1 || *end != '_' || cp > 0x10FFFF) {
             return false;
         }
-        if (cp < 0x80) {
-            out[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            out[o++] = (char)(0xC0 | (cp >> 6));
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out[o++] = (char)(0xE0 | (cp >> 12));
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-            out[o++] = (char)(0xF0 | (cp >> 18));
-            out[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (cp & 0x3F));
+        unsigned char b[4];
+        size_t w = br_utf8_encode((uint32_t)cp, b);
+        if (w == 0) {
+            return false;
         }
+        memcpy(out + o, b, w);
+        o += w;
         p = end;
     }
     out[o] = '\0';

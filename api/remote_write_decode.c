@@ -37,6 +37,7 @@
 #include "remote_write_decode.h"
 
 #include "engine/core/alloc.h"
+#include "engine/core/utf8.h"
 #include "remote_write_v1.pb-c.h"
 #include "remote_write_v2.pb-c.h"
 
@@ -219,46 +220,18 @@ static int check_text(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            if (c == 0) {
-                return TEXT_NUL;
-            }
+        if (s[i] == 0) {
+            return TEXT_NUL;
+        }
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        size_t need;
-        uint32_t cp;
-        uint32_t min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-            min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-            min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
+        size_t width = 0;
+        if (br_utf8_decode(s + i, n - i, &width) < 0) {
             return TEXT_BAD_UTF8;
         }
-        if (n - i <= need) {
-            return TEXT_BAD_UTF8;
-        }
-        for (size_t k = 1; k <= need; k++) {
-            uint8_t cc = s[i + k];
-            if ((cc & 0xC0) != 0x80) {
-                return TEXT_BAD_UTF8;
-            }
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return TEXT_BAD_UTF8;
-        }
-        i += need + 1;
+        i += width;
     }
     return TEXT_OK;
 }

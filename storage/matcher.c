@@ -32,6 +32,7 @@
 #include "matcher.h"
 
 #include "engine/core/alloc.h"
+#include "engine/core/utf8.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -221,73 +222,18 @@ static void put_literal_byte(struct tr *t, unsigned char c)
     putb(t, c);
 }
 
-static size_t utf8_encode(uint32_t cp, unsigned char *b)
-{
-    if (cp < 0x80) {
-        b[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        b[0] = (unsigned char)(0xc0 | (cp >> 6));
-        b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        b[0] = (unsigned char)(0xe0 | (cp >> 12));
-        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    b[0] = (unsigned char)(0xf0 | (cp >> 18));
-    b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-    b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-    b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-    return 4;
-}
+
 
 /* Decodes the UTF-8 character at s[*i]; returns false when malformed. */
 static bool utf8_decode(const char *s, size_t n, size_t *i, uint32_t *cp)
 {
-    const unsigned char *p = (const unsigned char *)s + *i;
-    size_t left = n - *i;
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        *cp = c;
-        *i += 1;
-        return true;
-    }
-    size_t len;
-    uint32_t v;
-    uint32_t min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        v = c & 0x1f;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        v = c & 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        v = c & 0x07;
-        min = 0x10000;
-    } else {
+    size_t width = 0;
+    int32_t r = br_utf8_decode(s + *i, n - *i, &width);
+    if (r < 0) {
         return false;
     }
-    if (left < len) {
-        return false;
-    }
-    for (size_t k = 1; k < len; k++) {
-        if ((p[k] & 0xc0) != 0x80) {
-            return false;
-        }
-        v = (v << 6) | (p[k] & 0x3f);
-    }
-    if (v < min || v > MAX_RUNE || (v >= 0xd800 && v <= 0xdfff)) {
-        return false;
-    }
-    *cp = v;
-    *i += len;
+    *cp = (uint32_t)r;
+    *i += width;
     return true;
 }
 
@@ -313,7 +259,7 @@ static void put_literal(struct tr *t, uint32_t cp)
         return;
     }
     unsigned char b[4];
-    size_t len = utf8_encode(cp, b);
+    size_t len = br_utf8_encode(cp, b);
     putb(t, '(');
     for (size_t k = 0; k < len; k++) {
         putb(t, b[k]);

@@ -29,6 +29,7 @@
 #include "lexer.h"
 
 #include "engine/core/err.h"
+#include "engine/core/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,52 +44,11 @@
 
 int32_t br_promql_utf8_decode(const char *s, size_t n, size_t *width)
 {
-    if (n == 0) {
-        *width = 0;
-        return EOF_RUNE;
+    int32_t r = br_utf8_decode(s, n, width);
+    if (r >= 0) {
+        return r;
     }
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned char c = u[0];
-    if (c < 0x80) {
-        *width = 1;
-        return c;
-    }
-    size_t need;
-    int32_t r;
-    int32_t min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        r = c & 0x1F;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        r = c & 0x0F;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        r = c & 0x07;
-        min = 0x10000;
-    } else {
-        *width = 1;
-        return RUNE_ERR;
-    }
-    if (n < need) {
-        *width = 1;
-        return RUNE_ERR;
-    }
-    for (size_t i = 1; i < need; i++) {
-        if ((u[i] & 0xC0) != 0x80) {
-            *width = 1;
-            return RUNE_ERR;
-        }
-        r = (r << 6) | (u[i] & 0x3F);
-    }
-    if (r < min || r > MAX_RUNE || (r >= 0xD800 && r <= 0xDFFF)) {
-        *width = 1;
-        return RUNE_ERR;
-    }
-    *width = need;
-    return r;
+    return n == 0 ? EOF_RUNE : RUNE_ERR;
 }
 
 /*
@@ -137,30 +97,7 @@ static bool go_is_print(int32_t r)
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* Encodes a valid code point as UTF-8; returns the byte count. */
-static size_t utf8_encode(int32_t r, unsigned char b[4])
-{
-    if (r < 0x80) {
-        b[0] = (unsigned char)r;
-        return 1;
-    }
-    if (r < 0x800) {
-        b[0] = (unsigned char)(0xC0 | (r >> 6));
-        b[1] = (unsigned char)(0x80 | (r & 0x3F));
-        return 2;
-    }
-    if (r < 0x10000) {
-        b[0] = (unsigned char)(0xE0 | (r >> 12));
-        b[1] = (unsigned char)(0x80 | ((r >> 6) & 0x3F));
-        b[2] = (unsigned char)(0x80 | (r & 0x3F));
-        return 3;
-    }
-    b[0] = (unsigned char)(0xF0 | (r >> 18));
-    b[1] = (unsigned char)(0x80 | ((r >> 12) & 0x3F));
-    b[2] = (unsigned char)(0x80 | ((r >> 6) & 0x3F));
-    b[3] = (unsigned char)(0x80 | (r & 0x3F));
-    return 4;
-}
+
 
 /* Appends the escaped form of r for a string quoted with quote. */
 static int append_escaped_rune(br_buf *out, int32_t r, char quote)
@@ -173,7 +110,7 @@ static int append_escaped_rune(br_buf *out, int32_t r, char quote)
     }
     if (go_is_print(r)) {
         unsigned char b[4];
-        return br_buf_append(out, b, utf8_encode(r, b));
+        return br_buf_append(out, b, br_utf8_encode((uint32_t)r, b));
     }
     switch (r) {
     case '\a':
@@ -257,7 +194,7 @@ static const char *format_unicode(int32_t r, char *out, size_t size)
 {
     if (go_is_print(r)) {
         unsigned char b[4];
-        size_t n = utf8_encode(r, b);
+        size_t n = br_utf8_encode((uint32_t)r, b);
         snprintf(out, size, "U+%04X '%.*s'", (unsigned)r, (int)n, (const char *)b);
     } else {
         snprintf(out, size, "U+%04X", (unsigned)r);

@@ -12,6 +12,7 @@
 #include "selector.h"
 
 #include "engine/core/alloc.h"
+#include "engine/core/utf8.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -60,29 +61,8 @@ static const char *tok_desc(const char *t, size_t p, char *buf, size_t size)
 static int put_utf8(char *out, size_t size, size_t *o, unsigned long cp)
 {
     unsigned char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (unsigned char)(0xC0 | (cp >> 6));
-        b[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (unsigned char)(0xE0 | (cp >> 12));
-        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else if (cp <= 0x10FFFF) {
-        b[0] = (unsigned char)(0xF0 | (cp >> 18));
-        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 4;
-    } else {
-        return -1;
-    }
-    if (*o + n >= size) {
+    size_t n = cp <= BR_UTF8_MAX_RUNE ? br_utf8_encode((uint32_t)cp, b) : 0;
+    if (n == 0 || *o + n >= size) {
         return -1;
     }
     memcpy(out + *o, b, n);

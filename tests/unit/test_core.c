@@ -17,6 +17,7 @@
 #include "engine/core/hash.h"
 #include "engine/core/log.h"
 #include "engine/core/numfmt.h"
+#include "engine/core/utf8.h"
 #include "engine/core/varint.h"
 
 #include <math.h>
@@ -172,6 +173,38 @@ static void test_format_float_matches_prometheus(void **state)
     assert_string_equal(br_format_float(INFINITY, out, sizeof(out)), "+Inf");
 }
 
+static void test_utf8_decode_rejects_what_go_rejects(void **state)
+{
+    (void)state;
+    size_t w = 0;
+    assert_int_equal(br_utf8_decode("a", 1, &w), 'a');
+    assert_int_equal(w, 1);
+    assert_int_equal(br_utf8_decode("\xc3\xa9", 2, &w), 0xe9);
+    assert_int_equal(w, 2);
+    assert_int_equal(br_utf8_decode("\xf0\x9f\x94\xa5", 4, &w), 0x1f525);
+    assert_int_equal(w, 4);
+    assert_int_equal(br_utf8_decode("\xc0\xaf", 2, &w), -1);     /* overlong */
+    assert_int_equal(w, 1);
+    assert_int_equal(br_utf8_decode("\xed\xa0\x80", 3, &w), -1); /* surrogate */
+    assert_int_equal(br_utf8_decode("\xf4\x90\x80\x80", 4, &w), -1); /* > U+10FFFF */
+    assert_int_equal(br_utf8_decode("\xe2\x82", 2, &w), -1);      /* truncated */
+    assert_int_equal(br_utf8_decode("", 0, &w), -1);
+    assert_int_equal(w, 0);
+    unsigned char b[4];
+    assert_int_equal(br_utf8_encode(0x1f525, b), 4);
+    assert_memory_equal(b, "\xf0\x9f\x94\xa5", 4);
+    assert_int_equal(br_utf8_encode(0xd800, b), 0);
+    assert_int_equal(br_utf8_encode(0x110000, b), 0);
+    for (uint32_t cp = 1; cp < 0x110000; cp += 97) {
+        size_t n = br_utf8_encode(cp, b);
+        if (n == 0) {
+            continue;
+        }
+        assert_int_equal(br_utf8_decode(b, n, &w), (int32_t)cp);
+        assert_int_equal(w, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_varint_round_trip_and_truncation),
         cmocka_unit_test(test_log_quote_escapes),
         cmocka_unit_test(test_format_float_matches_prometheus),
+        cmocka_unit_test(test_utf8_decode_rejects_what_go_rejects),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
