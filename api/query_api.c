@@ -12,6 +12,7 @@
 #include "engine/core/numfmt.h"
 #include "engine/core/utf8.h"
 #include "engine/promql/eval.h"
+#include "engine/promql/parser.h"
 #include "engine/promql/selector.h"
 
 #include <stdbool.h>
@@ -734,11 +735,48 @@ static int handle_query_range(void *ctx, br_http_request *req, br_http_response 
     return 0;
 }
 
+/* GET|POST /api/v1/format_query: the expression in canonical form. */
+static int handle_format_query(void *ctx, br_http_request *req, br_http_response *resp)
+{
+    (void)ctx;
+    const char *query = br_http_param_get(req, "query");
+    if (query == NULL || *query == '\0') {
+        br_api_error(resp, "bad_data", "invalid parameter \"query\": unknown position: parse error: no expression found in input");
+        return 0;
+    }
+    br_arena arena;
+    br_arena_init(&arena, 64 * 1024, 0);
+    br_promql_node *root = NULL;
+    br_err err;
+    br_err_clear(&err);
+    if (br_promql_parse(query, &arena, &root, &err) != 0) {
+        char msg[BR_ERR_MSG_SIZE + 64];
+        snprintf(msg, sizeof(msg), "invalid parameter \"query\": %s", err.msg);
+        br_api_error(resp, "bad_data", msg);
+        br_arena_free(&arena);
+        return 0;
+    }
+    br_buf text;
+    br_buf_init(&text, MAX_RESPONSE);
+    br_promql_print(root, &text);
+    br_buf data;
+    br_buf_init(&data, MAX_RESPONSE);
+    br_json_string(&data, br_buf_str(&text));
+    br_api_success(resp, br_buf_str(&data), data.len);
+    br_buf_free(&data);
+    br_buf_free(&text);
+    br_promql_ast_free(root);
+    br_arena_free(&arena);
+    return 0;
+}
+
 void br_query_api_register(br_http_server *s, br_query_api *api)
 {
     unsigned gp = BR_HTTP_GET | BR_HTTP_POST;
     br_http_route(s, gp, "/api/v1/query", "/api/v1/query", 0, handle_query, api);
     br_http_route(s, gp, "/api/v1/query_range", "/api/v1/query_range", 0, handle_query_range, api);
+    br_http_route(s, gp, "/api/v1/format_query", "/api/v1/format_query", 0, handle_format_query,
+                  api);
     br_http_route(s, gp, "/api/v1/series", "/api/v1/series", 0, handle_series, api);
     br_http_route(s, gp, "/api/v1/labels", "/api/v1/labels", 0, handle_labels, api);
     br_http_route(s, BR_HTTP_GET, "/api/v1/label/*", "/api/v1/label/:name/values", 0,

@@ -5,6 +5,7 @@
  * Prometheus accepts them):
  *   /api/v1/query              query, time, timeout, lookback_delta
  *   /api/v1/query_range        query, start, end, step (all required), timeout
+ *   /api/v1/format_query       query: the expression in canonical form
  *   /api/v1/series             match[] (one or more), start, end, limit
  *   /api/v1/labels             [match[]], start, end, limit
  *   /api/v1/label/<name>/values  [match[]], start, end, limit (GET only)

@@ -242,6 +242,21 @@ static void test_query_errors_have_prometheus_types_and_codes(void **state)
     }
 }
 
+static void test_query_format_query_prints_canonical_form(void **state)
+{
+    (void)state;
+    tu_http_result r;
+    assert_int_equal(call("POST", "/api/v1/format_query",
+                          "query=sum(rate(foo%5B5m%5D))by(job)", &r),
+                     200);
+    assert_string_equal(r.body,
+                        "{\"status\":\"success\",\"data\":\"sum by (job) (rate(foo[5m]))\"}");
+    tu_http_free(&r);
+    assert_int_equal(call("GET", "/api/v1/format_query?query=sum(", NULL, &r), 400);
+    assert_non_null(strstr(r.body, "\"errorType\":\"bad_data\""));
+    tu_http_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_query_range_as_grafana_sends_it),
         cmocka_unit_test(test_query_metric_browser_lookups),
         cmocka_unit_test(test_query_errors_have_prometheus_types_and_codes),
+        cmocka_unit_test(test_query_format_query_prints_canonical_form),
     };
     return cmocka_run_group_tests_name("query_api", tests, setup, teardown);
 }
