@@ -45,21 +45,17 @@ int br_yaml_load_string(br_yaml_doc *doc, const char *name, const char *text, si
     return load_parser(doc, &parser, err);
 }
 
-int br_yaml_load_file(br_yaml_doc *doc, const char *path, br_err *err)
+static int read_file_text(const char *path, br_buf *text, br_err *err)
 {
-    memset(doc, 0, sizeof(*doc));
-    snprintf(doc->file, sizeof(doc->file), "%s", path);
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         return br_err_setpos(err, BR_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
     }
-    br_buf text;
-    br_buf_init(&text, YAML_MAX_FILE_BYTES);
     char chunk[8192];
     size_t n;
     int rc = 0;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (br_buf_append(&text, chunk, n) != 0) {
+        if (br_buf_append(text, chunk, n) != 0) {
             rc = br_err_setpos(err, BR_ELIMIT, path, 0, 0, "file larger than %u bytes",
                                YAML_MAX_FILE_BYTES);
             break;
@@ -69,11 +65,84 @@ int br_yaml_load_file(br_yaml_doc *doc, const char *path, br_err *err)
         rc = br_err_setpos(err, BR_EIO, path, 0, 0, "read error: %s", strerror(errno));
     }
     fclose(f);
+    return rc;
+}
+
+int br_yaml_load_file(br_yaml_doc *doc, const char *path, br_err *err)
+{
+    memset(doc, 0, sizeof(*doc));
+    snprintf(doc->file, sizeof(doc->file), "%s", path);
+    br_buf text;
+    br_buf_init(&text, YAML_MAX_FILE_BYTES);
+    int rc = read_file_text(path, &text, err);
     if (rc == 0) {
         rc = br_yaml_load_string(doc, path, br_buf_str(&text), text.len, err);
     }
     br_buf_free(&text);
     return rc;
+}
+
+int br_yaml_load_all_string(const char *name, const char *text, size_t len, br_yaml_doc **out,
+                            size_t *n_out, br_err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        return br_err_set(err, BR_ENOMEM, "cannot initialise the YAML parser");
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    br_yaml_doc *docs = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (;;) {
+        br_yaml_doc one;
+        memset(&one, 0, sizeof(one));
+        snprintf(one.file, sizeof(one.file), "%s", name);
+        if (!yaml_parser_load(&parser, &one.doc)) {
+            rc = br_err_setpos(err, BR_EPARSE, name, (int)parser.problem_mark.line + 1,
+                               (int)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+                               parser.problem ? parser.problem : "unknown problem",
+                               parser.context ? " " : "", parser.context ? parser.context : "");
+            break;
+        }
+        one.loaded = true;
+        if (yaml_document_get_root_node(&one.doc) == NULL) {
+            /* The stream's end (or an empty document at the end). */
+            br_yaml_free(&one);
+            break;
+        }
+        docs = br_realloc(docs, (n + 1) * sizeof(*docs));
+        docs[n++] = one;
+    }
+    yaml_parser_delete(&parser);
+    if (rc != 0) {
+        br_yaml_free_all(docs, n);
+        return rc;
+    }
+    *out = docs;
+    *n_out = n;
+    return 0;
+}
+
+int br_yaml_load_all_file(const char *path, br_yaml_doc **out, size_t *n_out, br_err *err)
+{
+    br_buf text;
+    br_buf_init(&text, YAML_MAX_FILE_BYTES);
+    int rc = read_file_text(path, &text, err);
+    if (rc == 0) {
+        rc = br_yaml_load_all_string(path, br_buf_str(&text), text.len, out, n_out, err);
+    }
+    br_buf_free(&text);
+    return rc;
+}
+
+void br_yaml_free_all(br_yaml_doc *docs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        br_yaml_free(&docs[i]);
+    }
+    br_free(docs);
 }
 
 void br_yaml_free(br_yaml_doc *doc)

@@ -39,6 +39,13 @@ int br_yaml_load_string(br_yaml_doc *doc, const char *name, const char *text, si
                         br_err *err);
 void br_yaml_free(br_yaml_doc *doc);
 
+/* Parses every document of a multi-document stream ("---" separated) into
+ * a new array (free with br_yaml_free_all). Empty documents are skipped. */
+int br_yaml_load_all_file(const char *path, br_yaml_doc **out, size_t *n_out, br_err *err);
+int br_yaml_load_all_string(const char *name, const char *text, size_t len, br_yaml_doc **out,
+                            size_t *n_out, br_err *err);
+void br_yaml_free_all(br_yaml_doc *docs, size_t n);
+
 br_yaml_node *br_yaml_root(br_yaml_doc *doc);
 
 /* Sets err at node's position (file:line:col); returns code. */
