@@ -194,6 +194,9 @@ br_slo_def *br_slo_def_new(br_slo_set *s)
     d->slice_target = 0.99;
     d->no_data = BR_NO_DATA_SKIP;
     d->objective = NAN;
+    d->sli.bad.le = NAN;
+    d->sli.good.le = NAN;
+    d->sli.total.le = NAN;
     br_slo_default_tiers(d->period.duration_ms, d->alerting.tiers);
     d->alerting.n_tiers = 4;
     d->alerting.budget_drop_ratio = 0.05;

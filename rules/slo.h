@@ -63,6 +63,10 @@ typedef enum br_event_source_kind {
 typedef struct br_event_source {
     br_event_source_kind kind;
     const char *expr;
+    /* COUNTER only: when not NaN, keep only the selected series whose `le`
+     * label parses to this number, so "1", "1.0" and "1e0" are one bucket
+     * (the selector itself must not match on `le`). */
+    double le;
 } br_event_source;
 
 typedef enum br_threshold_op {
