@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,11 +221,16 @@ static bool valid_id_text(const char *s)
     return true;
 }
 
-static int def_error(const br_slo_def *d, br_err *err, const char *fmt, const char *a,
-                     const char *b)
+static int def_error(const br_slo_def *d, br_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int def_error(const br_slo_def *d, br_err *err, const char *fmt, ...)
 {
-    char msg[200];
-    snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     return br_err_setpos(err, BR_EINVAL, d->file, d->line, 0, "SLO %s: %s",
                          d->id ? d->id : "(unnamed)", msg);
 }
@@ -240,27 +246,26 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
         d->id = br_slo_make_id(s, d->service, d->name);
     }
     if (d->service == NULL || d->service[0] == '\0') {
-        return def_error(d, err, "missing service%s%s", NULL, NULL);
+        return def_error(d, err, "missing service");
     }
     if (d->name == NULL || d->name[0] == '\0') {
-        return def_error(d, err, "missing name%s%s", NULL, NULL);
+        return def_error(d, err, "missing name");
     }
     if (!valid_id_text(d->id)) {
         return def_error(d, err,
-                         "id \"%s\" may only hold letters, digits and _ . : -%s", d->id, NULL);
+                         "id \"%s\" may only hold letters, digits and _ . : -", d->id);
     }
     if (!(d->objective > 0.0 && d->objective < 1.0)) {
-        return def_error(d, err, "objective must be between 0 and 100%% (exclusive)%s%s", NULL,
-                         NULL);
+        return def_error(d, err, "objective must be between 0 and 100%% (exclusive)");
     }
     const br_sli *sli = &d->sli;
     switch (sli->kind) {
     case BR_SLI_EVENTS:
         if (!source_set(&sli->bad) && !source_set(&sli->good)) {
-            return def_error(d, err, "the SLI needs bad (error) or good events%s%s", NULL, NULL);
+            return def_error(d, err, "the SLI needs bad (error) or good events");
         }
         if (!source_set(&sli->total)) {
-            return def_error(d, err, "the SLI needs total events%s%s", NULL, NULL);
+            return def_error(d, err, "the SLI needs total events");
         }
         if (source_set(&sli->bad)) {
             d->sli.good.kind = BR_SOURCE_NONE;
@@ -269,16 +274,15 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
         break;
     case BR_SLI_RAW:
         if (sli->query == NULL || sli->query[0] == '\0') {
-            return def_error(d, err, "the raw SLI needs an error ratio query%s%s", NULL, NULL);
+            return def_error(d, err, "the raw SLI needs an error ratio query");
         }
         break;
     case BR_SLI_THRESHOLD:
         if (sli->query == NULL || sli->query[0] == '\0') {
-            return def_error(d, err, "the threshold SLI needs a query%s%s", NULL, NULL);
+            return def_error(d, err, "the threshold SLI needs a query");
         }
         if (!isfinite(sli->threshold)) {
-            return def_error(d, err, "the threshold SLI needs a finite threshold%s%s", NULL,
-                             NULL);
+            return def_error(d, err, "the threshold SLI needs a finite threshold");
         }
         if (d->budgeting == BR_BUDGET_OCCURRENCES) {
             d->budgeting = BR_BUDGET_TIMESLICES;
@@ -287,24 +291,22 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
     }
     if (d->period.kind == BR_PERIOD_ROLLING) {
         if (d->period.duration_ms < HOUR_MS) {
-            return def_error(d, err, "the period must be at least 1h%s%s", NULL, NULL);
+            return def_error(d, err, "the period must be at least 1h");
         }
     } else {
         static const int64_t nominal[] = {DAY_MS, 7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS,
                                           365 * DAY_MS};
         if (d->period.count < 1) {
-            return def_error(d, err, "the calendar period count must be at least 1%s%s", NULL,
-                             NULL);
+            return def_error(d, err, "the calendar period count must be at least 1");
         }
         d->period.duration_ms = nominal[d->period.unit] * d->period.count;
     }
     if (d->budgeting != BR_BUDGET_OCCURRENCES) {
         if (d->slice_ms < 1000 || d->slice_ms > d->period.duration_ms) {
-            return def_error(d, err, "the time slice must be between 1s and the period%s%s",
-                             NULL, NULL);
+            return def_error(d, err, "the time slice must be between 1s and the period");
         }
         if (!(d->slice_target > 0.0 && d->slice_target <= 1.0)) {
-            return def_error(d, err, "the time slice target must be in (0, 1]%s%s", NULL, NULL);
+            return def_error(d, err, "the time slice target must be in (0, 1]");
         }
     }
     if (!tiers_explicit) {
@@ -315,6 +317,17 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
                 d->alerting.tiers[i].factor = scaled[i].factor;
             }
         }
+        /* Default tiers longer than a short period do not apply to it. */
+        size_t kept = 0;
+        for (size_t i = 0; i < d->alerting.n_tiers; i++) {
+            if (d->alerting.tiers[i].long_window_ms <= d->period.duration_ms) {
+                d->alerting.tiers[kept++] = d->alerting.tiers[i];
+            }
+        }
+        d->alerting.n_tiers = kept;
+        if (d->alerting.budget_drop_window_ms > d->period.duration_ms) {
+            d->alerting.budget_drop_window_ms = d->period.duration_ms;
+        }
     }
     for (size_t i = 0; i < d->alerting.n_tiers; i++) {
         const br_burn_tier *t = &d->alerting.tiers[i];
@@ -322,19 +335,19 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
             t->short_window_ms > t->long_window_ms) {
             return def_error(d, err,
                              "alert tier %s: windows must be > 0 and the short window no "
-                             "longer than the long one%s",
-                             t->name, NULL);
+                             "longer than the long one",
+                             t->name);
         }
         if (!(t->factor > 0.0) || !isfinite(t->factor)) {
-            return def_error(d, err, "alert tier %s: the factor must be > 0%s", t->name, NULL);
+            return def_error(d, err, "alert tier %s: the factor must be > 0", t->name);
         }
         if (t->long_window_ms > d->period.duration_ms) {
-            return def_error(d, err, "alert tier %s: the long window is longer than the period%s",
-                             t->name, NULL);
+            return def_error(d, err, "alert tier %s: the long window is longer than the period",
+                             t->name);
         }
     }
     if (d->policy.n_states == 0) {
-        return def_error(d, err, "the error-budget policy has no states%s%s", NULL, NULL);
+        return def_error(d, err, "the error-budget policy has no states");
     }
     for (size_t i = 1; i < d->policy.n_states; i++) {
         if (!(d->policy.states[i].min_remaining < d->policy.states[i - 1].min_remaining)) {
@@ -349,7 +362,7 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
             char where[300];
             snprintf(where, sizeof(where), "%s:%d", s->defs[i]->file ? s->defs[i]->file : "?",
                      s->defs[i]->line);
-            return def_error(d, err, "duplicate SLO id (first defined at %s)%s", where, NULL);
+            return def_error(d, err, "duplicate SLO id (first defined at %s)", where);
         }
     }
     if (s->n == s->cap) {

@@ -159,6 +159,31 @@ void br_head_series_iter(br_head *h, br_series_ref ref, int64_t mint, int64_t ma
 bool br_series_iter_next(br_series_iter *it);
 void br_series_iter_free(br_series_iter *it);
 
+/*
+ * Exact per-interval aggregates of one series' float samples, for the SLO
+ * evaluator. iv holds n intervals sorted by start, not overlapping. For
+ * each, out[i] gets:
+ *   increase  the sum of the increments between consecutive samples whose
+ *             later sample lies in iv[i]: b - a, or b when b < a (a counter
+ *             reset). The earlier sample may lie before the interval, so the
+ *             increases of adjacent intervals add up to the increase of
+ *             their union with nothing lost at the seams. Stale markers and
+ *             other NaNs are skipped (the next sample pairs with the last
+ *             number before them); a series' very first sample has no
+ *             increment.
+ *   count     samples in iv[i] (NaNs excluded);
+ *   sum       their sum, only when want_sum (otherwise 0).
+ * Frozen chunks that lie wholly inside one interval and hold no NaN are
+ * read from their summaries, not decoded, so a long interval costs
+ * O(chunks) and a short one O(samples in it). For integer-valued counters
+ * below 2^53 the result is exact whatever path is taken.
+ * *last_t gets the newest sample time <= the last interval's end (NaNs
+ * excluded), or INT64_MIN. Returns false when the series does not exist.
+ * Call inside a read bracket.
+ */
+bool br_head_series_window_aggs(br_head *h, br_series_ref ref, const br_interval *iv, size_t n,
+                                bool want_sum, br_window_agg *out, int64_t *last_t);
+
 /* Histogram samples of series ref in [mint, maxt] appended to out as
  * copies whose arrays live in arena. Returns the number appended. */
 size_t br_head_series_histograms(br_head *h, br_series_ref ref, int64_t mint, int64_t maxt,

@@ -94,4 +94,19 @@ typedef struct br_histogram_sample {
     br_histogram h;
 } br_histogram_sample;
 
+
+/* A half-open time interval (start, end], in ms: the SLO evaluator's unit
+ * of counting (a sample at exactly `start` belongs to the interval before). */
+typedef struct br_interval {
+    int64_t start;
+    int64_t end;
+} br_interval;
+
+/* What one series did within one interval; see br_head_series_window_aggs. */
+typedef struct br_window_agg {
+    double increase; /* counter increments whose later sample lies in the interval */
+    double sum;      /* sum of the sample values in the interval (when asked) */
+    uint32_t count;  /* samples in the interval, stale markers excluded */
+} br_window_agg;
+
 #endif

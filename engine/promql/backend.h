@@ -20,6 +20,7 @@
 #include "storage/matcher.h"
 #include "storage/sample.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,18 @@ typedef struct br_series_set {
     size_t n;
 } br_series_set;
 
+typedef struct br_series_aggs {
+    const br_label *labels; /* sorted by name */
+    size_t n_labels;
+    br_window_agg *aggs;    /* one per interval asked for */
+    int64_t last_t;
+} br_series_aggs;
+
+typedef struct br_series_aggs_set {
+    br_series_aggs *series;
+    size_t n;
+} br_series_aggs_set;
+
 typedef struct br_queryable {
     void *ctx;
     /* Fills out with the matching series and their samples in
@@ -45,6 +58,16 @@ typedef struct br_queryable {
      * max_samples; 0 = no limit) or BR_EIO (a remote backend failed). */
     int (*select)(void *ctx, const br_matcher *ms, size_t n, int64_t mint, int64_t maxt,
                   size_t max_samples, br_arena *arena, br_series_set *out, br_err *err);
+    /* Optional (NULL when the backend cannot): exact per-interval counter
+     * increases and sample counts of every matching series, for the SLO
+     * evaluator; see br_head_series_window_aggs in storage/head.h for the
+     * definition. iv: n_iv intervals sorted by start, not overlapping.
+     * Fills out with one entry per series that exists (labels sorted by
+     * name, aggs[n_iv], last_t = newest sample <= the last end or
+     * INT64_MIN), all in arena. Errors as select. */
+    int (*window_aggs)(void *ctx, const br_matcher *ms, size_t n, const br_interval *iv,
+                       size_t n_iv, bool want_sum, br_arena *arena, br_series_aggs_set *out,
+                       br_err *err);
 } br_queryable;
 
 struct br_head;

@@ -126,8 +126,67 @@ static int local_select(void *ctx, const br_matcher *ms, size_t n, int64_t mint,
     return 0;
 }
 
+static int local_window_aggs(void *ctx, const br_matcher *ms, size_t n, const br_interval *iv,
+                             size_t n_iv, bool want_sum, br_arena *arena, br_series_aggs_set *out,
+                             br_err *err)
+{
+    br_head *h = ctx;
+    out->series = NULL;
+    out->n = 0;
+    br_refs refs;
+    br_refs_init(&refs);
+    br_head_read_begin(h);
+    int rc = br_head_select(h, ms, n, &refs, err);
+    if (rc == 0) {
+        out->series = br_arena_calloc(arena, refs.n + 1, sizeof(*out->series));
+        if (out->series == NULL) {
+            rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < refs.n; i++) {
+        const br_labels *ls = br_head_series_labels(h, refs.v[i]);
+        br_window_agg *aggs = br_arena_alloc(arena, sizeof(*aggs) * (n_iv + 1));
+        if (ls == NULL) {
+            continue;
+        }
+        if (aggs == NULL) {
+            rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+            break;
+        }
+        br_series_aggs *d = &out->series[out->n];
+        if (!br_head_series_window_aggs(h, refs.v[i], iv, n_iv, want_sum, aggs, &d->last_t)) {
+            continue;
+        }
+        size_t nl = br_labels_count(ls);
+        br_label *labels = br_arena_alloc(arena, sizeof(*labels) * (nl + 1));
+        if (labels == NULL) {
+            rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+            break;
+        }
+        for (size_t k = 0; k < nl; k++) {
+            const br_label *l = br_labels_at(ls, k);
+            labels[k].name = br_arena_strdup(arena, l->name);
+            labels[k].value = br_arena_strdup(arena, l->value);
+            if (labels[k].name == NULL || labels[k].value == NULL) {
+                rc = br_err_set(err, BR_ELIMIT, "query memory limit reached");
+            }
+        }
+        d->labels = labels;
+        d->n_labels = nl;
+        d->aggs = aggs;
+        out->n++;
+    }
+    br_head_read_end(h);
+    br_refs_free(&refs);
+    if (rc != 0) {
+        out->n = 0;
+    }
+    return rc;
+}
+
 void br_queryable_local(struct br_head *head, br_queryable *q)
 {
     q->ctx = head;
     q->select = local_select;
+    q->window_aggs = local_window_aggs;
 }

@@ -1,0 +1,2008 @@
+/*
+ * evaluator.c — SLO evaluation ticks, running window sums, time slices,
+ * policy states, recorded series and the published snapshot. The contract
+ * is in evaluator.h; the math in slo_status.h.
+ *
+ * Per definition (def_state) and instance (inst):
+ *
+ *   windows  w_0 < w_1 < ... < w_k = period, deduplicated.
+ *   settled  for every window and both event sides, the sum over
+ *            (t_s - (w - settle), t_s], where t_s = tick time - settle.
+ *            Adding the fresh tail (t_s, t], re-read every tick, gives the
+ *            exact window (t - w, t]. Calendar periods settle from the
+ *            period start instead.
+ *   tick     full recount:  one window_aggs call per source over the
+ *                           disjoint intervals between the sorted points
+ *                           {t_s' - L_i} u {t_s', t}; prefix sums give
+ *                           every window.
+ *            incremental:   intervals A = (t_s, t_s'] (entering),
+ *                           B_i = (t_s - L_i, t_s' - L_i] (leaving),
+ *                           F = (t_s', t] (fresh); settled_i += A - B_i.
+ *                           Falls back to a full recount when they would
+ *                           overlap (a long stall) or resync is due.
+ *   slices   (time-slice budgeting) a ring of per-slice (bad, total) for
+ *            the slices of the period, filled as slices complete (end <=
+ *            t_s), all of them on a full recount.
+ *
+ * Instances are keyed by the values of the grouping labels; an instance
+ * with no data over its whole period and no live series is dropped.
+ * Policy state and alert `for` timers are keyed by instance id and
+ * survive reloads (not restarts: after a restart the first tick starts
+ * them afresh).
+ *
+ * Only the evaluator thread touches def_state/inst; the snapshot pointer
+ * is swapped under snap_mu and readers take a reference.
+ */
+#include "evaluator.h"
+
+#include "engine/core/alloc.h"
+#include "engine/core/buf.h"
+#include "engine/core/clock.h"
+#include "engine/core/hash.h"
+#include "engine/core/log.h"
+#include "engine/promql/selector.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MINUTE_MS (60LL * 1000)
+#define HOUR_MS (60 * MINUTE_MS)
+#define DAY_MS (24 * HOUR_MS)
+#define MAX_WINDOWS 16
+#define MAX_SLICES 200000
+
+const int64_t br_sloth_windows_ms[7] = {5 * MINUTE_MS, 30 * MINUTE_MS, HOUR_MS,   2 * HOUR_MS,
+                                        6 * HOUR_MS,   DAY_MS,         3 * DAY_MS};
+
+/* ------------------------------------------------------------ state */
+
+typedef struct slice_ring {
+    size_t n;          /* slots */
+    int64_t *end;      /* end time of the slice held in each slot; 0 = empty */
+    double *bad;
+    double *total;
+} slice_ring;
+
+typedef struct inst {
+    char *key;          /* grouping values joined with \x1f */
+    char *instance_id;
+    br_kv *group;       /* owned strings */
+    size_t n_group;
+    double settled_bad[MAX_WINDOWS];
+    double settled_total[MAX_WINDOWS];
+    double fresh_bad;
+    double fresh_total;
+    double win_bad[MAX_WINDOWS];   /* this tick's values */
+    double win_total[MAX_WINDOWS];
+    int64_t last_t;
+    bool seen;          /* had a series in this tick's reads */
+    slice_ring slices;
+} inst;
+
+typedef struct def_state {
+    const br_slo_def *def;
+    int64_t windows[MAX_WINDOWS]; /* ascending; the period is the last */
+    size_t n_windows;
+    bool calendar;
+    br_selector sel[3];           /* 0 bad/good, 1 total (COUNTER / BOOL_GAUGE) */
+    bool sel_ok[3];
+    bool bad_is_good;             /* the first source counts good events */
+    bool exact;                   /* counter / bool gauge sources: window_aggs path */
+    int64_t settled_at;           /* t_s of the running sums; 0 = recount */
+    int64_t period_start;         /* calendar: start of the current period */
+    int64_t last_full;
+    int64_t slices_until;         /* slices complete up to here (exclusive of later) */
+    inst **insts;
+    size_t n_insts;
+    size_t cap_insts;
+    const char *error;            /* last evaluation error (static or in err_buf) */
+    char err_buf[256];
+} def_state;
+
+/* Policy state and alert timers that outlive a reload. */
+typedef struct sticky {
+    char *instance_id;
+    int state;             /* index into the policy, -1 = no data */
+    int prev_state;
+    int64_t state_since;
+    size_t n_alerts;
+    int64_t alert_since[12]; /* per alert row: condition true since; 0 = false */
+    bool seen;
+} sticky;
+
+struct br_evaluator {
+    br_evaluator_options opts;
+    pthread_mutex_t set_mu;  /* guards pending_set */
+    br_slo_set *pending_set; /* set handed over by set_slos, taken by the next tick */
+    br_slo_set *set;         /* evaluator thread only */
+    def_state *defs;
+    size_t n_defs;
+    sticky *stickies;
+    size_t n_stickies;
+    size_t cap_stickies;
+    uint64_t ticks;
+
+    pthread_mutex_t snap_mu;
+    br_slo_snapshot *snap;
+
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t run_mu;
+    pthread_cond_t run_cv;
+    bool stop;
+};
+
+static int64_t eval_now(const br_evaluator *e)
+{
+    return e->opts.now_ms ? e->opts.now_ms() : br_now_ms();
+}
+
+/* "5m", "1h", "30d": the largest whole unit, as Sloth names windows. */
+static void window_name(int64_t ms, char *out, size_t size)
+{
+    if (ms % DAY_MS == 0) {
+        snprintf(out, size, "%lldd", (long long)(ms / DAY_MS));
+    } else if (ms % HOUR_MS == 0) {
+        snprintf(out, size, "%lldh", (long long)(ms / HOUR_MS));
+    } else if (ms % MINUTE_MS == 0) {
+        snprintf(out, size, "%lldm", (long long)(ms / MINUTE_MS));
+    } else if (ms % 1000 == 0) {
+        snprintf(out, size, "%llds", (long long)(ms / 1000));
+    } else {
+        snprintf(out, size, "%lldms", (long long)ms);
+    }
+}
+
+/* Replaces every {{.window}} / {{ .window }} in tmpl with the window. */
+static char *render_template(br_arena *a, const char *tmpl, int64_t window_ms)
+{
+    char win[32];
+    window_name(window_ms, win, sizeof(win));
+    size_t cap = strlen(tmpl) + 1;
+    for (const char *p = strstr(tmpl, "{{"); p != NULL; p = strstr(p + 2, "{{")) {
+        cap += sizeof(win);
+    }
+    char *out = br_arena_alloc(a, cap);
+    if (out == NULL) {
+        return NULL;
+    }
+    size_t o = 0;
+    const char *p = tmpl;
+    while (*p) {
+        if (p[0] == '{' && p[1] == '{') {
+            const char *q = p + 2;
+            while (*q == ' ') {
+                q++;
+            }
+            if (strncmp(q, ".window", 7) == 0) {
+                const char *r = q + 7;
+                while (*r == ' ') {
+                    r++;
+                }
+                if (r[0] == '}' && r[1] == '}') {
+                    size_t wl = strlen(win);
+                    memcpy(out + o, win, wl);
+                    o += wl;
+                    p = r + 2;
+                    continue;
+                }
+            }
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* ------------------------------------------------------------ calendar */
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* Start of the calendar period containing t (local time at a fixed offset). */
+static int64_t calendar_start(const br_period *p, int64_t t)
+{
+    int64_t off = (int64_t)p->utc_offset_s * 1000;
+    int64_t local = t + off;
+    int64_t day = floor_div(local, DAY_MS);
+    int64_t y;
+    int m;
+    int d;
+    civil_from_days(day, &y, &m, &d);
+    int64_t start_day;
+    switch (p->unit) {
+    case BR_CAL_DAY:
+        start_day = day;
+        break;
+    case BR_CAL_WEEK: {
+        int64_t dow = floor_div(day + 3, 7) * 7 - 3; /* Monday on or before */
+        start_day = dow;
+        break;
+    }
+    case BR_CAL_MONTH:
+        start_day = days_from_civil(y, m, 1);
+        break;
+    case BR_CAL_QUARTER:
+        start_day = days_from_civil(y, ((m - 1) / 3) * 3 + 1, 1);
+        break;
+    case BR_CAL_YEAR:
+    default:
+        start_day = days_from_civil(y, 1, 1);
+        break;
+    }
+    return start_day * DAY_MS - off;
+}
+
+/* Start of the period the budget covers at time t. */
+static int64_t period_start_at(const br_slo_def *d, int64_t t)
+{
+    if (d->period.kind == BR_PERIOD_CALENDAR) {
+        return calendar_start(&d->period, t);
+    }
+    return t - d->period.duration_ms;
+}
+
+/* ------------------------------------------------------------ instances */
+
+static void inst_free(inst *in)
+{
+    br_free(in->key);
+    br_free(in->instance_id);
+    for (size_t i = 0; i < in->n_group; i++) {
+        br_free((char *)in->group[i].key);
+        br_free((char *)in->group[i].value);
+    }
+    br_free(in->group);
+    br_free(in->slices.end);
+    br_free(in->slices.bad);
+    br_free(in->slices.total);
+    br_free(in);
+}
+
+static const char *label_value(const br_label *ls, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ls[i].name, name) == 0) {
+            return ls[i].value;
+        }
+    }
+    return "";
+}
+
+/* The instance for a series' labels, created when new. */
+static inst *inst_for(def_state *ds, const br_label *ls, size_t n)
+{
+    const br_slo_def *d = ds->def;
+    char key[1024];
+    size_t o = 0;
+    key[0] = '\0';
+    for (size_t g = 0; g < d->n_grouping; g++) {
+        const char *v = label_value(ls, n, d->grouping[g]);
+        int w = snprintf(key + o, sizeof(key) - o, "%s\x1f", v);
+        if (w < 0 || (size_t)w >= sizeof(key) - o) {
+            break;
+        }
+        o += (size_t)w;
+    }
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        if (strcmp(ds->insts[i]->key, key) == 0) {
+            return ds->insts[i];
+        }
+    }
+    inst *in = br_calloc(1, sizeof(*in));
+    in->key = br_strdup(key);
+    in->last_t = INT64_MIN;
+    in->n_group = d->n_grouping;
+    in->group = br_calloc(d->n_grouping + 1, sizeof(br_kv));
+    br_buf id;
+    br_buf_init(&id, 0);
+    br_buf_puts(&id, d->id);
+    if (d->n_grouping > 0) {
+        br_buf_puts(&id, "{");
+    }
+    for (size_t g = 0; g < d->n_grouping; g++) {
+        const char *v = label_value(ls, n, d->grouping[g]);
+        in->group[g].key = br_strdup(d->grouping[g]);
+        in->group[g].value = br_strdup(v);
+        br_buf_printf(&id, "%s%s=\"", g ? "," : "", d->grouping[g]);
+        for (const char *p = v; *p; p++) {
+            if (*p == '"' || *p == '\\') {
+                br_buf_append(&id, "\\", 1);
+            }
+            br_buf_append(&id, p, 1);
+        }
+        br_buf_puts(&id, "\"");
+    }
+    if (d->n_grouping > 0) {
+        br_buf_puts(&id, "}");
+    }
+    in->instance_id = br_strdup(br_buf_str(&id));
+    br_buf_free(&id);
+    if (ds->n_insts == ds->cap_insts) {
+        ds->cap_insts = ds->cap_insts ? ds->cap_insts * 2 : 4;
+        ds->insts = br_realloc(ds->insts, ds->cap_insts * sizeof(*ds->insts));
+    }
+    ds->insts[ds->n_insts++] = in;
+    return in;
+}
+
+/* ------------------------------------------------------------ definitions */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a;
+    int64_t y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void add_window(def_state *ds, int64_t w)
+{
+    if (w <= 0 || w > ds->def->period.duration_ms || ds->n_windows >= MAX_WINDOWS - 1) {
+        return;
+    }
+    for (size_t i = 0; i < ds->n_windows; i++) {
+        if (ds->windows[i] == w) {
+            return;
+        }
+    }
+    ds->windows[ds->n_windows++] = w;
+}
+
+static void def_state_init(def_state *ds, const br_slo_def *d)
+{
+    memset(ds, 0, sizeof(*ds));
+    ds->def = d;
+    ds->calendar = d->period.kind == BR_PERIOD_CALENDAR;
+    for (size_t i = 0; i < 7; i++) {
+        add_window(ds, br_sloth_windows_ms[i]);
+    }
+    for (size_t i = 0; i < d->alerting.n_tiers; i++) {
+        add_window(ds, d->alerting.tiers[i].long_window_ms);
+        add_window(ds, d->alerting.tiers[i].short_window_ms);
+    }
+    add_window(ds, d->alerting.budget_drop_window_ms);
+    /* The period itself is always last. */
+    for (size_t i = 0; i < ds->n_windows; i++) {
+        if (ds->windows[i] == d->period.duration_ms) {
+            ds->windows[i] = ds->windows[--ds->n_windows];
+            break;
+        }
+    }
+    qsort(ds->windows, ds->n_windows, sizeof(int64_t), cmp_i64);
+    ds->windows[ds->n_windows++] = d->period.duration_ms;
+
+    const br_sli *sli = &d->sli;
+    const br_event_source *first = sli->bad.kind != BR_SOURCE_NONE ? &sli->bad : &sli->good;
+    ds->bad_is_good = sli->kind == BR_SLI_EVENTS && sli->bad.kind == BR_SOURCE_NONE;
+    ds->exact = sli->kind == BR_SLI_EVENTS &&
+                (first->kind == BR_SOURCE_COUNTER || first->kind == BR_SOURCE_BOOL_GAUGE) &&
+                (sli->total.kind == BR_SOURCE_COUNTER || sli->total.kind == BR_SOURCE_BOOL_GAUGE);
+    if (ds->exact) {
+        br_err err;
+        br_err_clear(&err);
+        const br_event_source *src[2] = {first, &sli->total};
+        for (int i = 0; i < 2; i++) {
+            if (br_selector_parse(src[i]->expr, &ds->sel[i], &err) == 0) {
+                ds->sel_ok[i] = true;
+            } else {
+                snprintf(ds->err_buf, sizeof(ds->err_buf), "selector %.100s: %.140s",
+                         src[i]->expr, err.msg);
+                ds->error = ds->err_buf;
+            }
+        }
+    }
+}
+
+static void def_state_free(def_state *ds)
+{
+    for (int i = 0; i < 3; i++) {
+        if (ds->sel_ok[i]) {
+            br_selector_free(&ds->sel[i]);
+        }
+    }
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        inst_free(ds->insts[i]);
+    }
+    br_free(ds->insts);
+}
+
+/* Definitions are "the same" across a reload when the fields that shape
+ * the counts are; then running sums are kept. */
+static bool same_counting(const br_slo_def *a, const br_slo_def *b)
+{
+#define SAME_STR(x, y) (((x) == NULL && (y) == NULL) || ((x) && (y) && strcmp((x), (y)) == 0))
+    if (!SAME_STR(a->id, b->id) || a->sli.kind != b->sli.kind ||
+        a->sli.bad.kind != b->sli.bad.kind || a->sli.good.kind != b->sli.good.kind ||
+        a->sli.total.kind != b->sli.total.kind || !SAME_STR(a->sli.bad.expr, b->sli.bad.expr) ||
+        !SAME_STR(a->sli.good.expr, b->sli.good.expr) ||
+        !SAME_STR(a->sli.total.expr, b->sli.total.expr) ||
+        !(a->sli.bad.le == b->sli.bad.le || (isnan(a->sli.bad.le) && isnan(b->sli.bad.le))) ||
+        !(a->sli.good.le == b->sli.good.le || (isnan(a->sli.good.le) && isnan(b->sli.good.le))) ||
+        !(a->sli.total.le == b->sli.total.le ||
+          (isnan(a->sli.total.le) && isnan(b->sli.total.le))) ||
+        memcmp(&a->period, &b->period, offsetof(br_period, time_zone)) != 0 ||
+        a->budgeting != b->budgeting || a->slice_ms != b->slice_ms ||
+        a->n_grouping != b->n_grouping || a->alerting.n_tiers != b->alerting.n_tiers) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_grouping; i++) {
+        if (strcmp(a->grouping[i], b->grouping[i]) != 0) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < a->alerting.n_tiers; i++) {
+        if (a->alerting.tiers[i].long_window_ms != b->alerting.tiers[i].long_window_ms ||
+            a->alerting.tiers[i].short_window_ms != b->alerting.tiers[i].short_window_ms) {
+            return false;
+        }
+    }
+    return a->alerting.budget_drop_window_ms == b->alerting.budget_drop_window_ms;
+#undef SAME_STR
+}
+
+/* Takes the pending set, if any, keeping the state of unchanged SLOs. */
+static void adopt_pending_set(br_evaluator *e)
+{
+    pthread_mutex_lock(&e->set_mu);
+    br_slo_set *next = e->pending_set;
+    e->pending_set = NULL;
+    pthread_mutex_unlock(&e->set_mu);
+    if (next == NULL) {
+        return;
+    }
+    size_t n = br_slo_set_len(next);
+    def_state *defs = br_calloc(n + 1, sizeof(*defs));
+    for (size_t i = 0; i < n; i++) {
+        const br_slo_def *d = br_slo_set_get(next, i);
+        def_state *old = NULL;
+        for (size_t j = 0; j < e->n_defs; j++) {
+            if (e->defs[j].def != NULL && same_counting(e->defs[j].def, d)) {
+                old = &e->defs[j];
+                break;
+            }
+        }
+        if (old != NULL) {
+            defs[i] = *old;
+            defs[i].def = d;
+            old->def = NULL; /* moved */
+            old->insts = NULL;
+            old->n_insts = 0;
+            memset(old->sel_ok, 0, sizeof(old->sel_ok));
+        } else {
+            def_state_init(&defs[i], d);
+        }
+    }
+    for (size_t j = 0; j < e->n_defs; j++) {
+        def_state_free(&e->defs[j]);
+    }
+    br_free(e->defs);
+    e->defs = defs;
+    e->n_defs = n;
+    br_slo_set_unref(e->set);
+    e->set = next;
+}
+
+/* ------------------------------------------------------------ sticky state */
+
+static sticky *sticky_for(br_evaluator *e, const char *instance_id)
+{
+    for (size_t i = 0; i < e->n_stickies; i++) {
+        if (strcmp(e->stickies[i].instance_id, instance_id) == 0) {
+            return &e->stickies[i];
+        }
+    }
+    if (e->n_stickies == e->cap_stickies) {
+        e->cap_stickies = e->cap_stickies ? e->cap_stickies * 2 : 16;
+        e->stickies = br_realloc(e->stickies, e->cap_stickies * sizeof(*e->stickies));
+    }
+    sticky *s = &e->stickies[e->n_stickies++];
+    memset(s, 0, sizeof(*s));
+    s->instance_id = br_strdup(instance_id);
+    s->state = -1;
+    s->prev_state = -1;
+    return s;
+}
+
+/* Forgets stickies not seen in this tick. */
+static void sticky_sweep(br_evaluator *e)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < e->n_stickies; i++) {
+        if (e->stickies[i].seen) {
+            e->stickies[i].seen = false;
+            e->stickies[w++] = e->stickies[i];
+        } else {
+            br_free(e->stickies[i].instance_id);
+        }
+    }
+    e->n_stickies = w;
+}
+
+/* ------------------------------------------------------------ exact counting */
+
+typedef struct interval_list {
+    br_interval iv[2 * MAX_WINDOWS + 4];
+    size_t n;
+} interval_list;
+
+static bool le_matches(const br_event_source *src, const br_label *ls, size_t n)
+{
+    if (isnan(src->le)) {
+        return true;
+    }
+    const char *v = label_value(ls, n, "le");
+    if (*v == '\0') {
+        return false;
+    }
+    double x;
+    if (strcmp(v, "+Inf") == 0 || strcmp(v, "Inf") == 0 || strcmp(v, "+inf") == 0) {
+        x = INFINITY;
+    } else {
+        char *end = NULL;
+        x = strtod(v, &end);
+        if (end == v || *end != '\0') {
+            return false;
+        }
+    }
+    return x == src->le;
+}
+
+/* Calls fn for every series of source side (0 first, 1 total) with its
+ * per-interval aggregates converted to (bad-or-good events, total events). */
+typedef void (*series_fn)(def_state *ds, inst *in, int side, const br_window_agg *aggs,
+                          size_t n_iv, int64_t last_t, void *ctx);
+
+static int read_sources(br_evaluator *e, def_state *ds, const br_interval *iv, size_t n_iv,
+                        br_arena *arena, series_fn fn, void *ctx, br_err *err)
+{
+    const br_sli *sli = &ds->def->sli;
+    const br_event_source *first = ds->bad_is_good ? &sli->good : &sli->bad;
+    const br_event_source *src[2] = {first, &sli->total};
+    if (e->opts.backend.window_aggs == NULL) {
+        return br_err_set(err, BR_EUNSUPPORTED, "the query backend cannot count raw samples");
+    }
+    for (int side = 0; side < 2; side++) {
+        if (!ds->sel_ok[side]) {
+            return br_err_set(err, BR_EINVAL, "%s", ds->error ? ds->error : "bad selector");
+        }
+        br_series_aggs_set set;
+        bool bool_gauge = src[side]->kind == BR_SOURCE_BOOL_GAUGE;
+        int rc = e->opts.backend.window_aggs(e->opts.backend.ctx, ds->sel[side].matchers,
+                                             ds->sel[side].n, iv, n_iv, bool_gauge, arena, &set,
+                                             err);
+        if (rc != 0) {
+            return rc;
+        }
+        for (size_t i = 0; i < set.n; i++) {
+            const br_series_aggs *s = &set.series[i];
+            if (!le_matches(src[side], s->labels, s->n_labels)) {
+                continue;
+            }
+            if (bool_gauge) {
+                /* Good samples are the ones equal to 1: for 0/1 gauges
+                 * that is the sum; the "increase" slot carries it. */
+                for (size_t k = 0; k < n_iv; k++) {
+                    s->aggs[k].increase = side == 0 ? s->aggs[k].sum : (double)s->aggs[k].count;
+                }
+            }
+            inst *in = inst_for(ds, s->labels, s->n_labels);
+            in->seen = true;
+            if (s->last_t > in->last_t) {
+                in->last_t = s->last_t;
+            }
+            fn(ds, in, side, s->aggs, n_iv, s->last_t, ctx);
+        }
+    }
+    return 0;
+}
+
+/* Full recount: points and prefix sums. */
+typedef struct full_ctx {
+    int64_t points[MAX_WINDOWS + 3];
+    size_t n_points;
+    size_t win_from[MAX_WINDOWS]; /* first interval index of each settled window */
+    size_t settled_end;           /* intervals [win_from, settled_end) are settled */
+    bool has_fresh;
+} full_ctx;
+
+static void full_fn(def_state *ds, inst *in, int side, const br_window_agg *aggs, size_t n_iv,
+                    int64_t last_t, void *vctx)
+{
+    (void)last_t;
+    (void)n_iv;
+    full_ctx *c = vctx;
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        double sum = 0;
+        for (size_t k = c->win_from[w]; k < c->settled_end; k++) {
+            sum += aggs[k].increase;
+        }
+        if (side == 0) {
+            in->settled_bad[w] += sum;
+        } else {
+            in->settled_total[w] += sum;
+        }
+    }
+    if (c->has_fresh) {
+        if (side == 0) {
+            in->fresh_bad += aggs[c->settled_end].increase;
+        } else {
+            in->fresh_total += aggs[c->settled_end].increase;
+        }
+    }
+}
+
+/* Length of the settled part of window w. */
+static int64_t settled_len(const def_state *ds, size_t w, int64_t settle)
+{
+    return ds->windows[w] - settle;
+}
+
+static int full_recount(br_evaluator *e, def_state *ds, int64_t t, int64_t ts, br_arena *arena,
+                        br_err *err)
+{
+    full_ctx c;
+    memset(&c, 0, sizeof(c));
+    int64_t settle = t - ts;
+    int64_t starts[MAX_WINDOWS];
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        starts[w] = ts - settled_len(ds, w, settle);
+        if (ds->calendar && w == ds->n_windows - 1) {
+            starts[w] = ds->period_start < ts ? ds->period_start : ts;
+        }
+        c.points[c.n_points++] = starts[w];
+    }
+    c.points[c.n_points++] = ts;
+    qsort(c.points, c.n_points, sizeof(int64_t), cmp_i64);
+    size_t u = 0;
+    for (size_t i = 0; i < c.n_points; i++) {
+        if (u == 0 || c.points[i] != c.points[u - 1]) {
+            c.points[u++] = c.points[i];
+        }
+    }
+    c.n_points = u;
+    br_interval iv[MAX_WINDOWS + 3];
+    size_t n_iv = 0;
+    for (size_t i = 0; i + 1 < c.n_points; i++) {
+        iv[n_iv].start = c.points[i];
+        iv[n_iv].end = c.points[i + 1];
+        n_iv++;
+    }
+    c.settled_end = n_iv;
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        size_t k = 0;
+        while (k < c.n_points && c.points[k] != starts[w]) {
+            k++;
+        }
+        c.win_from[w] = k;
+    }
+    if (t > ts) {
+        iv[n_iv].start = ts;
+        iv[n_iv].end = t;
+        n_iv++;
+        c.has_fresh = true;
+    }
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        inst *in = ds->insts[i];
+        memset(in->settled_bad, 0, sizeof(in->settled_bad));
+        memset(in->settled_total, 0, sizeof(in->settled_total));
+        in->fresh_bad = in->fresh_total = 0;
+        in->seen = false;
+    }
+    int rc = read_sources(e, ds, iv, n_iv, arena, full_fn, &c, err);
+    if (rc == 0) {
+        ds->settled_at = ts;
+        ds->last_full = t;
+    }
+    return rc;
+}
+
+typedef struct incr_ctx {
+    size_t idx_enter;               /* A */
+    size_t idx_leave[MAX_WINDOWS];  /* B_w, or SIZE_MAX for none */
+    size_t idx_fresh;               /* F, or SIZE_MAX */
+} incr_ctx;
+
+static void incr_fn(def_state *ds, inst *in, int side, const br_window_agg *aggs, size_t n_iv,
+                    int64_t last_t, void *vctx)
+{
+    (void)last_t;
+    (void)n_iv;
+    incr_ctx *c = vctx;
+    double *settled = side == 0 ? in->settled_bad : in->settled_total;
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        double d = c->idx_enter != SIZE_MAX ? aggs[c->idx_enter].increase : 0;
+        if (c->idx_leave[w] != SIZE_MAX) {
+            d -= aggs[c->idx_leave[w]].increase;
+        }
+        settled[w] += d;
+    }
+    if (c->idx_fresh != SIZE_MAX) {
+        if (side == 0) {
+            in->fresh_bad += aggs[c->idx_fresh].increase;
+        } else {
+            in->fresh_total += aggs[c->idx_fresh].increase;
+        }
+    }
+}
+
+static int cmp_tagged(const void *a, const void *b)
+{
+    const br_interval *x = a;
+    const br_interval *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Returns 1 when the increments cannot be done (caller recounts). */
+static int incremental(br_evaluator *e, def_state *ds, int64_t t, int64_t ts, br_arena *arena,
+                       br_err *err)
+{
+    int64_t old_ts = ds->settled_at;
+    int64_t settle = t - ts;
+    if (ts < old_ts) {
+        return 1;
+    }
+    /* Tagged intervals: start, end, and the tag in a parallel array. */
+    br_interval iv[MAX_WINDOWS + 2];
+    int tag[MAX_WINDOWS + 2]; /* -1 enter, -2 fresh, w >= 0 leave of window w */
+    size_t n = 0;
+    if (ts > old_ts) {
+        iv[n] = (br_interval){old_ts, ts};
+        tag[n++] = -1;
+        for (size_t w = 0; w < ds->n_windows; w++) {
+            if (ds->calendar && w == ds->n_windows - 1) {
+                continue;
+            }
+            int64_t len = settled_len(ds, w, settle);
+            if (len <= 0) {
+                return 1;
+            }
+            iv[n] = (br_interval){old_ts - len, ts - len};
+            tag[n++] = (int)w;
+        }
+    }
+    if (t > ts) {
+        iv[n] = (br_interval){ts, t};
+        tag[n++] = -2;
+    }
+    /* Sort by start, carrying tags (insertion sort: n is small). */
+    for (size_t i = 1; i < n; i++) {
+        br_interval x = iv[i];
+        int tx = tag[i];
+        size_t j = i;
+        while (j > 0 && cmp_tagged(&iv[j - 1], &x) > 0) {
+            iv[j] = iv[j - 1];
+            tag[j] = tag[j - 1];
+            j--;
+        }
+        iv[j] = x;
+        tag[j] = tx;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (iv[i].start < iv[i - 1].end) {
+            return 1; /* overlapping: the windows moved too far since the last tick */
+        }
+    }
+    incr_ctx c;
+    c.idx_enter = SIZE_MAX;
+    c.idx_fresh = SIZE_MAX;
+    for (size_t w = 0; w < MAX_WINDOWS; w++) {
+        c.idx_leave[w] = SIZE_MAX;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tag[i] == -1) {
+            c.idx_enter = i;
+        } else if (tag[i] == -2) {
+            c.idx_fresh = i;
+        } else {
+            c.idx_leave[tag[i]] = i;
+        }
+    }
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        ds->insts[i]->fresh_bad = ds->insts[i]->fresh_total = 0;
+        ds->insts[i]->seen = false;
+    }
+    int rc = read_sources(e, ds, iv, n, arena, incr_fn, &c, err);
+    if (rc == 0) {
+        ds->settled_at = ts;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ time slices */
+
+static void ring_init(slice_ring *r, size_t n)
+{
+    r->n = n;
+    r->end = br_calloc(n, sizeof(int64_t));
+    r->bad = br_calloc(n, sizeof(double));
+    r->total = br_calloc(n, sizeof(double));
+}
+
+typedef struct slice_ctx {
+    const br_interval *iv;
+    size_t n_iv;
+} slice_ctx;
+
+static void slice_fn(def_state *ds, inst *in, int side, const br_window_agg *aggs, size_t n_iv,
+                     int64_t last_t, void *vctx)
+{
+    (void)last_t;
+    slice_ctx *c = vctx;
+    if (in->slices.n == 0) {
+        size_t n = (size_t)(ds->def->period.duration_ms / ds->def->slice_ms) + 2;
+        if (ds->calendar) {
+            n = n + n / 8 + 2; /* calendar months and quarters run a little longer */
+        }
+        ring_init(&in->slices, n);
+    }
+    for (size_t k = 0; k < n_iv; k++) {
+        int64_t end = c->iv[k].end;
+        size_t slot = (size_t)(floor_div(end, ds->def->slice_ms) % (int64_t)in->slices.n);
+        if (in->slices.end[slot] != end) {
+            in->slices.end[slot] = end;
+            in->slices.bad[slot] = 0;
+            in->slices.total[slot] = 0;
+        }
+        if (side == 0) {
+            in->slices.bad[slot] += aggs[k].increase;
+        } else {
+            in->slices.total[slot] += aggs[k].increase;
+        }
+    }
+}
+
+/* Reads the slices that completed in (from, ts], at most MAX_SLICES. */
+static int update_slices(br_evaluator *e, def_state *ds, int64_t ts, br_arena *arena, br_err *err)
+{
+    int64_t slice = ds->def->slice_ms;
+    int64_t first_end = floor_div(ds->slices_until, slice) * slice + slice;
+    int64_t period_first = floor_div(ts - ds->def->period.duration_ms, slice) * slice + slice;
+    if (ds->slices_until == 0 || first_end < period_first) {
+        first_end = period_first;
+    }
+    int64_t last_end = floor_div(ts, slice) * slice;
+    if (last_end < first_end) {
+        return 0;
+    }
+    size_t n = (size_t)((last_end - first_end) / slice) + 1;
+    if (n > MAX_SLICES) {
+        return br_err_set(err, BR_ELIMIT, "more than %d time slices in the period", MAX_SLICES);
+    }
+    br_interval *iv = br_arena_alloc(arena, sizeof(*iv) * n);
+    if (iv == NULL) {
+        return br_err_set(err, BR_ELIMIT, "evaluation memory limit reached");
+    }
+    for (size_t k = 0; k < n; k++) {
+        iv[k].end = first_end + (int64_t)k * slice;
+        iv[k].start = iv[k].end - slice;
+    }
+    slice_ctx c = {iv, n};
+    int rc = read_sources(e, ds, iv, n, arena, slice_fn, &c, err);
+    if (rc == 0) {
+        ds->slices_until = last_end;
+    }
+    return rc;
+}
+
+/* Slice verdicts over (from, to]: bad and counted slices; for ratio
+ * time slices `bad` is the sum of per-slice error ratios. */
+static void slices_over(const def_state *ds, const inst *in, int64_t from, int64_t to,
+                        double *bad, double *total)
+{
+    const br_slo_def *d = ds->def;
+    *bad = 0;
+    *total = 0;
+    if (in->slices.n == 0) {
+        return;
+    }
+    for (size_t i = 0; i < in->slices.n; i++) {
+        int64_t end = in->slices.end[i];
+        if (end == 0 || end <= from || end > to) {
+            continue;
+        }
+        double b = in->slices.bad[i];
+        double tot = in->slices.total[i];
+        if (ds->bad_is_good) {
+            b = tot - b;
+        }
+        if (!(tot > 0)) {
+            if (d->no_data == BR_NO_DATA_GOOD) {
+                *total += 1;
+            } else if (d->no_data == BR_NO_DATA_BAD) {
+                *total += 1;
+                *bad += 1;
+            }
+            continue;
+        }
+        double ratio = b / tot;
+        *total += 1;
+        if (d->budgeting == BR_BUDGET_RATIO_TIMESLICES) {
+            *bad += ratio;
+        } else if (1.0 - ratio < d->slice_target) {
+            *bad += 1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ PromQL sources */
+
+/* Evaluates tmpl over window w at t; adds the values per instance. */
+static int eval_query_side(br_evaluator *e, def_state *ds, const char *tmpl, int64_t w, int64_t t,
+                           int side, size_t widx, br_arena *arena, br_err *err)
+{
+    char *q = render_template(arena, tmpl, w);
+    if (q == NULL) {
+        return br_err_set(err, BR_ELIMIT, "evaluation memory limit reached");
+    }
+    br_promql_result res;
+    int rc = br_promql_eval_instant(&e->opts.backend, &e->opts.promql, q, t, arena, &res, err);
+    if (rc != 0) {
+        br_err_prefix(err, "SLO %s: query %s: ", ds->def->id, q);
+        return rc;
+    }
+    double scale = ds->def->sli.kind == BR_SLI_RAW ? 1.0 : (double)w / 1000.0;
+    if (res.type == BR_VALUE_SCALAR) {
+        inst *in = inst_for(ds, NULL, 0);
+        in->seen = true;
+        if (side == 0) {
+            in->win_bad[widx] += res.scalar * scale;
+        } else {
+            in->win_total[widx] += res.scalar * scale;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < res.n_series; i++) {
+        const br_result_series *s = &res.series[i];
+        if (s->n_points == 0 || isnan(s->points[0].v)) {
+            continue;
+        }
+        inst *in = inst_for(ds, s->labels, s->n_labels);
+        in->seen = true;
+        if (t > in->last_t) {
+            in->last_t = t;
+        }
+        if (side == 0) {
+            in->win_bad[widx] += s->points[0].v * scale;
+        } else {
+            in->win_total[widx] += s->points[0].v * scale;
+        }
+    }
+    return 0;
+}
+
+static int eval_queries(br_evaluator *e, def_state *ds, int64_t t, br_arena *arena, br_err *err)
+{
+    const br_slo_def *d = ds->def;
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        memset(ds->insts[i]->win_bad, 0, sizeof(ds->insts[i]->win_bad));
+        memset(ds->insts[i]->win_total, 0, sizeof(ds->insts[i]->win_total));
+        ds->insts[i]->seen = false;
+    }
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        int64_t len = ds->windows[w];
+        if (ds->calendar && w == ds->n_windows - 1) {
+            len = t - ds->period_start;
+            if (len < 1000) {
+                len = 1000;
+            }
+        }
+        int rc;
+        if (d->sli.kind == BR_SLI_RAW) {
+            rc = eval_query_side(e, ds, d->sli.query, len, t, 0, w, arena, err);
+            for (size_t i = 0; rc == 0 && i < ds->n_insts; i++) {
+                ds->insts[i]->win_total[w] = ds->insts[i]->seen ? 1.0 : 0.0;
+            }
+        } else {
+            const br_event_source *first = ds->bad_is_good ? &d->sli.good : &d->sli.bad;
+            rc = eval_query_side(e, ds, first->expr, len, t, 0, w, arena, err);
+            if (rc == 0) {
+                rc = eval_query_side(e, ds, d->sli.total.expr, len, t, 1, w, arena, err);
+            }
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* THRESHOLD and template sources under time slices: one range evaluation
+ * per side with step = slice, window = slice. */
+static int eval_query_slices(br_evaluator *e, def_state *ds, int64_t ts, br_arena *arena,
+                             br_err *err)
+{
+    const br_slo_def *d = ds->def;
+    int64_t slice = d->slice_ms;
+    int64_t first_end = floor_div(ds->slices_until, slice) * slice + slice;
+    int64_t period_first = floor_div(ts - d->period.duration_ms, slice) * slice + slice;
+    if (ds->slices_until == 0 || first_end < period_first) {
+        first_end = period_first;
+    }
+    int64_t last_end = floor_div(ts, slice) * slice;
+    if (last_end < first_end) {
+        return 0;
+    }
+    if ((last_end - first_end) / slice + 1 > MAX_SLICES) {
+        return br_err_set(err, BR_ELIMIT, "more than %d time slices in the period", MAX_SLICES);
+    }
+    for (int side = 0; side < 2; side++) {
+        const char *tmpl;
+        if (d->sli.kind == BR_SLI_THRESHOLD || d->sli.kind == BR_SLI_RAW) {
+            if (side == 1) {
+                break;
+            }
+            tmpl = d->sli.query;
+        } else {
+            tmpl = side == 0 ? (ds->bad_is_good ? d->sli.good.expr : d->sli.bad.expr)
+                             : d->sli.total.expr;
+        }
+        char *q = render_template(arena, tmpl, slice);
+        br_promql_result res;
+        int rc = br_promql_eval_range(&e->opts.backend, &e->opts.promql, q, first_end, last_end,
+                                      slice, arena, &res, err);
+        if (rc != 0) {
+            br_err_prefix(err, "SLO %s: query %s: ", d->id, q);
+            return rc;
+        }
+        for (size_t i = 0; i < res.n_series; i++) {
+            const br_result_series *s = &res.series[i];
+            inst *in = inst_for(ds, s->labels, s->n_labels);
+            in->seen = true;
+            if (in->slices.n == 0) {
+                size_t n = (size_t)(d->period.duration_ms / slice) + 2;
+                ring_init(&in->slices, n + (ds->calendar ? n / 8 + 2 : 0));
+            }
+            for (size_t p = 0; p < s->n_points; p++) {
+                int64_t end = s->points[p].t;
+                double v = s->points[p].v;
+                if (isnan(v)) {
+                    continue;
+                }
+                size_t slot = (size_t)(floor_div(end, slice) % (int64_t)in->slices.n);
+                if (in->slices.end[slot] != end) {
+                    in->slices.end[slot] = end;
+                    in->slices.bad[slot] = 0;
+                    in->slices.total[slot] = 0;
+                }
+                if (end > in->last_t) {
+                    in->last_t = end;
+                }
+                if (d->sli.kind == BR_SLI_THRESHOLD) {
+                    bool good;
+                    switch (d->sli.op) {
+                    case BR_OP_LT:
+                        good = v < d->sli.threshold;
+                        break;
+                    case BR_OP_LE:
+                        good = v <= d->sli.threshold;
+                        break;
+                    case BR_OP_GT:
+                        good = v > d->sli.threshold;
+                        break;
+                    default:
+                        good = v >= d->sli.threshold;
+                        break;
+                    }
+                    /* One "event" per slice: bad when the value misses. */
+                    in->slices.bad[slot] = good ? 0 : 1;
+                    in->slices.total[slot] = 1;
+                } else if (d->sli.kind == BR_SLI_RAW) {
+                    in->slices.bad[slot] = v;
+                    in->slices.total[slot] = 1;
+                } else if (side == 0) {
+                    in->slices.bad[slot] = v;
+                } else {
+                    in->slices.total[slot] = v;
+                }
+            }
+        }
+    }
+    ds->slices_until = last_end;
+    return 0;
+}
+
+/* ------------------------------------------------------------ per-instance results */
+
+static double ratio_or_nan(double bad, double total)
+{
+    if (!(total > 0)) {
+        return NAN;
+    }
+    double r = bad / total;
+    if (r < 0) {
+        r = 0;
+    }
+    return r;
+}
+
+typedef struct tick_ctx {
+    br_evaluator *e;
+    br_slo_snapshot *snap;
+    int64_t t;
+    br_buf series_names; /* scratch */
+    /* Recorded series of this tick, built in the snapshot arena's sibling. */
+    br_series_input *rec;
+    size_t n_rec;
+    size_t cap_rec;
+    br_arena rec_arena;
+} tick_ctx;
+
+static void rec_add(tick_ctx *tc, const char *name, const br_label *base, size_t n_base,
+                    const char *extra_name, const char *extra_value, double v)
+{
+    if (isnan(v) && !br_is_stale_nan(v)) {
+        return; /* no data: the series is absent, not NaN */
+    }
+    if (tc->n_rec == tc->cap_rec) {
+        tc->cap_rec = tc->cap_rec ? tc->cap_rec * 2 : 256;
+        tc->rec = br_realloc(tc->rec, tc->cap_rec * sizeof(*tc->rec));
+    }
+    size_t n = n_base + 1 + (extra_name ? 1 : 0);
+    br_label *ls = br_arena_alloc(&tc->rec_arena, sizeof(*ls) * n);
+    size_t k = 0;
+    ls[k].name = "__name__";
+    ls[k].value = br_arena_strdup(&tc->rec_arena, name);
+    k++;
+    for (size_t i = 0; i < n_base; i++) {
+        ls[k++] = base[i];
+    }
+    if (extra_name) {
+        ls[k].name = extra_name;
+        ls[k].value = br_arena_strdup(&tc->rec_arena, extra_value);
+        k++;
+    }
+    /* Sort by name (insertion; small). */
+    for (size_t i = 1; i < k; i++) {
+        br_label x = ls[i];
+        size_t j = i;
+        while (j > 0 && strcmp(ls[j - 1].name, x.name) > 0) {
+            ls[j] = ls[j - 1];
+            j--;
+        }
+        ls[j] = x;
+    }
+    /* Drop duplicate names (the later, lower-priority one loses). */
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (u > 0 && strcmp(ls[u - 1].name, ls[i].name) == 0) {
+            continue;
+        }
+        ls[u++] = ls[i];
+    }
+    br_sample *s = br_arena_alloc(&tc->rec_arena, sizeof(*s));
+    s->t = tc->t;
+    s->v = v;
+    br_series_input *in = &tc->rec[tc->n_rec++];
+    memset(in, 0, sizeof(*in));
+    in->labels = ls;
+    in->n_labels = u;
+    in->samples = s;
+    in->n_samples = 1;
+}
+
+static size_t window_index(const def_state *ds, int64_t w)
+{
+    for (size_t i = 0; i < ds->n_windows; i++) {
+        if (ds->windows[i] == w) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+static const char *alert_base_name(const br_slo_def *d)
+{
+    return d->alerting.name ? d->alerting.name : "SLOErrorBudgetBurn";
+}
+
+/* Fills st from in's window values; records series; updates stickies. */
+static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status *st)
+{
+    br_evaluator *e = tc->e;
+    const br_slo_def *d = ds->def;
+    br_arena *a = &tc->snap->arena;
+    int64_t t = tc->t;
+    double budget = 1.0 - d->objective;
+    st->def = d;
+    st->instance_id = br_arena_strdup(a, in->instance_id);
+    st->n_group_labels = in->n_group;
+    st->group_labels = br_arena_calloc(a, in->n_group + 1, sizeof(br_kv));
+    for (size_t g = 0; g < in->n_group; g++) {
+        st->group_labels[g].key = br_arena_strdup(a, in->group[g].key);
+        st->group_labels[g].value = br_arena_strdup(a, in->group[g].value);
+    }
+    st->period_start_ms = period_start_at(d, t);
+    st->period_end_ms = t;
+    st->last_sample_ms = in->last_t == INT64_MIN ? 0 : in->last_t;
+    st->error = ds->error ? br_arena_strdup(a, ds->error) : NULL;
+
+    /* Windows. */
+    st->n_windows = ds->n_windows;
+    st->windows = br_arena_calloc(a, ds->n_windows + 1, sizeof(br_window_status));
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        br_window_status *ws = &st->windows[w];
+        ws->window_ms = ds->windows[w];
+        double bad = in->win_bad[w];
+        double total = in->win_total[w];
+        if (ds->bad_is_good && d->sli.kind == BR_SLI_EVENTS) {
+            bad = total - bad;
+            if (bad < 0) {
+                bad = 0;
+            }
+        }
+        ws->bad = bad;
+        ws->total = total;
+        ws->error_ratio = ratio_or_nan(bad, total);
+        ws->burn_rate = ws->error_ratio / budget;
+    }
+    if (ds->calendar) {
+        st->windows[ds->n_windows - 1].window_ms = t - st->period_start_ms;
+    }
+    /* The period under the SLO's budgeting method. */
+    if (d->budgeting == BR_BUDGET_OCCURRENCES) {
+        st->period = st->windows[ds->n_windows - 1];
+    } else {
+        double bad;
+        double total;
+        slices_over(ds, in, st->period_start_ms, t, &bad, &total);
+        st->period.window_ms = t - st->period_start_ms;
+        st->period.bad = bad;
+        st->period.total = total;
+        st->period.error_ratio = ratio_or_nan(bad, total);
+        st->period.burn_rate = st->period.error_ratio / budget;
+    }
+    st->no_data = isnan(st->period.error_ratio);
+    st->sli = 1.0 - st->period.error_ratio;
+    st->budget_total_ms = budget * (double)d->period.duration_ms;
+    st->budget_consumed = st->period.error_ratio / budget;
+    st->budget_remaining = 1.0 - st->budget_consumed;
+    st->budget_remaining_ms = st->budget_remaining * st->budget_total_ms;
+    size_t h1 = window_index(ds, HOUR_MS);
+    double burn_1h = h1 != SIZE_MAX ? st->windows[h1].burn_rate : NAN;
+    /* Share of the period's budget consumed in the last hour: errors in
+     * the hour over the errors the period allows. */
+    if (h1 != SIZE_MAX && st->period.total > 0 && d->budgeting == BR_BUDGET_OCCURRENCES) {
+        st->consumed_last_hour = st->windows[h1].bad / (budget * st->period.total);
+    } else {
+        st->consumed_last_hour = isnan(burn_1h) ? NAN
+                                                : burn_1h * (double)HOUR_MS /
+                                                      (double)d->period.duration_ms;
+    }
+    if (isnan(st->budget_remaining)) {
+        st->exhaustion_eta_s = NAN;
+    } else if (st->budget_remaining <= 0) {
+        st->exhaustion_eta_s = 0;
+    } else if (!(burn_1h > 0)) {
+        st->exhaustion_eta_s = INFINITY;
+    } else {
+        st->exhaustion_eta_s =
+            st->budget_remaining * (double)d->period.duration_ms / 1000.0 / burn_1h;
+    }
+
+    /* Policy state. */
+    sticky *sk = sticky_for(e, st->instance_id);
+    sk->seen = true;
+    int state = -1;
+    if (!isnan(st->budget_remaining)) {
+        for (size_t i = 0; i < d->policy.n_states; i++) {
+            if (st->budget_remaining > d->policy.states[i].min_remaining ||
+                i + 1 == d->policy.n_states) {
+                state = (int)i;
+                break;
+            }
+        }
+    }
+    if (state != sk->state) {
+        if (sk->state >= 0 || state >= 0) {
+            char br[32];
+            snprintf(br, sizeof(br), "%.4f", st->budget_remaining);
+            br_log_info("slo policy state changed", "slo=%s from=%s to=%s budget_remaining=%s",
+                        st->instance_id,
+                        sk->state >= 0 && (size_t)sk->state < d->policy.n_states
+                            ? d->policy.states[sk->state].name
+                            : "no_data",
+                        state >= 0 ? d->policy.states[state].name : "no_data", br);
+        }
+        sk->prev_state = sk->state;
+        sk->state = state;
+        sk->state_since = t;
+    }
+    st->policy_state = state >= 0 ? &d->policy.states[state] : NULL;
+    st->previous_state = sk->prev_state >= 0 && (size_t)sk->prev_state < d->policy.n_states
+                             ? d->policy.states[sk->prev_state].name
+                             : NULL;
+    st->state_since_ms = sk->state_since;
+
+    /* Alert rows: tiers, budget drop, exhaustion. */
+    size_t n_rows = d->alerting.n_tiers + 2;
+    st->alerts = br_arena_calloc(a, n_rows, sizeof(br_alert_status));
+    size_t r = 0;
+    for (size_t i = 0; i < d->alerting.n_tiers; i++) {
+        const br_burn_tier *tier = &d->alerting.tiers[i];
+        bool sev_disabled = strcmp(tier->severity, "page") == 0 ? d->alerting.page_disabled
+                                                                : d->alerting.ticket_disabled;
+        if (tier->disabled || sev_disabled) {
+            continue;
+        }
+        br_alert_status *as = &st->alerts[r];
+        as->alertname = alert_base_name(d);
+        as->kind = "burn_rate";
+        as->tier = tier->name;
+        as->severity = tier->severity;
+        as->long_window_ms = tier->long_window_ms;
+        as->short_window_ms = tier->short_window_ms;
+        as->factor = tier->factor;
+        as->threshold = tier->factor;
+        size_t li = window_index(ds, tier->long_window_ms);
+        size_t si = window_index(ds, tier->short_window_ms);
+        as->long_value = li != SIZE_MAX ? st->windows[li].burn_rate : NAN;
+        as->short_value = si != SIZE_MAX ? st->windows[si].burn_rate : NAN;
+        as->condition = as->long_value > tier->factor && as->short_value > tier->factor;
+        int64_t for_ms = tier->for_ms;
+        int64_t *since = r < 12 ? &sk->alert_since[r] : NULL;
+        if (since != NULL) {
+            if (!as->condition) {
+                *since = 0;
+            } else if (*since == 0) {
+                *since = t;
+            }
+            as->active_since_ms = *since;
+            as->state = !as->condition      ? BR_ALERT_INACTIVE
+                        : t - *since >= for_ms ? BR_ALERT_FIRING
+                                              : BR_ALERT_PENDING;
+        }
+        r++;
+    }
+    if (d->alerting.budget_drop_ratio > 0 && d->alerting.budget_drop_window_ms > 0) {
+        br_alert_status *as = &st->alerts[r];
+        as->alertname = "SLOErrorBudgetDrop";
+        as->kind = "budget_drop";
+        as->tier = "budget-drop";
+        as->severity = "page";
+        as->long_window_ms = d->alerting.budget_drop_window_ms;
+        size_t wi = window_index(ds, d->alerting.budget_drop_window_ms);
+        double consumed = NAN;
+        if (wi != SIZE_MAX && st->period.total > 0) {
+            consumed = st->windows[wi].bad / (budget * st->period.total);
+        }
+        as->long_value = consumed;
+        as->short_value = NAN;
+        as->threshold = d->alerting.budget_drop_ratio;
+        as->condition = consumed > d->alerting.budget_drop_ratio;
+        r++;
+    }
+    if (d->alerting.exhaustion_within_ms > 0) {
+        br_alert_status *as = &st->alerts[r];
+        as->alertname = "SLOErrorBudgetExhaustion";
+        as->kind = "exhaustion";
+        as->tier = "exhaustion";
+        as->severity = "ticket";
+        as->long_window_ms = HOUR_MS;
+        as->long_value = st->exhaustion_eta_s;
+        as->short_value = NAN;
+        as->threshold = (double)d->alerting.exhaustion_within_ms / 1000.0;
+        as->condition = st->exhaustion_eta_s < as->threshold && st->exhaustion_eta_s > 0;
+        r++;
+    }
+    for (size_t i = 0; i < r; i++) {
+        br_alert_status *as = &st->alerts[i];
+        if (strcmp(as->kind, "burn_rate") == 0) {
+            continue;
+        }
+        int64_t *since = i < 12 ? &sk->alert_since[i] : NULL;
+        if (since == NULL) {
+            continue;
+        }
+        if (!as->condition) {
+            *since = 0;
+        } else if (*since == 0) {
+            *since = t;
+        }
+        as->active_since_ms = *since;
+        as->state = as->condition ? BR_ALERT_FIRING : BR_ALERT_INACTIVE;
+    }
+    st->n_alerts = r;
+
+    /* Recorded series: Sloth's names and labels, then burnrate's own. */
+    if (e->opts.append == NULL) {
+        return;
+    }
+    size_t nb = 3 + d->n_labels + in->n_group;
+    br_label *base = br_arena_alloc(&tc->rec_arena, sizeof(*base) * (nb + 1));
+    size_t k = 0;
+    base[k++] = (br_label){"sloth_id", br_arena_strdup(&tc->rec_arena, d->id)};
+    base[k++] = (br_label){"sloth_service", br_arena_strdup(&tc->rec_arena, d->service)};
+    base[k++] = (br_label){"sloth_slo", br_arena_strdup(&tc->rec_arena, d->name)};
+    for (size_t i = 0; i < in->n_group; i++) {
+        base[k++] = (br_label){br_arena_strdup(&tc->rec_arena, in->group[i].key),
+                               br_arena_strdup(&tc->rec_arena, in->group[i].value)};
+    }
+    for (size_t i = 0; i < d->n_labels; i++) {
+        base[k++] = (br_label){d->labels[i].key, d->labels[i].value};
+    }
+    char name[96];
+    char wn[32];
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        int64_t wms = ds->windows[w];
+        window_name(wms, wn, sizeof(wn));
+        snprintf(name, sizeof(name), "slo:sli_error:ratio_rate%s", wn);
+        double v = st->windows[w].error_ratio;
+        if (w == ds->n_windows - 1 && d->budgeting != BR_BUDGET_OCCURRENCES) {
+            v = st->period.error_ratio;
+        }
+        rec_add(tc, name, base, k, "sloth_window", wn, v);
+    }
+    window_name(d->period.duration_ms, wn, sizeof(wn));
+    rec_add(tc, "slo:objective:ratio", base, k, NULL, NULL, d->objective);
+    rec_add(tc, "slo:error_budget:ratio", base, k, NULL, NULL, budget);
+    rec_add(tc, "slo:time_period:days", base, k, NULL, NULL,
+            (double)d->period.duration_ms / (double)DAY_MS);
+    size_t w5 = window_index(ds, 5 * MINUTE_MS);
+    rec_add(tc, "slo:current_burn_rate:ratio", base, k, NULL, NULL,
+            w5 != SIZE_MAX ? st->windows[w5].burn_rate : NAN);
+    rec_add(tc, "slo:period_burn_rate:ratio", base, k, NULL, NULL, st->period.burn_rate);
+    rec_add(tc, "slo:period_error_budget_remaining:ratio", base, k, NULL, NULL,
+            st->budget_remaining);
+    rec_add(tc, "sloth_slo_info", base, k, "sloth_objective",
+            br_arena_printf(&tc->rec_arena, "%g", d->objective * 100.0), 1.0);
+    rec_add(tc, "burnrate_slo_budget_remaining_seconds", base, k, NULL, NULL,
+            st->budget_remaining_ms / 1000.0);
+    rec_add(tc, "burnrate_slo_budget_consumed_last_hour:ratio", base, k, NULL, NULL,
+            st->consumed_last_hour);
+    rec_add(tc, "burnrate_slo_budget_exhaustion_seconds", base, k, NULL, NULL,
+            isinf(st->exhaustion_eta_s) ? NAN : st->exhaustion_eta_s);
+    for (size_t i = 0; i < d->policy.n_states; i++) {
+        rec_add(tc, "burnrate_slo_policy_state", base, k, "state", d->policy.states[i].name,
+                state == (int)i ? 1.0 : 0.0);
+    }
+    for (size_t i = 0; i < st->n_alerts; i++) {
+        const br_alert_status *as = &st->alerts[i];
+        if (as->state == BR_ALERT_INACTIVE) {
+            continue;
+        }
+        br_label extra[3 + 64];
+        size_t ne = 0;
+        for (size_t j = 0; j < k && ne < 60; j++) {
+            extra[ne++] = base[j];
+        }
+        extra[ne++] = (br_label){"alertname", as->alertname};
+        extra[ne++] = (br_label){"severity", as->severity};
+        extra[ne++] = (br_label){"tier", as->tier};
+        rec_add(tc, "ALERTS", extra, ne, "alertstate",
+                as->state == BR_ALERT_FIRING ? "firing" : "pending", 1.0);
+        rec_add(tc, "ALERTS_FOR_STATE", extra, ne, NULL, NULL,
+                (double)as->active_since_ms / 1000.0);
+    }
+}
+
+/* ------------------------------------------------------------ the tick */
+
+static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
+{
+    br_evaluator *e = tc->e;
+    const br_slo_def *d = ds->def;
+    int64_t t = tc->t;
+    /* Settled sums need every window longer than the settle time. */
+    int64_t settle = e->opts.settle_ms;
+    if (settle > ds->windows[0] / 2) {
+        settle = ds->windows[0] / 2;
+    }
+    int64_t ts = t - settle;
+    if (ds->calendar) {
+        int64_t ps = period_start_at(d, t);
+        if (ps != ds->period_start) {
+            ds->period_start = ps;
+            ds->settled_at = 0; /* a new period: recount */
+        }
+    }
+    int rc = 0;
+    bool slices = d->budgeting != BR_BUDGET_OCCURRENCES || d->sli.kind == BR_SLI_THRESHOLD;
+    if (ds->exact) {
+        bool full = ds->settled_at == 0 || t - ds->last_full >= e->opts.resync_ms;
+        if (!full) {
+            rc = incremental(e, ds, t, ts, arena, err);
+            if (rc == 1) {
+                full = true;
+                rc = 0;
+            }
+        }
+        if (full && rc == 0) {
+            rc = full_recount(e, ds, t, ts, arena, err);
+            if (rc == 0 && slices) {
+                ds->slices_until = 0;
+            }
+        }
+        if (rc == 0 && slices) {
+            rc = update_slices(e, ds, ts, arena, err);
+        }
+        for (size_t i = 0; i < ds->n_insts; i++) {
+            inst *in = ds->insts[i];
+            for (size_t w = 0; w < ds->n_windows; w++) {
+                in->win_bad[w] = in->settled_bad[w] + in->fresh_bad;
+                in->win_total[w] = in->settled_total[w] + in->fresh_total;
+            }
+        }
+    } else {
+        if (d->sli.kind != BR_SLI_THRESHOLD) {
+            rc = eval_queries(e, ds, t, arena, err);
+        }
+        if (rc == 0 && slices) {
+            rc = eval_query_slices(e, ds, ts, arena, err);
+        }
+    }
+    return rc;
+}
+
+static int cmp_status(const void *a, const void *b)
+{
+    const br_slo_status *x = a;
+    const br_slo_status *y = b;
+    return strcmp(x->instance_id, y->instance_id);
+}
+
+int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
+{
+    int64_t started = br_mono_ns();
+    adopt_pending_set(e);
+    tick_ctx tc;
+    memset(&tc, 0, sizeof(tc));
+    tc.e = e;
+    tc.t = now_ms;
+    tc.snap = br_slo_snapshot_new(e->set);
+    br_arena_init(&tc.rec_arena, 64 * 1024, 0);
+    br_arena scratch;
+    br_arena_init(&scratch, 256 * 1024, 1024u * 1024 * 1024);
+    int first_rc = 0;
+    size_t total_insts = 0;
+    for (size_t i = 0; i < e->n_defs; i++) {
+        br_arena_reset(&scratch);
+        def_state *ds = &e->defs[i];
+        br_err derr;
+        br_err_clear(&derr);
+        int rc = eval_def(&tc, ds, &scratch, &derr);
+        if (rc != 0) {
+            snprintf(ds->err_buf, sizeof(ds->err_buf), "%s", derr.msg);
+            ds->error = ds->err_buf;
+            ds->settled_at = 0;
+            if (first_rc == 0) {
+                first_rc = rc;
+                if (err != NULL) {
+                    *err = derr;
+                }
+            }
+            br_log_warn("slo evaluation failed", "slo=%s err=%s", ds->def->id, derr.msg);
+        } else if (ds->exact && ds->error == ds->err_buf && ds->sel_ok[0] && ds->sel_ok[1]) {
+            ds->error = NULL;
+        } else if (!ds->exact) {
+            ds->error = NULL;
+        }
+        /* Drop instances without data in the period and no live series. */
+        size_t w = 0;
+        for (size_t j = 0; j < ds->n_insts; j++) {
+            inst *in = ds->insts[j];
+            double tot = in->win_total[ds->n_windows - 1];
+            bool keep = in->seen || tot > 0 || (in->slices.n > 0 && ds->def->budgeting !=
+                                                                       BR_BUDGET_OCCURRENCES);
+            if (keep) {
+                ds->insts[w++] = in;
+            } else {
+                inst_free(in);
+            }
+        }
+        ds->n_insts = w;
+        total_insts += ds->n_insts ? ds->n_insts : 1;
+    }
+    tc.snap->slos = br_arena_calloc(&tc.snap->arena, total_insts + 1, sizeof(br_slo_status));
+    size_t n = 0;
+    for (size_t i = 0; i < e->n_defs; i++) {
+        def_state *ds = &e->defs[i];
+        if (ds->n_insts == 0 && ds->def->n_grouping == 0) {
+            /* No series at all: still listed, as no data. */
+            inst *in = inst_for(ds, NULL, 0);
+            (void)in;
+        }
+        for (size_t j = 0; j < ds->n_insts; j++) {
+            finish_instance(&tc, ds, ds->insts[j], &tc.snap->slos[n++]);
+        }
+    }
+    tc.snap->n_slos = n;
+    qsort(tc.snap->slos, n, sizeof(br_slo_status), cmp_status);
+    sticky_sweep(e);
+    if (e->opts.append != NULL && tc.n_rec > 0) {
+        br_err aerr;
+        br_err_clear(&aerr);
+        if (e->opts.append(e->opts.append_ctx, tc.rec, tc.n_rec, &aerr) != 0) {
+            br_log_warn("writing recorded SLO series failed", "err=%s", aerr.msg);
+        }
+    }
+    br_free(tc.rec);
+    br_arena_free(&tc.rec_arena);
+    br_arena_free(&scratch);
+    e->ticks++;
+    tc.snap->eval_time_ms = now_ms;
+    tc.snap->interval_ms = e->opts.interval_ms;
+    tc.snap->tick = e->ticks;
+    tc.snap->eval_duration_us = (br_mono_ns() - started) / 1000;
+    pthread_mutex_lock(&e->snap_mu);
+    br_slo_snapshot *old = e->snap;
+    e->snap = tc.snap;
+    pthread_mutex_unlock(&e->snap_mu);
+    br_slo_snapshot_unref(old);
+    return first_rc;
+}
+
+/* ------------------------------------------------------------ history */
+
+/* Budget remaining at each step from raw data, for exact sources:
+ * disjoint intervals between the sorted points {t_i - P, t_i - 1h, t_i}. */
+static int history_exact(br_evaluator *e, def_state *ds, const char *instance_id, int64_t start,
+                         int64_t end, int64_t step, br_arena *arena, br_history *out,
+                         br_err *err)
+{
+    const br_slo_def *d = ds->def;
+    size_t n_steps = (size_t)((end - start) / step) + 1;
+    size_t n_pts = 3 * n_steps;
+    int64_t *pts = br_arena_alloc(arena, sizeof(int64_t) * n_pts);
+    if (pts == NULL) {
+        return br_err_set(err, BR_ELIMIT, "history memory limit reached");
+    }
+    size_t np = 0;
+    for (size_t i = 0; i < n_steps; i++) {
+        int64_t t = start + (int64_t)i * step;
+        pts[np++] = period_start_at(d, t);
+        pts[np++] = t - HOUR_MS;
+        pts[np++] = t;
+    }
+    qsort(pts, np, sizeof(int64_t), cmp_i64);
+    size_t u = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (u == 0 || pts[i] != pts[u - 1]) {
+            pts[u++] = pts[i];
+        }
+    }
+    np = u;
+    size_t n_iv = np - 1;
+    br_interval *iv = br_arena_alloc(arena, sizeof(*iv) * (n_iv + 1));
+    for (size_t i = 0; i < n_iv; i++) {
+        iv[i].start = pts[i];
+        iv[i].end = pts[i + 1];
+    }
+    /* Per side, prefix sums over the intervals of the series of this
+     * instance (others are skipped by instance id). */
+    double *prefix[2];
+    for (int side = 0; side < 2; side++) {
+        prefix[side] = br_arena_calloc(arena, n_iv + 1, sizeof(double));
+        if (prefix[side] == NULL) {
+            return br_err_set(err, BR_ELIMIT, "history memory limit reached");
+        }
+    }
+    const br_sli *sli = &d->sli;
+    const br_event_source *src[2] = {ds->bad_is_good ? &sli->good : &sli->bad, &sli->total};
+    for (int side = 0; side < 2; side++) {
+        br_series_aggs_set set;
+        bool bool_gauge = src[side]->kind == BR_SOURCE_BOOL_GAUGE;
+        int rc = e->opts.backend.window_aggs(e->opts.backend.ctx, ds->sel[side].matchers,
+                                             ds->sel[side].n, iv, n_iv, bool_gauge, arena, &set,
+                                             err);
+        if (rc != 0) {
+            return rc;
+        }
+        for (size_t i = 0; i < set.n; i++) {
+            const br_series_aggs *s = &set.series[i];
+            if (!le_matches(src[side], s->labels, s->n_labels)) {
+                continue;
+            }
+            inst *in = inst_for(ds, s->labels, s->n_labels);
+            if (strcmp(in->instance_id, instance_id) != 0) {
+                continue;
+            }
+            for (size_t k = 0; k < n_iv; k++) {
+                double v = bool_gauge ? (side == 0 ? s->aggs[k].sum : (double)s->aggs[k].count)
+                                      : s->aggs[k].increase;
+                prefix[side][k + 1] += v;
+            }
+        }
+    }
+    for (int side = 0; side < 2; side++) {
+        for (size_t k = 0; k < n_iv; k++) {
+            prefix[side][k + 1] += prefix[side][k];
+        }
+    }
+    out->n = n_steps;
+    out->points = br_arena_alloc(arena, sizeof(br_history_point) * n_steps);
+    double budget = 1.0 - d->objective;
+    for (size_t i = 0; i < n_steps; i++) {
+        int64_t t = start + (int64_t)i * step;
+        int64_t ps = period_start_at(d, t);
+        size_t a = (size_t)((int64_t *)bsearch(&ps, pts, np, sizeof(int64_t), cmp_i64) - pts);
+        int64_t h = t - HOUR_MS;
+        size_t b = (size_t)((int64_t *)bsearch(&h, pts, np, sizeof(int64_t), cmp_i64) - pts);
+        size_t c = (size_t)((int64_t *)bsearch(&t, pts, np, sizeof(int64_t), cmp_i64) - pts);
+        double first_p = prefix[0][c] - prefix[0][a];
+        double total_p = prefix[1][c] - prefix[1][a];
+        double first_h = prefix[0][c] - prefix[0][b];
+        double total_h = prefix[1][c] - prefix[1][b];
+        double bad_p = ds->bad_is_good ? total_p - first_p : first_p;
+        double bad_h = ds->bad_is_good ? total_h - first_h : first_h;
+        br_history_point *p = &out->points[i];
+        p->t_ms = t;
+        p->error_ratio = ratio_or_nan(bad_p, total_p);
+        p->budget_remaining = 1.0 - p->error_ratio / budget;
+        p->burn_rate_1h = ratio_or_nan(bad_h, total_h) / budget;
+    }
+    return 0;
+}
+
+/* History for template sources: PromQL range evaluations. */
+static int history_query(br_evaluator *e, def_state *ds, const char *instance_id, int64_t start,
+                         int64_t end, int64_t step, br_arena *arena, br_history *out,
+                         br_err *err)
+{
+    const br_slo_def *d = ds->def;
+    size_t n_steps = (size_t)((end - start) / step) + 1;
+    double *vals[2][2]; /* [window: period, 1h][side] */
+    for (int w = 0; w < 2; w++) {
+        for (int s = 0; s < 2; s++) {
+            vals[w][s] = br_arena_calloc(arena, n_steps, sizeof(double));
+            for (size_t i = 0; i < n_steps; i++) {
+                vals[w][s][i] = NAN;
+            }
+        }
+    }
+    int64_t wins[2] = {d->period.duration_ms, HOUR_MS};
+    for (int w = 0; w < 2; w++) {
+        for (int side = 0; side < 2; side++) {
+            const char *tmpl;
+            if (d->sli.kind != BR_SLI_EVENTS) {
+                if (side == 1) {
+                    continue;
+                }
+                tmpl = d->sli.query;
+            } else {
+                tmpl = side == 0 ? (ds->bad_is_good ? d->sli.good.expr : d->sli.bad.expr)
+                                 : d->sli.total.expr;
+            }
+            char *q = render_template(arena, tmpl, wins[w]);
+            br_promql_result res;
+            int rc = br_promql_eval_range(&e->opts.backend, &e->opts.promql, q, start, end,
+                                          step, arena, &res, err);
+            if (rc != 0) {
+                return rc;
+            }
+            for (size_t i = 0; i < res.n_series; i++) {
+                const br_result_series *s = &res.series[i];
+                inst *in = inst_for(ds, s->labels, s->n_labels);
+                if (strcmp(in->instance_id, instance_id) != 0) {
+                    continue;
+                }
+                for (size_t p = 0; p < s->n_points; p++) {
+                    size_t k = (size_t)((s->points[p].t - start) / step);
+                    if (k < n_steps) {
+                        vals[w][side][k] =
+                            (isnan(vals[w][side][k]) ? 0 : vals[w][side][k]) + s->points[p].v;
+                    }
+                }
+            }
+        }
+    }
+    double budget = 1.0 - d->objective;
+    out->n = n_steps;
+    out->points = br_arena_alloc(arena, sizeof(br_history_point) * n_steps);
+    for (size_t i = 0; i < n_steps; i++) {
+        double r[2];
+        for (int w = 0; w < 2; w++) {
+            if (d->sli.kind != BR_SLI_EVENTS) {
+                r[w] = vals[w][0][i];
+            } else {
+                double f = vals[w][0][i];
+                double tot = vals[w][1][i];
+                r[w] = ratio_or_nan(ds->bad_is_good ? tot - f : f, tot);
+            }
+        }
+        br_history_point *p = &out->points[i];
+        p->t_ms = start + (int64_t)i * step;
+        p->error_ratio = r[0];
+        p->budget_remaining = 1.0 - r[0] / budget;
+        p->burn_rate_1h = r[1] / budget;
+    }
+    return 0;
+}
+
+static int source_history(void *ctx, const char *instance_id, int64_t start_ms, int64_t end_ms,
+                          int64_t step_ms, size_t max_points, br_arena *arena, br_history *out,
+                          br_err *err)
+{
+    br_evaluator *e = ctx;
+    if (step_ms <= 0 || end_ms < start_ms) {
+        return br_err_set(err, BR_EINVAL, "end must not be before start and step must be > 0");
+    }
+    if ((size_t)((end_ms - start_ms) / step_ms) + 1 > max_points) {
+        return br_err_set(err, BR_ELIMIT, "more than %zu points; increase step", max_points);
+    }
+    br_slo_snapshot *snap = br_evaluator_snapshot(e);
+    if (snap == NULL) {
+        return br_err_set(err, BR_EBUSY, "no evaluation yet");
+    }
+    const br_slo_status *st = br_slo_snapshot_find(snap, instance_id);
+    if (st == NULL) {
+        br_slo_snapshot_unref(snap);
+        return br_err_set(err, BR_ENOTFOUND, "unknown SLO %s", instance_id);
+    }
+    /* A private def_state: the evaluator thread's own is not shared. */
+    def_state ds;
+    def_state_init(&ds, st->def);
+    int rc;
+    if (ds.exact && st->def->budgeting == BR_BUDGET_OCCURRENCES) {
+        rc = history_exact(e, &ds, instance_id, start_ms, end_ms, step_ms, arena, out, err);
+    } else if (!ds.exact && st->def->budgeting == BR_BUDGET_OCCURRENCES) {
+        rc = history_query(e, &ds, instance_id, start_ms, end_ms, step_ms, arena, out, err);
+    } else {
+        rc = br_err_set(err, BR_EUNSUPPORTED,
+                        "history of time-slice SLOs is not available yet; see the recorded "
+                        "series slo:period_error_budget_remaining:ratio");
+    }
+    def_state_free(&ds);
+    br_slo_snapshot_unref(snap);
+    return rc;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+br_evaluator *br_evaluator_new(const br_evaluator_options *opts, br_err *err)
+{
+    if (opts->backend.select == NULL) {
+        br_err_set(err, BR_EINVAL, "evaluator: no query backend");
+        return NULL;
+    }
+    br_evaluator *e = br_calloc(1, sizeof(*e));
+    e->opts = *opts;
+    if (e->opts.interval_ms <= 0) {
+        e->opts.interval_ms = 30000;
+    }
+    if (e->opts.settle_ms <= 0) {
+        e->opts.settle_ms = 60000;
+    }
+    if (e->opts.resync_ms <= 0) {
+        e->opts.resync_ms = HOUR_MS;
+    }
+    pthread_mutex_init(&e->set_mu, NULL);
+    pthread_mutex_init(&e->snap_mu, NULL);
+    pthread_mutex_init(&e->run_mu, NULL);
+    pthread_cond_init(&e->run_cv, NULL);
+    e->set = br_slo_set_new();
+    return e;
+}
+
+void br_evaluator_set_slos(br_evaluator *e, br_slo_set *set)
+{
+    br_slo_set_ref(set);
+    pthread_mutex_lock(&e->set_mu);
+    br_slo_set *old = e->pending_set;
+    e->pending_set = set;
+    pthread_mutex_unlock(&e->set_mu);
+    br_slo_set_unref(old);
+}
+
+static void *run(void *arg)
+{
+    br_evaluator *e = arg;
+    pthread_mutex_lock(&e->run_mu);
+    while (!e->stop) {
+        pthread_mutex_unlock(&e->run_mu);
+        br_err err;
+        br_err_clear(&err);
+        br_evaluator_tick(e, eval_now(e), &err);
+        pthread_mutex_lock(&e->run_mu);
+        if (e->stop) {
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = (int64_t)ts.tv_nsec + (e->opts.interval_ms % 1000) * 1000000;
+        ts.tv_sec += (time_t)(e->opts.interval_ms / 1000) + (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&e->run_cv, &e->run_mu, &ts);
+    }
+    pthread_mutex_unlock(&e->run_mu);
+    return NULL;
+}
+
+int br_evaluator_start(br_evaluator *e, br_err *err)
+{
+    e->stop = false;
+    if (pthread_create(&e->thread, NULL, run, e) != 0) {
+        return br_err_set(err, BR_EINTERNAL, "cannot start the evaluator thread");
+    }
+    e->running = true;
+    return 0;
+}
+
+void br_evaluator_stop(br_evaluator *e)
+{
+    if (!e->running) {
+        return;
+    }
+    pthread_mutex_lock(&e->run_mu);
+    e->stop = true;
+    pthread_cond_signal(&e->run_cv);
+    pthread_mutex_unlock(&e->run_mu);
+    pthread_join(e->thread, NULL);
+    e->running = false;
+}
+
+void br_evaluator_free(br_evaluator *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    br_evaluator_stop(e);
+    for (size_t i = 0; i < e->n_defs; i++) {
+        def_state_free(&e->defs[i]);
+    }
+    br_free(e->defs);
+    for (size_t i = 0; i < e->n_stickies; i++) {
+        br_free(e->stickies[i].instance_id);
+    }
+    br_free(e->stickies);
+    br_slo_set_unref(e->set);
+    br_slo_set_unref(e->pending_set);
+    br_slo_snapshot_unref(e->snap);
+    pthread_mutex_destroy(&e->set_mu);
+    pthread_mutex_destroy(&e->snap_mu);
+    pthread_mutex_destroy(&e->run_mu);
+    pthread_cond_destroy(&e->run_cv);
+    br_free(e);
+}
+
+br_slo_snapshot *br_evaluator_snapshot(br_evaluator *e)
+{
+    pthread_mutex_lock(&e->snap_mu);
+    br_slo_snapshot *s = e->snap;
+    if (s != NULL) {
+        br_slo_snapshot_ref(s);
+    }
+    pthread_mutex_unlock(&e->snap_mu);
+    return s;
+}
+
+static br_slo_snapshot *source_snapshot(void *ctx)
+{
+    return br_evaluator_snapshot(ctx);
+}
+
+void br_evaluator_source(br_evaluator *e, br_slo_source *out)
+{
+    out->ctx = e;
+    out->snapshot = source_snapshot;
+    out->history = source_history;
+}

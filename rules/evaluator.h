@@ -1,0 +1,95 @@
+/*
+ * evaluator.h — the SLO evaluator: turns a br_slo_set and the stored SLI
+ * series into budget state, every evaluation interval.
+ *
+ * One tick (br_evaluator_tick) evaluates every SLO definition: finds its
+ * instances (one per grouping value set), computes the SLI over every
+ * window it needs (Sloth's 5m 30m 1h 2h 6h 1d 3d, the alert tiers'
+ * windows, the budget-drop window and the period), burn rates, budget
+ * consumed and remaining, the error-budget policy state and the alert
+ * conditions; writes recorded series back through `append` (Sloth's names
+ * and labels, plus burnrate_slo_* series); and publishes an immutable
+ * br_slo_snapshot that the API, gate and UI read.
+ *
+ * Exactness: counter sources are counted from raw samples (see
+ * br_head_series_window_aggs: reset-corrected increments whose later
+ * sample lies in the window), so a 30d window is the ratio of the sums over
+ * those 30 days, never an average of short ratios. Incremental: each SLO
+ * keeps running sums per window, settled up to `settle` before now; a tick
+ * adds what entered each window and subtracts what left it, so its cost
+ * does not grow with the window length. A full recount (from chunk
+ * summaries, O(chunks)) happens on the first tick, after a reload, when
+ * ticks were missed, and every `resync` to pick up late samples.
+ * PromQL-template sources (Sloth queries that are not a plain
+ * sum(rate(selector)), raw error ratios, thresholds) are evaluated with
+ * the PromQL engine instead.
+ *
+ * Threads: br_evaluator_start runs one ticking thread; br_evaluator_tick
+ * may be called directly instead (tests, one-shot tools) but never
+ * concurrently with itself. br_evaluator_set_slos and the br_slo_source
+ * functions may be called from any thread.
+ */
+#ifndef BR_RULES_EVALUATOR_H
+#define BR_RULES_EVALUATOR_H
+
+#include "engine/core/err.h"
+#include "engine/promql/backend.h"
+#include "engine/promql/eval.h"
+#include "rules/slo.h"
+#include "rules/slo_status.h"
+#include "storage/head.h"
+
+#include <stdint.h>
+
+typedef struct br_evaluator br_evaluator;
+
+/* Writes recorded series (into the store, or a remote backend later).
+ * Called from the evaluator thread only. */
+typedef int (*br_evaluator_append_fn)(void *ctx, const br_series_input *in, size_t n,
+                                      br_err *err);
+
+/* Hands this tick's alert conditions to the alerting module and gets
+ * their lifecycle state back (pending/firing, since when). Without it the
+ * evaluator applies each tier's `for` itself and nothing is sent. */
+typedef struct br_alert_sink br_alert_sink;
+
+typedef struct br_evaluator_options {
+    br_queryable backend;          /* where SLI series are read (copied) */
+    br_promql_options promql;      /* for PromQL-template sources */
+    int64_t interval_ms;           /* tick period; default 30s */
+    int64_t settle_ms;             /* data newer than this is re-read every tick; default 60s */
+    int64_t resync_ms;             /* full recount period per SLO; default 1h */
+    br_evaluator_append_fn append; /* NULL = no recorded series */
+    void *append_ctx;
+    const char *external_url;      /* for generatorURL links; NULL = none */
+    int64_t (*now_ms)(void);       /* clock; NULL = wall clock */
+} br_evaluator_options;
+
+/* Returns a new evaluator (free with br_evaluator_free) or NULL with err. */
+br_evaluator *br_evaluator_new(const br_evaluator_options *opts, br_err *err);
+/* Stops the thread if running and frees everything. NULL is allowed. */
+void br_evaluator_free(br_evaluator *e);
+
+/* Replaces the SLO set (takes a new reference; the caller keeps its own).
+ * Running sums of unchanged definitions are kept; changed or new ones are
+ * recounted at the next tick. */
+void br_evaluator_set_slos(br_evaluator *e, br_slo_set *set);
+
+/* One evaluation at now_ms. Returns 0, or the first error (the snapshot is
+ * still published; failing SLOs carry their error). */
+int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err);
+
+/* Starts / stops the ticking thread. */
+int br_evaluator_start(br_evaluator *e, br_err *err);
+void br_evaluator_stop(br_evaluator *e);
+
+/* The latest snapshot (reference taken; unref it) or NULL before the first tick. */
+br_slo_snapshot *br_evaluator_snapshot(br_evaluator *e);
+
+/* The br_slo_source view of e (snapshot + history), for the HTTP layer. */
+void br_evaluator_source(br_evaluator *e, br_slo_source *out);
+
+/* Sloth's fixed SLI windows, recorded for every SLO. */
+extern const int64_t br_sloth_windows_ms[7];
+
+#endif

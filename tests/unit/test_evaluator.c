@@ -1,0 +1,639 @@
+/*
+ * test_evaluator.c — the SLO evaluator on synthetic series with known
+ * answers: the seed's numbers (43.2 minutes, 77% / 65% / 19%), the
+ * workbook's tiers and a fast-burn page's pending -> firing -> inactive
+ * path, incremental ticks equal to full recounts, grouping, good-event and
+ * `le` sources, boolean gauges, calendar periods, no data, time slices,
+ * recorded series and history.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine/core/alloc.h"
+#include "engine/promql/backend.h"
+#include "rules/evaluator.h"
+#include "storage/head.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MIN_MS (60LL * 1000)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS (24 * HOUR_MS)
+/* A round start, far from the epoch (2026-01-01T00:00:00Z). */
+#define T0 1767225600000LL
+
+typedef struct fixture {
+    br_head *head;
+    br_evaluator *ev;
+    br_slo_set *set;
+    size_t appended;     /* recorded series written */
+    bool saw_sloth_5m;
+    bool saw_remaining;
+    double remaining_value;
+} fixture;
+
+static int capture_append(void *ctx, const br_series_input *in, size_t n, br_err *err)
+{
+    (void)err;
+    fixture *f = ctx;
+    f->appended += n;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL;
+        bool has_id = false;
+        for (size_t k = 0; k < in[i].n_labels; k++) {
+            if (strcmp(in[i].labels[k].name, "__name__") == 0) {
+                name = in[i].labels[k].value;
+            }
+            if (strcmp(in[i].labels[k].name, "sloth_id") == 0) {
+                has_id = true;
+            }
+        }
+        assert_non_null(name);
+        assert_true(has_id);
+        if (strcmp(name, "slo:sli_error:ratio_rate5m") == 0) {
+            f->saw_sloth_5m = true;
+        }
+        if (strcmp(name, "slo:period_error_budget_remaining:ratio") == 0) {
+            f->saw_remaining = true;
+            f->remaining_value = in[i].samples[0].v;
+        }
+    }
+    return 0;
+}
+
+static void fixture_open(fixture *f, bool record)
+{
+    memset(f, 0, sizeof(*f));
+    br_head_options ho = {0};
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_head_open(&ho, &f->head, &err), 0);
+    br_evaluator_options eo;
+    memset(&eo, 0, sizeof(eo));
+    br_queryable_local(f->head, &eo.backend);
+    eo.interval_ms = 30000;
+    if (record) {
+        eo.append = capture_append;
+        eo.append_ctx = f;
+    }
+    f->ev = br_evaluator_new(&eo, &err);
+    assert_non_null(f->ev);
+    f->set = br_slo_set_new();
+}
+
+static void fixture_close(fixture *f)
+{
+    br_evaluator_free(f->ev);
+    br_slo_set_unref(f->set);
+    br_head_close(f->head);
+}
+
+/* A fresh evaluator over the same data (full recount path). */
+static br_evaluator *fresh_evaluator(fixture *f)
+{
+    br_evaluator_options eo;
+    memset(&eo, 0, sizeof(eo));
+    br_queryable_local(f->head, &eo.backend);
+    br_err err;
+    br_evaluator *e = br_evaluator_new(&eo, &err);
+    assert_non_null(e);
+    br_evaluator_set_slos(e, f->set);
+    return e;
+}
+
+static void commit(fixture *f, const br_label *ls, size_t nl, const br_sample *s, size_t n)
+{
+    br_series_input in = {.labels = ls, .n_labels = nl, .samples = s, .n_samples = n};
+    br_commit_result r;
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_head_commit(f->head, &in, 1, &r, &err), 0);
+    assert_int_equal(br_commit_rejected(&r), 0);
+}
+
+/* Requests at 1/s scraped every minute from `from` to `to`; every minute
+ * that lies in a bad range has all its 60 requests failing. */
+typedef struct bad_range {
+    int64_t from;
+    int64_t to;
+} bad_range;
+
+static void write_traffic(fixture *f, const char *job, int64_t from, int64_t to,
+                          const bad_range *bad, size_t n_bad, double good_share_in_bad)
+{
+    size_t n = (size_t)((to - from) / MIN_MS) + 1;
+    br_sample *tot = br_malloc(sizeof(*tot) * n);
+    br_sample *err = br_malloc(sizeof(*err) * n);
+    double ct = 0;
+    double ce = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = from + (int64_t)i * MIN_MS;
+        if (i > 0) {
+            ct += 60;
+            for (size_t b = 0; b < n_bad; b++) {
+                if (t > bad[b].from && t <= bad[b].to) {
+                    ce += 60 * (1.0 - good_share_in_bad);
+                }
+            }
+        }
+        tot[i] = (br_sample){t, ct};
+        err[i] = (br_sample){t, ce};
+    }
+    br_label lt[3] = {{"__name__", "requests_total"}, {"code", "all"}, {"job", job}};
+    br_label le[3] = {{"__name__", "requests_errors_total"}, {"code", "5xx"}, {"job", job}};
+    commit(f, lt, 3, tot, n);
+    commit(f, le, 3, err, n);
+    br_free(tot);
+    br_free(err);
+}
+
+static br_slo_def *availability(fixture *f, const char *service, const char *job)
+{
+    br_slo_def *d = br_slo_def_new(f->set);
+    br_arena *a = br_slo_set_arena(f->set);
+    d->service = br_arena_strdup(a, service);
+    d->name = "availability";
+    d->objective = 0.999;
+    d->sli.kind = BR_SLI_EVENTS;
+    d->sli.bad.kind = BR_SOURCE_COUNTER;
+    d->sli.bad.expr = br_arena_printf(a, "requests_errors_total{job=\"%s\"}", job);
+    d->sli.total.kind = BR_SOURCE_COUNTER;
+    d->sli.total.expr = br_arena_printf(a, "requests_total{job=\"%s\"}", job);
+    d->file = "test";
+    d->line = 1;
+    return d;
+}
+
+static void add(fixture *f, br_slo_def *d)
+{
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_slo_set_add(f->set, d, false, &err), 0);
+}
+
+static const br_slo_status *tick_and_find(br_evaluator *e, int64_t t, const char *id,
+                                          br_slo_snapshot **snap)
+{
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_evaluator_tick(e, t, &err), 0);
+    *snap = br_evaluator_snapshot(e);
+    assert_non_null(*snap);
+    const br_slo_status *st = br_slo_snapshot_find(*snap, id);
+    assert_non_null(st);
+    return st;
+}
+
+/* ---------------------------------------------------------------- seed */
+
+static void test_seed_budget_is_43_2_minutes_for_99_9_over_30_days(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    write_traffic(&f, "api", T0 - 2 * HOUR_MS, T0, NULL, 0, 0);
+    add(&f, availability(&f, "api", "api"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "api-availability", &snap);
+    assert_true(fabs(st->budget_total_ms / 60000.0 - 43.2) < 1e-9);
+    assert_true(st->budget_remaining == 1.0);
+    assert_string_equal(st->policy_state->name, "healthy");
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* Seed 3.1: 10 min outage -> 77% left; small incidents of 5 min -> 65%;
+ * a 20 min outage -> 19%. Traffic is constant and covers 30 days before
+ * the first outage, so every 30-day window holds a month of requests. */
+static void test_seed_timeline_77_65_19_percent(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    int64_t day0 = T0;
+    bad_range bad[7] = {
+        {day0 + 5 * DAY_MS + 10 * HOUR_MS, day0 + 5 * DAY_MS + 10 * HOUR_MS + 10 * MIN_MS},
+        {day0 + 7 * DAY_MS, day0 + 7 * DAY_MS + 1 * MIN_MS},
+        {day0 + 9 * DAY_MS, day0 + 9 * DAY_MS + 1 * MIN_MS},
+        {day0 + 11 * DAY_MS, day0 + 11 * DAY_MS + 1 * MIN_MS},
+        {day0 + 13 * DAY_MS, day0 + 13 * DAY_MS + 1 * MIN_MS},
+        {day0 + 14 * DAY_MS, day0 + 14 * DAY_MS + 1 * MIN_MS},
+        {day0 + 15 * DAY_MS + 12 * HOUR_MS, day0 + 15 * DAY_MS + 12 * HOUR_MS + 20 * MIN_MS},
+    };
+    write_traffic(&f, "gemini", day0 - 31 * DAY_MS, day0 + 17 * DAY_MS, bad, 7, 0);
+    add(&f, availability(&f, "gemini-api", "gemini"));
+    struct {
+        int64_t at;
+        double remaining;
+        const char *state;
+    } checks[3] = {
+        {day0 + 6 * DAY_MS, 1.0 - 10.0 / 43.2, "healthy"},  /* 77% */
+        {day0 + 15 * DAY_MS, 1.0 - 15.0 / 43.2, "healthy"}, /* 65% */
+        {day0 + 17 * DAY_MS, 1.0 - 35.0 / 43.2, "critical"}, /* 19% */
+    };
+    for (int i = 0; i < 3; i++) {
+        br_evaluator *e = fresh_evaluator(&f);
+        br_slo_snapshot *snap;
+        const br_slo_status *st = tick_and_find(e, checks[i].at, "gemini-api-availability", &snap);
+        assert_true(fabs(st->budget_remaining - checks[i].remaining) < 1e-9);
+        assert_string_equal(st->policy_state->name, checks[i].state);
+        assert_true(fabs(st->budget_remaining_ms / 60000.0 -
+                         43.2 * checks[i].remaining) < 1e-6);
+        br_slo_snapshot_unref(snap);
+        br_evaluator_free(e);
+    }
+    assert_int_equal((int)(100 * (1.0 - 10.0 / 43.2) + 0.5), 77);
+    assert_int_equal((int)(100 * (1.0 - 15.0 / 43.2) + 0.5), 65);
+    assert_int_equal((int)(100 * (1.0 - 35.0 / 43.2) + 0.5), 19);
+    fixture_close(&f);
+}
+
+/* ---------------------------------------------------------------- tiers */
+
+static void test_workbook_tiers_for_30d_and_scaled_for_7d(void **state)
+{
+    (void)state;
+    br_burn_tier t[4];
+    br_slo_default_tiers(30 * DAY_MS, t);
+    double want30[4] = {14.4, 6, 3, 1};
+    int64_t long_w[4] = {HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS};
+    int64_t short_w[4] = {5 * MIN_MS, 30 * MIN_MS, 2 * HOUR_MS, 6 * HOUR_MS};
+    for (int i = 0; i < 4; i++) {
+        assert_true(fabs(t[i].factor - want30[i]) < 1e-12);
+        assert_true(t[i].long_window_ms == long_w[i]);
+        assert_true(t[i].short_window_ms == short_w[i]);
+    }
+    assert_string_equal(t[0].severity, "page");
+    assert_string_equal(t[3].severity, "ticket");
+    br_slo_default_tiers(7 * DAY_MS, t);
+    /* Same budget shares over a 7-day period: 2% in 1h -> 3.36. */
+    assert_true(fabs(t[0].factor - 3.36) < 1e-12);
+    assert_true(fabs(t[1].factor - 1.4) < 1e-12);
+}
+
+/* A total outage: the page-fast tier (14.4 over 1h and 5m, for 2m) goes
+ * pending one minute in, fires after `for`, and clears after the outage
+ * leaves the 5m window. Ticks are incremental (every 30 s). */
+static void test_fast_burn_page_pending_firing_then_inactive(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, true);
+    int64_t start = T0 - 2 * DAY_MS;
+    int64_t burst = T0;
+    bad_range bad[1] = {{burst, burst + 10 * MIN_MS}};
+    write_traffic(&f, "web", start, T0 + HOUR_MS, bad, 1, 0);
+    add(&f, availability(&f, "web", "web"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_alert_state seen_at[100];
+    for (int i = 0; i < 60; i++) {
+        int64_t t = burst - 5 * MIN_MS + (int64_t)i * 30000;
+        br_slo_snapshot *snap;
+        const br_slo_status *st = tick_and_find(f.ev, t, "web-availability", &snap);
+        const br_alert_status *page = NULL;
+        for (size_t k = 0; k < st->n_alerts; k++) {
+            if (strcmp(st->alerts[k].tier, "page-fast") == 0) {
+                page = &st->alerts[k];
+            }
+        }
+        assert_non_null(page);
+        seen_at[i] = page->state;
+        br_slo_snapshot_unref(snap);
+    }
+    /* i = 10 is the burst start; +1 min (i = 12): 1h burn = 60/3600/0.001 = 16.7 > 14.4. */
+    assert_int_equal(seen_at[11], BR_ALERT_INACTIVE);
+    assert_int_equal(seen_at[12], BR_ALERT_PENDING);
+    assert_int_equal(seen_at[15], BR_ALERT_PENDING);
+    assert_int_equal(seen_at[16], BR_ALERT_FIRING); /* pending since i=12, for 2m */
+    /* The last bad sample is at i=30; the 5m window (t-5m, t] drops it at i=40. */
+    assert_int_equal(seen_at[39], BR_ALERT_FIRING);
+    assert_int_equal(seen_at[40], BR_ALERT_INACTIVE);
+    assert_true(f.saw_sloth_5m);
+    assert_true(f.saw_remaining);
+    fixture_close(&f);
+}
+
+/* Incremental ticks every 30 s for 3 hours end with the same numbers as a
+ * fresh evaluator's full recount. */
+static void test_incremental_ticks_equal_full_recount(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[3] = {{T0 - 3 * DAY_MS, T0 - 3 * DAY_MS + 7 * MIN_MS},
+                        {T0 + 20 * MIN_MS, T0 + 26 * MIN_MS},
+                        {T0 + 100 * MIN_MS, T0 + 101 * MIN_MS}};
+    write_traffic(&f, "inc", T0 - 31 * DAY_MS, T0 + 4 * HOUR_MS, bad, 3, 0.5);
+    add(&f, availability(&f, "inc", "inc"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap = NULL;
+    for (int i = 0; i <= 360; i++) {
+        if (snap) {
+            br_slo_snapshot_unref(snap);
+        }
+        tick_and_find(f.ev, T0 + (int64_t)i * 30000 + 7, "inc-availability", &snap);
+    }
+    const br_slo_status *a = br_slo_snapshot_find(snap, "inc-availability");
+    br_evaluator *e = fresh_evaluator(&f);
+    br_slo_snapshot *snap2;
+    const br_slo_status *b = tick_and_find(e, T0 + 360 * 30000 + 7, "inc-availability", &snap2);
+    assert_int_equal(a->n_windows, b->n_windows);
+    for (size_t w = 0; w < a->n_windows; w++) {
+        assert_true(a->windows[w].bad == b->windows[w].bad);
+        assert_true(a->windows[w].total == b->windows[w].total);
+    }
+    /* 30 days of 1/s minus nothing: every window's total is its length in seconds. */
+    assert_true(b->period.total == 30.0 * 86400);
+    assert_true(b->period.bad == (7 + 6 + 1) * 30.0);
+    br_slo_snapshot_unref(snap);
+    br_slo_snapshot_unref(snap2);
+    br_evaluator_free(e);
+    fixture_close(&f);
+}
+
+/* ---------------------------------------------------------------- sources */
+
+static void test_grouping_fans_out_one_instance_per_value(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    write_traffic(&f, "a", T0 - HOUR_MS, T0, NULL, 0, 0);
+    bad_range bad[1] = {{T0 - 30 * MIN_MS, T0 - 29 * MIN_MS}};
+    write_traffic(&f, "b", T0 - HOUR_MS, T0, bad, 1, 0);
+    br_slo_def *d = availability(&f, "shop", "a");
+    d->sli.bad.expr = "requests_errors_total";
+    d->sli.total.expr = "requests_total";
+    static const char *by[1] = {"job"};
+    d->grouping = by;
+    d->n_grouping = 1;
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *a = tick_and_find(f.ev, T0, "shop-availability{job=\"a\"}", &snap);
+    assert_true(a->period.bad == 0);
+    assert_true(a->period.total == 3600);
+    const br_slo_status *b = br_slo_snapshot_find(snap, "shop-availability{job=\"b\"}");
+    assert_non_null(b);
+    assert_true(b->period.bad == 60);
+    assert_int_equal(b->n_group_labels, 1);
+    assert_string_equal(b->group_labels[0].value, "b");
+    assert_int_equal(snap->n_slos, 2);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* Latency from a classic histogram: good = bucket le == 0.5 whatever its
+ * spelling ("0.50"), total = _count. */
+static void test_good_events_from_le_bucket_match_numerically(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    br_sample b05[2] = {{T0 - HOUR_MS, 0}, {T0, 900}};
+    br_sample b1[2] = {{T0 - HOUR_MS, 0}, {T0, 990}};
+    br_sample cnt[2] = {{T0 - HOUR_MS, 0}, {T0, 1000}};
+    br_label l05[3] = {{"__name__", "lat_bucket"}, {"job", "x"}, {"le", "0.50"}};
+    br_label l1[3] = {{"__name__", "lat_bucket"}, {"job", "x"}, {"le", "1"}};
+    br_label lc[2] = {{"__name__", "lat_count"}, {"job", "x"}};
+    commit(&f, l05, 3, b05, 2);
+    commit(&f, l1, 3, b1, 2);
+    commit(&f, lc, 2, cnt, 2);
+    br_slo_def *d = br_slo_def_new(f.set);
+    d->service = "x";
+    d->name = "latency";
+    d->objective = 0.95;
+    d->sli.kind = BR_SLI_EVENTS;
+    d->sli.good.kind = BR_SOURCE_COUNTER;
+    d->sli.good.expr = "lat_bucket{job=\"x\"}";
+    d->sli.good.le = 0.5;
+    d->sli.total.kind = BR_SOURCE_COUNTER;
+    d->sli.total.expr = "lat_count{job=\"x\"}";
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "x-latency", &snap);
+    assert_true(st->period.bad == 100);
+    assert_true(st->period.total == 1000);
+    assert_true(fabs(st->sli - 0.9) < 1e-12);
+    assert_true(fabs(st->budget_remaining - (1.0 - 0.1 / 0.05)) < 1e-12); /* -1: overspent */
+    assert_string_equal(st->policy_state->name, "exhausted");
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+static void test_bool_gauge_counts_samples(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    br_sample s[10];
+    for (int i = 0; i < 10; i++) {
+        s[i] = (br_sample){T0 - 9 * MIN_MS + i * MIN_MS, i == 4 ? 0.0 : 1.0};
+    }
+    br_label l[2] = {{"__name__", "probe_success"}, {"job", "bb"}};
+    commit(&f, l, 2, s, 10);
+    br_slo_def *d = br_slo_def_new(f.set);
+    d->service = "bb";
+    d->name = "probe";
+    d->objective = 0.99;
+    d->sli.kind = BR_SLI_EVENTS;
+    d->sli.good.kind = BR_SOURCE_BOOL_GAUGE;
+    d->sli.good.expr = "probe_success";
+    d->sli.total.kind = BR_SOURCE_BOOL_GAUGE;
+    d->sli.total.expr = "probe_success";
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "bb-probe", &snap);
+    assert_true(st->period.total == 10);
+    assert_true(st->period.bad == 1);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+static void test_no_traffic_is_no_data_not_100_percent(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    add(&f, availability(&f, "ghost", "ghost"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "ghost-availability", &snap);
+    assert_true(st->no_data);
+    assert_true(isnan(st->sli));
+    assert_true(isnan(st->budget_remaining));
+    assert_null(st->policy_state);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* A missing error series means zero errors, not no data. */
+static void test_missing_error_series_means_zero_errors(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    br_sample tot[2] = {{T0 - HOUR_MS, 0}, {T0, 500}};
+    br_label lt[2] = {{"__name__", "requests_total"}, {"job", "quiet"}};
+    commit(&f, lt, 2, tot, 2);
+    add(&f, availability(&f, "quiet", "quiet"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "quiet-availability", &snap);
+    assert_false(st->no_data);
+    assert_true(st->sli == 1.0);
+    assert_true(st->budget_remaining == 1.0);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* Counter resets inside the window are counted as Prometheus does. */
+static void test_counter_reset_counts_new_value(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    br_sample tot[4] = {{T0 - 30 * MIN_MS, 100}, {T0 - 20 * MIN_MS, 200}, {T0 - 10 * MIN_MS, 50},
+                        {T0, 150}};
+    br_sample bad[4] = {{T0 - 30 * MIN_MS, 10}, {T0 - 20 * MIN_MS, 12}, {T0 - 10 * MIN_MS, 1},
+                        {T0, 2}};
+    br_label lt[2] = {{"__name__", "requests_total"}, {"job", "r"}};
+    br_label lb[2] = {{"__name__", "requests_errors_total"}, {"job", "r"}};
+    commit(&f, lt, 2, tot, 4);
+    commit(&f, lb, 2, bad, 4);
+    add(&f, availability(&f, "r", "r"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "r-availability", &snap);
+    assert_true(st->period.total == 100 + 50 + 100);
+    assert_true(st->period.bad == 2 + 1 + 1);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* ---------------------------------------------------------------- periods, slices */
+
+static void test_calendar_month_counts_from_the_first_of_the_month(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    /* T0 is 2026-01-01; errors on Dec 31 must not count in January. */
+    bad_range bad[2] = {{T0 - 2 * HOUR_MS, T0 - HOUR_MS}, {T0 + HOUR_MS, T0 + HOUR_MS + MIN_MS}};
+    write_traffic(&f, "cal", T0 - DAY_MS, T0 + 2 * DAY_MS, bad, 2, 0);
+    br_slo_def *d = availability(&f, "cal", "cal");
+    d->period.kind = BR_PERIOD_CALENDAR;
+    d->period.unit = BR_CAL_MONTH;
+    d->period.count = 1;
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0 + 2 * DAY_MS, "cal-availability", &snap);
+    assert_true(st->period_start_ms == T0);
+    assert_true(st->period.bad == 60);
+    assert_true(st->period.total == 2 * 86400);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* Time slices: 5-minute slices are bad when their success ratio is below
+ * 99%; the budget counts bad slices. */
+static void test_timeslices_budget_counts_bad_slices(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    /* One bad minute (all requests fail) at T0-1h: its slice is 80% good. */
+    bad_range bad[1] = {{T0 - HOUR_MS - MIN_MS, T0 - HOUR_MS}};
+    write_traffic(&f, "ts", T0 - 2 * DAY_MS, T0, bad, 1, 0);
+    br_slo_def *d = availability(&f, "ts", "ts");
+    d->budgeting = BR_BUDGET_TIMESLICES;
+    d->slice_ms = 5 * MIN_MS;
+    d->slice_target = 0.99;
+    d->period.duration_ms = DAY_MS;
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "ts-availability", &snap);
+    /* Complete slices in the settled day: 288 minus the still-open ones. */
+    assert_true(st->period.bad == 1);
+    assert_true(st->period.total >= 286 && st->period.total <= 288);
+    assert_true(fabs(st->budget_consumed - (1.0 / st->period.total) / 0.001) < 1e-9);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* ---------------------------------------------------------------- history */
+
+static void test_history_matches_evaluations_at_each_step(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[2] = {{T0 - 20 * HOUR_MS, T0 - 20 * HOUR_MS + 10 * MIN_MS},
+                        {T0 - 5 * HOUR_MS, T0 - 5 * HOUR_MS + 3 * MIN_MS}};
+    write_traffic(&f, "h", T0 - 31 * DAY_MS, T0, bad, 2, 0);
+    add(&f, availability(&f, "h", "h"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    tick_and_find(f.ev, T0, "h-availability", &snap);
+    br_slo_snapshot_unref(snap);
+    br_slo_source src;
+    br_evaluator_source(f.ev, &src);
+    br_arena arena;
+    br_arena_init(&arena, 64 * 1024, 0);
+    br_history hist;
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(src.history(src.ctx, "h-availability", T0 - DAY_MS, T0, HOUR_MS, 1000,
+                                 &arena, &hist, &err),
+                     0);
+    assert_int_equal(hist.n, 25);
+    for (size_t i = 0; i < hist.n; i += 6) {
+        br_evaluator *e = fresh_evaluator(&f);
+        const br_slo_status *st =
+            tick_and_find(e, hist.points[i].t_ms, "h-availability", &snap);
+        assert_true(fabs(st->budget_remaining - hist.points[i].budget_remaining) < 1e-12);
+        br_slo_snapshot_unref(snap);
+        br_evaluator_free(e);
+    }
+    assert_true(fabs(hist.points[24].budget_remaining - (1.0 - 13.0 / 43.2)) < 1e-9);
+    assert_true(fabs(hist.points[0].budget_remaining - 1.0) < 1e-12);
+    assert_int_equal(src.history(src.ctx, "nope", T0 - DAY_MS, T0, HOUR_MS, 1000, &arena, &hist,
+                                 &err),
+                     BR_ENOTFOUND);
+    assert_int_equal(src.history(src.ctx, "h-availability", T0 - DAY_MS, T0, 1000, 100, &arena,
+                                 &hist, &err),
+                     BR_ELIMIT);
+    br_arena_free(&arena);
+    fixture_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_budget_is_43_2_minutes_for_99_9_over_30_days),
+        cmocka_unit_test(test_seed_timeline_77_65_19_percent),
+        cmocka_unit_test(test_workbook_tiers_for_30d_and_scaled_for_7d),
+        cmocka_unit_test(test_fast_burn_page_pending_firing_then_inactive),
+        cmocka_unit_test(test_incremental_ticks_equal_full_recount),
+        cmocka_unit_test(test_grouping_fans_out_one_instance_per_value),
+        cmocka_unit_test(test_good_events_from_le_bucket_match_numerically),
+        cmocka_unit_test(test_bool_gauge_counts_samples),
+        cmocka_unit_test(test_no_traffic_is_no_data_not_100_percent),
+        cmocka_unit_test(test_missing_error_series_means_zero_errors),
+        cmocka_unit_test(test_counter_reset_counts_new_value),
+        cmocka_unit_test(test_calendar_month_counts_from_the_first_of_the_month),
+        cmocka_unit_test(test_timeslices_budget_counts_bad_slices),
+        cmocka_unit_test(test_history_matches_evaluations_at_each_step),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
