@@ -96,6 +96,7 @@ typedef struct def_state {
     int64_t period_start;         /* calendar: start of the current period */
     int64_t last_full;
     int64_t slices_until;         /* slices complete up to here (exclusive of later) */
+    size_t ring_slots;            /* slice ring size; 0 = the period's slices */
     inst **insts;
     size_t n_insts;
     size_t cap_insts;
@@ -848,6 +849,18 @@ static void ring_init(slice_ring *r, size_t n)
     r->total = br_calloc(n, sizeof(double));
 }
 
+static size_t ring_slots(const def_state *ds)
+{
+    if (ds->ring_slots > 0) {
+        return ds->ring_slots;
+    }
+    size_t n = (size_t)(ds->def->period.duration_ms / ds->def->slice_ms) + 2;
+    if (ds->calendar) {
+        n = n + n / 8 + 2; /* calendar months and quarters run a little longer */
+    }
+    return n;
+}
+
 typedef struct slice_ctx {
     const br_interval *iv;
     size_t n_iv;
@@ -859,11 +872,7 @@ static void slice_fn(def_state *ds, inst *in, int side, const br_window_agg *agg
     (void)last_t;
     slice_ctx *c = vctx;
     if (in->slices.n == 0) {
-        size_t n = (size_t)(ds->def->period.duration_ms / ds->def->slice_ms) + 2;
-        if (ds->calendar) {
-            n = n + n / 8 + 2; /* calendar months and quarters run a little longer */
-        }
-        ring_init(&in->slices, n);
+        ring_init(&in->slices, ring_slots(ds));
     }
     for (size_t k = 0; k < n_iv; k++) {
         int64_t end = c->iv[k].end;
@@ -881,12 +890,14 @@ static void slice_fn(def_state *ds, inst *in, int side, const br_window_agg *agg
     }
 }
 
-/* Reads the slices that completed in (from, ts], at most MAX_SLICES. */
-static int update_slices(br_evaluator *e, def_state *ds, int64_t ts, br_arena *arena, br_err *err)
+/* Reads the slices that completed after slices_until (but none ending
+ * before floor_start) up to ts, at most MAX_SLICES. */
+static int update_slices(br_evaluator *e, def_state *ds, int64_t ts, int64_t floor_start,
+                         br_arena *arena, br_err *err)
 {
     int64_t slice = ds->def->slice_ms;
     int64_t first_end = floor_div(ds->slices_until, slice) * slice + slice;
-    int64_t period_first = floor_div(ts - ds->def->period.duration_ms, slice) * slice + slice;
+    int64_t period_first = floor_div(floor_start, slice) * slice + slice;
     if (ds->slices_until == 0 || first_end < period_first) {
         first_end = period_first;
     }
@@ -1038,13 +1049,13 @@ static int eval_queries(br_evaluator *e, def_state *ds, int64_t t, br_arena *are
 
 /* THRESHOLD and template sources under time slices: one range evaluation
  * per side with step = slice, window = slice. */
-static int eval_query_slices(br_evaluator *e, def_state *ds, int64_t ts, br_arena *arena,
-                             br_err *err)
+static int eval_query_slices(br_evaluator *e, def_state *ds, int64_t ts, int64_t floor_start,
+                             br_arena *arena, br_err *err)
 {
     const br_slo_def *d = ds->def;
     int64_t slice = d->slice_ms;
     int64_t first_end = floor_div(ds->slices_until, slice) * slice + slice;
-    int64_t period_first = floor_div(ts - d->period.duration_ms, slice) * slice + slice;
+    int64_t period_first = floor_div(floor_start, slice) * slice + slice;
     if (ds->slices_until == 0 || first_end < period_first) {
         first_end = period_first;
     }
@@ -1079,8 +1090,7 @@ static int eval_query_slices(br_evaluator *e, def_state *ds, int64_t ts, br_aren
             inst *in = inst_for(ds, s->labels, s->n_labels);
             in->seen = true;
             if (in->slices.n == 0) {
-                size_t n = (size_t)(d->period.duration_ms / slice) + 2;
-                ring_init(&in->slices, n + (ds->calendar ? n / 8 + 2 : 0));
+                ring_init(&in->slices, ring_slots(ds));
             }
             for (size_t p = 0; p < s->n_points; p++) {
                 int64_t end = s->points[p].t;
@@ -1543,7 +1553,7 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
             }
         }
         if (rc == 0 && slices) {
-            rc = update_slices(e, ds, ts, arena, err);
+            rc = update_slices(e, ds, ts, ts - d->period.duration_ms, arena, err);
         }
         for (size_t i = 0; i < ds->n_insts; i++) {
             inst *in = ds->insts[i];
@@ -1557,7 +1567,7 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
             rc = eval_queries(e, ds, t, arena, err);
         }
         if (rc == 0 && slices) {
-            rc = eval_query_slices(e, ds, ts, arena, err);
+            rc = eval_query_slices(e, ds, ts, ts - d->period.duration_ms, arena, err);
         }
     }
     return rc;
@@ -1838,6 +1848,57 @@ static int history_query(br_evaluator *e, def_state *ds, const char *instance_id
     return 0;
 }
 
+/* History of time-slice SLOs: every slice from the first step's period
+ * start to the end is read once into a private ring, then each step
+ * counts the slices of its own period and hour. */
+static int history_slices(br_evaluator *e, def_state *ds, const char *instance_id, int64_t start,
+                          int64_t end, int64_t step, br_arena *arena, br_history *out,
+                          br_err *err)
+{
+    const br_slo_def *d = ds->def;
+    int64_t from = period_start_at(d, start);
+    if ((end - from) / d->slice_ms + 4 > MAX_SLICES) {
+        return br_err_set(err, BR_ELIMIT, "more than %d time slices in the range", MAX_SLICES);
+    }
+    ds->ring_slots = (size_t)((end - from) / d->slice_ms) + 4;
+    ds->slices_until = 0;
+    int rc = ds->exact ? update_slices(e, ds, end, from, arena, err)
+                       : eval_query_slices(e, ds, end, from, arena, err);
+    if (rc != 0) {
+        return rc;
+    }
+    inst *in = NULL;
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        if (strcmp(ds->insts[i]->instance_id, instance_id) == 0) {
+            in = ds->insts[i];
+        }
+    }
+    size_t n_steps = (size_t)((end - start) / step) + 1;
+    out->n = n_steps;
+    out->points = br_arena_alloc(arena, sizeof(br_history_point) * n_steps);
+    if (out->points == NULL) {
+        return br_err_set(err, BR_ELIMIT, "history memory limit reached");
+    }
+    double budget = 1.0 - d->objective;
+    for (size_t i = 0; i < n_steps; i++) {
+        int64_t t = start + (int64_t)i * step;
+        double bad = 0;
+        double total = 0;
+        double bad_h = 0;
+        double total_h = 0;
+        if (in != NULL) {
+            slices_over(ds, in, period_start_at(d, t), t, &bad, &total);
+            slices_over(ds, in, t - HOUR_MS, t, &bad_h, &total_h);
+        }
+        br_history_point *p = &out->points[i];
+        p->t_ms = t;
+        p->error_ratio = ratio_or_nan(bad, total);
+        p->budget_remaining = 1.0 - p->error_ratio / budget;
+        p->burn_rate_1h = ratio_or_nan(bad_h, total_h) / budget;
+    }
+    return 0;
+}
+
 static int source_history(void *ctx, const char *instance_id, int64_t start_ms, int64_t end_ms,
                           int64_t step_ms, size_t max_points, br_arena *arena, br_history *out,
                           br_err *err)
@@ -1867,9 +1928,7 @@ static int source_history(void *ctx, const char *instance_id, int64_t start_ms, 
     } else if (!ds.exact && st->def->budgeting == BR_BUDGET_OCCURRENCES) {
         rc = history_query(e, &ds, instance_id, start_ms, end_ms, step_ms, arena, out, err);
     } else {
-        rc = br_err_set(err, BR_EUNSUPPORTED,
-                        "history of time-slice SLOs is not available yet; see the recorded "
-                        "series slo:period_error_budget_remaining:ratio");
+        rc = history_slices(e, &ds, instance_id, start_ms, end_ms, step_ms, arena, out, err);
     }
     def_state_free(&ds);
     br_slo_snapshot_unref(snap);

@@ -568,6 +568,24 @@ static void test_timeslices_budget_counts_bad_slices(void **state)
     assert_true(st->period.total >= 286 && st->period.total <= 288);
     assert_true(fabs(st->budget_consumed - (1.0 / st->period.total) / 0.001) < 1e-9);
     br_slo_snapshot_unref(snap);
+    /* History counts the slices of each step's own day. */
+    br_slo_source src;
+    br_evaluator_source(f.ev, &src);
+    br_arena arena;
+    br_arena_init(&arena, 64 * 1024, 0);
+    br_history hist;
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(src.history(src.ctx, "ts-availability", T0 - 2 * HOUR_MS, T0, HOUR_MS, 100,
+                                 &arena, &hist, &err),
+                     0);
+    assert_int_equal(hist.n, 3);
+    assert_true(fabs(hist.points[0].budget_remaining - 1.0) < 1e-12); /* before the bad minute */
+    assert_true(fabs(hist.points[2].budget_remaining - (1.0 - (1.0 / 288) / 0.001)) < 1e-9);
+    /* The bad slice ends at T0-1h: in the hour ending then, not in the next. */
+    assert_true(fabs(hist.points[1].burn_rate_1h - (1.0 / 12) / 0.001) < 1e-9);
+    assert_true(hist.points[2].burn_rate_1h == 0.0);
+    br_arena_free(&arena);
     fixture_close(&f);
 }
 
