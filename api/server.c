@@ -477,6 +477,17 @@ int br_http_server_start(br_http_server *s, br_err *err)
     return 0;
 }
 
+size_t br_http_server_routes(const br_http_server *s, br_http_route_info *out, size_t max)
+{
+    for (size_t i = 0; i < s->n_routes && i < max; i++) {
+        out[i].path = s->routes[i].path;
+        out[i].prefix = s->routes[i].prefix;
+        out[i].name = s->routes[i].name;
+        out[i].methods = s->routes[i].methods;
+    }
+    return s->n_routes;
+}
+
 int br_http_server_port(const br_http_server *s)
 {
     return s->port;

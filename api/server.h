@@ -90,6 +90,18 @@ br_http_server *br_http_server_new(const br_http_options *opts, br_err *err);
 void br_http_route(br_http_server *s, unsigned methods, const char *path, const char *name,
                    int64_t max_body, br_http_handler fn, void *ctx);
 int br_http_server_start(br_http_server *s, br_err *err);
+
+/* One registered route, as br_http_route received it. */
+typedef struct br_http_route_info {
+    const char *path;  /* without the '*' of a prefix route; view valid until free */
+    bool prefix;       /* registered as "path*" */
+    const char *name;  /* the /metrics handler label; view valid until free */
+    unsigned methods;  /* BR_HTTP_* bits as registered (GET also answers HEAD) */
+} br_http_route_info;
+
+/* Fills up to max routes in registration order; returns how many there
+ * are. For tests and documentation checks (api/openapi.yaml). */
+size_t br_http_server_routes(const br_http_server *s, br_http_route_info *out, size_t max);
 /* The bound port (useful with port 0). */
 int br_http_server_port(const br_http_server *s);
 /* Stops accepting, waits for running handlers, frees everything. */

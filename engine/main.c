@@ -4,6 +4,10 @@
  *   burnrate serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]
  *                  [--slos GLOB]... [--log.level LEVEL]
  *   burnrate check FILE...        validate configuration files, exit 1 on error
+ *   burnrate gate --url URL (--service X | --slo ID) [...]
+ *                                 ask the error-budget policy whether a deploy
+ *                                 may go ahead: exit 0 allow, 1 deny, 2 cannot
+ *                                 decide (engine/gate_cli.h)
  *   burnrate --version | --help
  *
  * The command line is a public interface: scripts depend on these names,
@@ -13,6 +17,7 @@
 #include "engine/config.h"
 #include "engine/core/err.h"
 #include "engine/core/log.h"
+#include "engine/gate_cli.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -30,6 +35,9 @@ static void usage(FILE *out)
             "Usage:\n"
             "  burnrate serve [flags]     run the engine\n"
             "  burnrate check FILE...     validate configuration files and exit\n"
+            "  burnrate gate --url URL (--service NAME | --slo ID) [flags]\n"
+            "                             may this deploy now? exit 0 allow, 1 deny,\n"
+            "                             2 cannot decide; `burnrate gate --help` for flags\n"
             "  burnrate --version         print the version\n"
             "  burnrate --help            print this help\n"
             "\n"
@@ -155,6 +163,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0) {
         return cmd_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "gate") == 0) {
+        return br_gate_cli_main(argc - 1, argv + 1, stdout, stderr);
     }
     fprintf(stderr, "burnrate: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
