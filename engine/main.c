@@ -8,6 +8,8 @@
  *                                 ask the error-budget policy whether a deploy
  *                                 may go ahead: exit 0 allow, 1 deny, 2 cannot
  *                                 decide (engine/gate_cli.h)
+ *   burnrate generate --slos GLOB [--slos GLOB]... [--out FILE]
+ *                                 print Prometheus rules equivalent to the SLOs
  *   burnrate --version | --help
  *
  * The command line is a public interface: scripts depend on these names,
@@ -18,12 +20,17 @@
 #include "engine/core/err.h"
 #include "engine/core/log.h"
 #include "engine/gate_cli.h"
+#include "rules/generate.h"
+#include "rules/slo.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_SLO_FLAGS 64
 
@@ -38,6 +45,7 @@ static void usage(FILE *out)
             "  burnrate gate --url URL (--service NAME | --slo ID) [flags]\n"
             "                             may this deploy now? exit 0 allow, 1 deny,\n"
             "                             2 cannot decide; `burnrate gate --help` for flags\n"
+            "  burnrate generate [flags]  print Prometheus rules equivalent to SLO files\n"
             "  burnrate --version         print the version\n"
             "  burnrate --help            print this help\n"
             "\n"
@@ -47,6 +55,14 @@ static void usage(FILE *out)
             "  --data-dir DIR         WAL and snapshots (default ./data)\n"
             "  --slos GLOB            SLO files; repeatable; replaces the config's list\n"
             "  --log.level LEVEL      debug, info, warn or error (default info)\n"
+            "\n"
+            "generate flags:\n"
+            "  --slos GLOB            SLO files (any supported format); repeatable, required\n"
+            "  --out FILE             write the rules there (replaced atomically) instead of\n"
+            "                         standard output\n"
+            "  The output is a Prometheus rules file (recording rules with Sloth's names and\n"
+            "  labels, multi-window burn-rate alerts, budget escalation alerts) that\n"
+            "  `promtool check rules` accepts. Exit status 0, or 1 with the error on stderr.\n"
             "\n"
             "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the configuration.\n",
             BR_VERSION);
@@ -143,6 +159,101 @@ static int cmd_check(int argc, char **argv)
     return failures ? 1 : 0;
 }
 
+/* Writes text to path through a temporary file renamed over it, so a
+ * Prometheus watching the file never reads half of it. */
+static int write_file_atomically(const char *path, const char *text, size_t len)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        fprintf(stderr, "burnrate generate: output path too long\n");
+        return -1;
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL) {
+        fprintf(stderr, "burnrate generate: cannot write %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    bool ok = fwrite(text, 1, len, f) == len;
+    ok = fflush(f) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "burnrate generate: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_generate(int argc, char **argv)
+{
+    static const struct option long_opts[] = {
+        {"slos", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *globs[MAX_SLO_FLAGS];
+    size_t n_globs = 0;
+    const char *out_path = NULL;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (n_globs >= MAX_SLO_FLAGS) {
+                fprintf(stderr, "burnrate generate: at most %d --slos flags\n", MAX_SLO_FLAGS);
+                return 2;
+            }
+            globs[n_globs++] = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "burnrate generate: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    if (n_globs == 0) {
+        fprintf(stderr, "burnrate generate: give the SLO files with --slos FILE_OR_GLOB\n");
+        return 2;
+    }
+    br_err err;
+    br_err_clear(&err);
+    char msg[600];
+    br_slo_set *set = br_slo_load_globs(globs, n_globs, &err);
+    if (set == NULL) {
+        fprintf(stderr, "burnrate generate: %s\n", br_err_format(&err, msg, sizeof(msg)));
+        return 1;
+    }
+    br_buf out;
+    br_buf_init(&out, 0);
+    int rc = br_generate_rules(set, &out, &err);
+    br_slo_set_unref(set);
+    if (rc != 0) {
+        fprintf(stderr, "burnrate generate: %s\n", br_err_format(&err, msg, sizeof(msg)));
+        br_buf_free(&out);
+        return 1;
+    }
+    int status = 0;
+    if (out_path != NULL) {
+        status = write_file_atomically(out_path, br_buf_str(&out), out.len) == 0 ? 0 : 1;
+    } else if (fwrite(br_buf_str(&out), 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+        fprintf(stderr, "burnrate generate: cannot write to standard output\n");
+        status = 1;
+    }
+    br_buf_free(&out);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -166,6 +277,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "gate") == 0) {
         return br_gate_cli_main(argc - 1, argv + 1, stdout, stderr);
+    }
+    if (strcmp(cmd, "generate") == 0) {
+        return cmd_generate(argc - 1, argv + 1);
     }
     fprintf(stderr, "burnrate: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
