@@ -41,6 +41,7 @@
 #include "engine/core/hash.h"
 #include "engine/core/log.h"
 #include "engine/promql/selector.h"
+#include "rules/generate.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -1230,9 +1231,12 @@ static size_t window_index(const def_state *ds, int64_t w)
     return SIZE_MAX;
 }
 
-static const char *alert_base_name(const br_slo_def *d)
+/* The alert name for an alert kind, shared with `generate` so that
+ * notifications, /api/v1/alerts and generated rules agree; in arena. */
+static const char *alert_name(br_arena *a, const br_slo_def *d, const char *kind)
 {
-    return d->alerting.name ? d->alerting.name : "SLOErrorBudgetBurn";
+    char buf[256];
+    return br_arena_strdup(a, br_generate_alert_name(d, kind, buf, sizeof(buf)));
 }
 
 /* Fills st from in's window values; records series; updates stickies. */
@@ -1365,7 +1369,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
             continue;
         }
         br_alert_status *as = &st->alerts[r];
-        as->alertname = alert_base_name(d);
+        as->alertname = alert_name(a, d, "burn_rate");
         as->kind = "burn_rate";
         as->tier = tier->name;
         as->severity = tier->severity;
@@ -1395,7 +1399,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     }
     if (d->alerting.budget_drop_ratio > 0 && d->alerting.budget_drop_window_ms > 0) {
         br_alert_status *as = &st->alerts[r];
-        as->alertname = "SLOErrorBudgetDrop";
+        as->alertname = alert_name(a, d, "budget_drop");
         as->kind = "budget_drop";
         as->tier = "budget-drop";
         as->severity = "page";
@@ -1413,7 +1417,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     }
     if (d->alerting.exhaustion_within_ms > 0) {
         br_alert_status *as = &st->alerts[r];
-        as->alertname = "SLOErrorBudgetExhaustion";
+        as->alertname = alert_name(a, d, "exhaustion");
         as->kind = "exhaustion";
         as->tier = "exhaustion";
         as->severity = "ticket";

@@ -25,6 +25,7 @@
 #include "api/budget_api.h"
 #include "api/query_api.h"
 #include "api/remote_write.h"
+#include "api/rules_api.h"
 #include "api/server.h"
 #include "api/status_api.h"
 #include "engine/core/buf.h"
@@ -42,7 +43,7 @@
 /* The register functions this test calls, as engine/app.c spells them. */
 static const char *const registered_modules[] = {
     "br_admin_api_register",  "br_remote_write_api_register", "br_query_api_register",
-    "br_status_api_register", "br_budget_api_register",
+    "br_status_api_register", "br_budget_api_register",       "br_rules_api_register",
 };
 
 static const struct {
@@ -73,6 +74,7 @@ static br_admin_api admin;
 static br_query_api query;
 static br_status_info status;
 static br_budget_api budget;
+static br_slo_source slo_source;
 
 /* The source tree: BR_SOURCE_DIR (ctest sets it), else this file's
  * compile-time location. */
@@ -159,6 +161,7 @@ static int setup(void **state)
     br_query_api_register(srv, &query);
     br_status_api_register(srv, &status);
     br_budget_api_register(srv, &budget);
+    br_rules_api_register(srv, &slo_source);
     n_routes = br_http_server_routes(srv, routes, MAX_ROUTES);
     return n_routes <= MAX_ROUTES ? 0 : -1;
 }
