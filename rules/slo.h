@@ -236,7 +236,8 @@ br_slo_def *br_slo_def_new(br_slo_set *s);
 /* Validates d (objective range, SLI completeness, windows, policy order,
  * ids: [A-Za-z0-9_.:-]) and adds it; rejects a duplicate id. Errors carry
  * d->file:d->line. Scales the default tiers when the period is not 30d and
- * the tiers were not set explicitly (tiers_explicit false). */
+ * the tiers were not set explicitly (tiers_explicit false), and then drops
+ * those whose long window is longer than the period (3d in a 1d period). */
 int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *err);
 
 /* The SRE workbook's four tiers for a 30d period, scaled to period_ms:

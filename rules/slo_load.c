@@ -5,8 +5,8 @@
  *   apiVersion sloth.slok.dev/v1 (PrometheusServiceLevel), or
  *   `version: prometheus/v1`                 -> Sloth
  *   apiVersion pyrra.dev/v1alpha1            -> Pyrra
- *   apiVersion openslo/v1 (any kind)         -> OpenSLO (all documents of
- *                                               the file together, since
+ *   apiVersion openslo/v1 (any kind), or a   -> OpenSLO (all documents of
+ *   list whose first item has one               the file together, since
  *                                               they reference each other)
  *   no apiVersion/kind                       -> burnrate's own format
  * A set is built completely or not at all: the first error stops loading
@@ -47,9 +47,22 @@ int br_slo_load_file(br_slo_set *s, const char *path, br_err *err)
         if (root == NULL) {
             continue;
         }
+        if (br_yaml_is_seq(root)) {
+            /* OpenSLO allows a list of objects per document. */
+            br_yaml_node *first = br_yaml_seq_size(root) > 0
+                                      ? br_yaml_seq_item(&docs[i], root, 0)
+                                      : NULL;
+            const char *fapi = doc_string(&docs[i], first, "apiVersion");
+            if (fapi != NULL && strncmp(fapi, "openslo/", 8) == 0) {
+                openslo[n_openslo++] = docs[i];
+                taken[i] = true;
+                continue;
+            }
+        }
         if (!br_yaml_is_map(root)) {
             rc = br_yaml_error(&docs[i], root, err, BR_EINVAL,
-                               "an SLO document must be a mapping");
+                               "an SLO document must be a mapping (or, for OpenSLO, a list of "
+                               "openslo/v1 objects)");
             break;
         }
         const char *api = doc_string(&docs[i], root, "apiVersion");
