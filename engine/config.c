@@ -16,7 +16,9 @@
  *   auth: {write_token_file, read_token_file, admin_token_file}
  *   promql: {compat: v3|v2, timeout, max_samples, lookback_delta}
  *   receivers: [{name, type: webhook|alertmanager, url, bearer_token_file,
- *                hmac_secret_file, timeout}]
+ *                hmac_secret_file, timeout, match: {label: value},
+ *                group_by: [label], group_wait, group_interval,
+ *                repeat_interval}]   (hmac_secret_file, group_*: webhooks only)
  */
 #include "config.h"
 
@@ -64,6 +66,15 @@ static void free_receivers(br_config *c)
         br_free(r->url);
         br_free(r->bearer_token_file);
         br_free(r->hmac_secret_file);
+        for (size_t j = 0; j < r->n_match; j++) {
+            br_free(r->match[j].name);
+            br_free(r->match[j].value);
+        }
+        br_free(r->match);
+        for (size_t j = 0; j < r->n_group_by; j++) {
+            br_free(r->group_by[j]);
+        }
+        br_free(r->group_by);
     }
     br_free(c->receivers);
     c->receivers = NULL;
@@ -301,11 +312,108 @@ static int load_promql(br_yaml_doc *doc, const br_yaml_node *pq, br_config *c, b
     return rc;
 }
 
+/* A label name as Prometheus allows it: [a-zA-Z_][a-zA-Z0-9_]*. */
+static bool valid_label_name(const char *s)
+{
+    if (*s == '\0' || (*s >= '0' && *s <= '9')) {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        char ch = *s;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* receivers[].match: a mapping of label name to the value it must equal. */
+static int load_receiver_match(br_yaml_doc *doc, const br_yaml_node *mn, br_receiver_config *r,
+                               br_err *err)
+{
+    int rc = br_yaml_expect_map(doc, mn, "match", err);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t n = br_yaml_map_size(mn);
+    r->match = br_calloc(n ? n : 1, sizeof(*r->match));
+    for (size_t i = 0; i < n; i++) {
+        br_yaml_node *kn = NULL;
+        br_yaml_node *vn = NULL;
+        const char *name = br_yaml_map_key(doc, mn, i, &kn, &vn);
+        if (name == NULL || !valid_label_name(name)) {
+            return br_yaml_error(doc, kn, err, BR_EPARSE,
+                                 "receiver \"%s\": \"match\" keys must be label names, got \"%s\"",
+                                 r->name, name ? name : "a non-scalar");
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(r->match[j].name, name) == 0) {
+                return br_yaml_error(doc, kn, err, BR_EPARSE, "duplicate key \"%s\" in \"match\"",
+                                     name);
+            }
+        }
+        const char *value = NULL;
+        rc = br_yaml_get_string(doc, vn, "match value", &value, err);
+        if (rc != 0) {
+            return rc;
+        }
+        r->match[i].name = br_strdup(name);
+        r->match[i].value = br_strdup(value);
+        r->n_match = i + 1;
+    }
+    return 0;
+}
+
+/* receivers[].group_by: label names, or ["..."] for every label. */
+static int load_receiver_group_by(br_yaml_doc *doc, const br_yaml_node *gn, br_receiver_config *r,
+                                  br_err *err)
+{
+    int rc = br_yaml_expect_seq(doc, gn, "group_by", err);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t j = 0; j < r->n_group_by; j++) {
+        br_free(r->group_by[j]);
+    }
+    br_free(r->group_by);
+    r->n_group_by = 0;
+    size_t n = br_yaml_seq_size(gn);
+    r->group_by = br_calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        br_yaml_node *item = br_yaml_seq_item(doc, gn, i);
+        const char *s = NULL;
+        rc = br_yaml_get_string(doc, item, "group_by[]", &s, err);
+        if (rc != 0) {
+            return rc;
+        }
+        bool all = strcmp(s, "...") == 0;
+        if (all && n != 1) {
+            return br_yaml_error(doc, item, err, BR_EPARSE,
+                                 "\"...\" in \"group_by\" must be the only entry");
+        }
+        if (!all && !valid_label_name(s)) {
+            return br_yaml_error(doc, item, err, BR_EPARSE,
+                                 "\"group_by\" entries must be label names, got \"%s\"", s);
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(r->group_by[j], s) == 0) {
+                return br_yaml_error(doc, item, err, BR_EPARSE,
+                                     "label \"%s\" appears twice in \"group_by\"", s);
+            }
+        }
+        r->group_by[i] = br_strdup(s);
+        r->n_group_by = i + 1;
+    }
+    return 0;
+}
+
 static int load_receiver(br_yaml_doc *doc, const br_yaml_node *rn, br_receiver_config *r,
                          br_err *err)
 {
-    static const char *const keys[] = {"name",          "type",    "url", "bearer_token_file",
-                                       "hmac_secret_file", "timeout", NULL};
+    static const char *const keys[] = {
+        "name",  "type",     "url",        "bearer_token_file", "hmac_secret_file", "timeout",
+        "match", "group_by", "group_wait", "group_interval",    "repeat_interval",  NULL};
     int rc = br_yaml_expect_map(doc, rn, "receivers[]", err);
     if (rc == 0) {
         rc = br_yaml_check_keys(doc, rn, "a receiver", keys, err);
@@ -314,6 +422,13 @@ static int load_receiver(br_yaml_doc *doc, const br_yaml_node *rn, br_receiver_c
         return rc;
     }
     r->timeout_ms = 10000;
+    r->group_wait_ms = 30 * 1000;
+    r->group_interval_ms = 5 * 60 * 1000;
+    r->repeat_interval_ms = 4 * 3600 * 1000;
+    r->group_by = br_calloc(2, sizeof(char *));
+    r->group_by[0] = br_strdup("alertname");
+    r->group_by[1] = br_strdup("sloth_id");
+    r->n_group_by = 2;
     br_yaml_node *n = br_yaml_map_get(doc, rn, "name");
     if (n == NULL) {
         return br_yaml_error(doc, rn, err, BR_EPARSE, "a receiver needs a \"name\"");
@@ -363,6 +478,34 @@ static int load_receiver(br_yaml_doc *doc, const br_yaml_node *rn, br_receiver_c
     n = br_yaml_map_get(doc, rn, "timeout");
     if (rc == 0 && n != NULL) {
         rc = br_yaml_get_duration(doc, n, "timeout", false, &r->timeout_ms, err);
+    }
+    n = br_yaml_map_get(doc, rn, "match");
+    if (rc == 0 && n != NULL) {
+        rc = load_receiver_match(doc, n, r, err);
+    }
+    /* Grouping belongs to webhooks: Alertmanager groups by its own route. */
+    static const char *const webhook_only[] = {"group_by", "group_wait", "group_interval",
+                                               "repeat_interval"};
+    for (size_t i = 0; rc == 0 && i < 4; i++) {
+        n = br_yaml_map_get(doc, rn, webhook_only[i]);
+        if (n != NULL && r->kind != BR_RECEIVER_WEBHOOK) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"%s\" applies to webhook receivers only (Alertmanager groups "
+                               "alerts by its own route)",
+                               webhook_only[i]);
+        }
+    }
+    n = br_yaml_map_get(doc, rn, "group_by");
+    if (rc == 0 && n != NULL) {
+        rc = load_receiver_group_by(doc, n, r, err);
+    }
+    int64_t *durations[] = {&r->group_wait_ms, &r->group_interval_ms, &r->repeat_interval_ms};
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        n = br_yaml_map_get(doc, rn, webhook_only[i + 1]);
+        if (n != NULL) {
+            /* group_wait may be 0 (notify at the next notifier step). */
+            rc = br_yaml_get_duration(doc, n, webhook_only[i + 1], i == 0, durations[i], err);
+        }
     }
     return rc;
 }

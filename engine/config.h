@@ -29,13 +29,34 @@ typedef enum br_receiver_kind {
     BR_RECEIVER_ALERTMANAGER = 1,
 } br_receiver_kind;
 
+/* One routing condition: the alert's label `name` must equal `value`. */
+typedef struct br_receiver_match {
+    char *name;
+    char *value;
+} br_receiver_match;
+
+/* Where pages go (rules/notifier.h delivers). Routing: an alert goes to
+ * every receiver whose `match` conditions all hold (no condition = every
+ * alert). Webhook receivers group alerts like Alertmanager's route: one
+ * notification per distinct value set of group_by, first after group_wait,
+ * then at most every group_interval when the group changed, and again
+ * after repeat_interval when nothing changed. Alertmanager receivers get
+ * every alert as Prometheus sends them (Alertmanager groups itself). */
 typedef struct br_receiver_config {
     char *name;
     br_receiver_kind kind;
     char *url;
     char *bearer_token_file;  /* NULL = none */
     char *hmac_secret_file;   /* webhooks only; NULL = unsigned */
-    int64_t timeout_ms;
+    int64_t timeout_ms;       /* per request; default 10s */
+    br_receiver_match *match; /* all must hold; n_match 0 = every alert */
+    size_t n_match;
+    char **group_by;            /* webhooks: label names; default alertname, sloth_id;
+                                 * empty = one group; {"..."} = every label */
+    size_t n_group_by;
+    int64_t group_wait_ms;      /* webhooks: default 30s */
+    int64_t group_interval_ms;  /* webhooks: default 5m */
+    int64_t repeat_interval_ms; /* webhooks: default 4h */
 } br_receiver_config;
 
 typedef struct br_limits_config {

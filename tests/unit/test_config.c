@@ -134,6 +134,20 @@ static const struct {
     {"storage:\n  data_dir: a\n  data_dir: b\n", 3, 3, "duplicate key \"data_dir\""},
     {"storage: [1, 2\n", 2, 1, "YAML syntax error"},
     {"remote_write:\n  tenant_label: __x\n", 2, 17, "reserved"},
+    {"receivers:\n  - name: a\n    type: alertmanager\n    url: http://x\n    group_wait: 10s\n", 5,
+     17, "\"group_wait\" applies to webhook receivers only"},
+    {"receivers:\n  - name: a\n    type: webhook\n    url: http://x\n"
+     "    group_by: [alertname, 1x]\n",
+     5, 27, "\"group_by\" entries must be label names, got \"1x\""},
+    {"receivers:\n  - name: a\n    type: webhook\n    url: http://x\n    group_by: [a, \"...\"]\n",
+     5, 19, "must be the only entry"},
+    {"receivers:\n  - name: a\n    type: webhook\n    url: http://x\n    match: severity\n", 5, 12,
+     "\"match\" must be a mapping"},
+    {"receivers:\n  - name: a\n    type: webhook\n    url: http://x\n"
+     "    match: {sev-erity: page}\n",
+     5, 13, "\"match\" keys must be label names"},
+    {"receivers:\n  - name: a\n    type: webhook\n    url: http://x\n    group_interval: 0s\n", 5,
+     21, "group_interval"},
 };
 
 static void test_config_errors_carry_file_line_col(void **state)
@@ -151,6 +165,68 @@ static void test_config_errors_carry_file_line_col(void **state)
         assert_non_null(strstr(err.file, "burnrate.yml"));
         br_config_free(&cfg);
     }
+}
+
+static void test_config_receiver_routing_and_grouping_are_read(void **state)
+{
+    (void)state;
+    const char *text = "receivers:\n"
+                       "  - name: pager\n"
+                       "    type: webhook\n"
+                       "    url: http://127.0.0.1:9000/hook\n"
+                       "    match: {severity: page, team: checkout}\n"
+                       "    group_by: [alertname, service]\n"
+                       "    group_wait: 0s\n"
+                       "    group_interval: 1m\n"
+                       "    repeat_interval: 2h\n"
+                       "  - name: all\n"
+                       "    type: webhook\n"
+                       "    url: http://127.0.0.1:9000/all\n"
+                       "    group_by: [\"...\"]\n"
+                       "  - name: am\n"
+                       "    type: alertmanager\n"
+                       "    url: http://127.0.0.1:9093\n"
+                       "    match: {severity: ticket}\n";
+    br_config cfg;
+    br_err err;
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    assert_int_equal(cfg.n_receivers, 3);
+    const br_receiver_config *p = &cfg.receivers[0];
+    assert_int_equal(p->n_match, 2);
+    assert_string_equal(p->match[0].name, "severity");
+    assert_string_equal(p->match[0].value, "page");
+    assert_string_equal(p->match[1].name, "team");
+    assert_string_equal(p->match[1].value, "checkout");
+    assert_int_equal(p->n_group_by, 2);
+    assert_string_equal(p->group_by[1], "service");
+    assert_int_equal(p->group_wait_ms, 0);
+    assert_int_equal(p->group_interval_ms, 60000);
+    assert_int_equal(p->repeat_interval_ms, 2 * 3600 * 1000);
+    assert_int_equal(cfg.receivers[1].n_match, 0);
+    assert_int_equal(cfg.receivers[1].n_group_by, 1);
+    assert_string_equal(cfg.receivers[1].group_by[0], "...");
+    assert_int_equal(cfg.receivers[2].kind, BR_RECEIVER_ALERTMANAGER);
+    assert_string_equal(cfg.receivers[2].match[0].value, "ticket");
+    br_config_free(&cfg);
+}
+
+static void test_config_receiver_grouping_defaults(void **state)
+{
+    (void)state;
+    br_config cfg;
+    br_err err;
+    assert_int_equal(
+        load_text("receivers:\n  - {name: h, type: webhook, url: \"http://x/\"}\n", &cfg, &err), 0);
+    const br_receiver_config *r = &cfg.receivers[0];
+    assert_int_equal(r->timeout_ms, 10000);
+    assert_int_equal(r->n_match, 0);
+    assert_int_equal(r->n_group_by, 2);
+    assert_string_equal(r->group_by[0], "alertname");
+    assert_string_equal(r->group_by[1], "sloth_id");
+    assert_int_equal(r->group_wait_ms, 30000);
+    assert_int_equal(r->group_interval_ms, 300000);
+    assert_int_equal(r->repeat_interval_ms, 4 * 3600 * 1000);
+    br_config_free(&cfg);
 }
 
 static void test_config_missing_file_is_an_error(void **state)
@@ -211,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_config_defaults_when_file_is_empty),
         cmocka_unit_test(test_config_full_file_is_read),
         cmocka_unit_test(test_config_errors_carry_file_line_col),
+        cmocka_unit_test(test_config_receiver_routing_and_grouping_are_read),
+        cmocka_unit_test(test_config_receiver_grouping_defaults),
         cmocka_unit_test(test_config_missing_file_is_an_error),
         cmocka_unit_test(test_config_flags_override_file),
         cmocka_unit_test(test_config_example_file_is_valid),
