@@ -18,6 +18,7 @@
 #include "engine/core/alloc.h"
 #include "engine/core/err.h"
 #include "engine/promql/lexer.h"
+#include "engine/promql/value.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -437,6 +438,128 @@ static int print_offset(int64_t offset_ms, br_buf *out)
 
 static int print_node(const br_promql_node *n, br_buf *out);
 
+int br_promql_print_dur(const br_promql_dur *d, br_buf *out)
+{
+    int rc = 0;
+    if (d->wrapped) {
+        rc = br_buf_putc(out, '(');
+    }
+    switch (d->op) {
+    case BR_PROMQL_DUR_NUMBER:
+        if (rc == 0) {
+            rc = d->duration ? print_duration_literal(d->value, out) : print_float(d->value, out);
+        }
+        break;
+    case BR_PROMQL_DUR_STEP:
+        if (rc == 0) {
+            rc = br_buf_puts(out, "step()");
+        }
+        break;
+    case BR_PROMQL_DUR_RANGE:
+        if (rc == 0) {
+            rc = br_buf_puts(out, "range()");
+        }
+        break;
+    case BR_PROMQL_DUR_MIN_OF:
+    case BR_PROMQL_DUR_MAX_OF:
+        if (rc == 0) {
+            rc = br_buf_puts(out, d->op == BR_PROMQL_DUR_MIN_OF ? "min_of(" : "max_of(");
+        }
+        if (rc == 0) {
+            rc = br_promql_print_dur(d->lhs, out);
+        }
+        if (rc == 0) {
+            rc = br_buf_puts(out, ", ");
+        }
+        if (rc == 0) {
+            rc = br_promql_print_dur(d->rhs, out);
+        }
+        if (rc == 0) {
+            rc = br_buf_putc(out, ')');
+        }
+        break;
+    default: {
+        static const char ops[] = {
+            [BR_PROMQL_DUR_ADD] = '+', [BR_PROMQL_DUR_SUB] = '-', [BR_PROMQL_DUR_MUL] = '*',
+            [BR_PROMQL_DUR_DIV] = '/', [BR_PROMQL_DUR_MOD] = '%', [BR_PROMQL_DUR_POW] = '^',
+        };
+        char op = ops[d->op];
+        if (d->lhs == NULL) {
+            /* Unary: Prometheus writes "-x" and drops a unary plus. */
+            if (rc == 0 && op == '-') {
+                rc = br_buf_putc(out, '-');
+            }
+        } else {
+            if (rc == 0) {
+                rc = br_promql_print_dur(d->lhs, out);
+            }
+            if (rc == 0) {
+                rc = br_buf_printf(out, " %c ", op);
+            }
+        }
+        if (rc == 0) {
+            rc = br_promql_print_dur(d->rhs, out);
+        }
+        break;
+    }
+    }
+    if (rc == 0 && d->wrapped) {
+        rc = br_buf_putc(out, ')');
+    }
+    return rc;
+}
+
+/* " offset <duration>" from a fixed offset or an expression. */
+static int print_offset_of(int64_t offset_ms, const br_promql_dur *expr, br_buf *out)
+{
+    if (expr == NULL) {
+        return print_offset(offset_ms, out);
+    }
+    int rc = br_buf_puts(out, " offset ");
+    if (rc == 0) {
+        rc = br_promql_print_dur(expr, out);
+    }
+    return rc;
+}
+
+/* The range or step inside brackets. */
+static int print_bracket_dur(int64_t ms, const br_promql_dur *expr, br_buf *out)
+{
+    return expr != NULL ? br_promql_print_dur(expr, out) : br_promql_print_duration(ms, out);
+}
+
+static int print_extended(const br_promql_node *vs, br_buf *out)
+{
+    if (vs->u.vs.anchored) {
+        return br_buf_puts(out, " anchored");
+    }
+    if (vs->u.vs.smoothed) {
+        return br_buf_puts(out, " smoothed");
+    }
+    return 0;
+}
+
+/* " fill (v)", or " fill_left (v)" and/or " fill_right (v)", with Go's %v. */
+static int print_fill(const br_promql_node *n, br_buf *out)
+{
+    char f[64];
+    bool l = n->u.binary.fill_lhs;
+    bool r = n->u.binary.fill_rhs;
+    double lv = n->u.binary.fill_lhs_value;
+    double rv = n->u.binary.fill_rhs_value;
+    if (l && r && lv == rv) {
+        return br_buf_printf(out, " fill (%s)", br_format_float_g(lv, f, sizeof(f)));
+    }
+    int rc = 0;
+    if (l) {
+        rc = br_buf_printf(out, " fill_left (%s)", br_format_float_g(lv, f, sizeof(f)));
+    }
+    if (rc == 0 && r) {
+        rc = br_buf_printf(out, " fill_right (%s)", br_format_float_g(rv, f, sizeof(f)));
+    }
+    return rc;
+}
+
 static int print_vs_bare(const br_promql_node *n, br_buf *out)
 {
     int rc = 0;
@@ -471,7 +594,10 @@ static int print_node(const br_promql_node *n, br_buf *out)
             rc = print_at(n->u.vs.at, n->u.vs.at_ms, out);
         }
         if (rc == 0) {
-            rc = print_offset(n->u.vs.offset_ms, out);
+            rc = print_extended(n, out);
+        }
+        if (rc == 0) {
+            rc = print_offset_of(n->u.vs.offset_ms, n->u.vs.offset_expr, out);
         }
         return rc;
     case BR_PROMQL_MATRIX_SELECTOR: {
@@ -481,16 +607,19 @@ static int print_node(const br_promql_node *n, br_buf *out)
             rc = br_buf_putc(out, '[');
         }
         if (rc == 0) {
-            rc = br_promql_print_duration(n->u.matrix.range_ms, out);
+            rc = print_bracket_dur(n->u.matrix.range_ms, n->u.matrix.range_expr, out);
         }
         if (rc == 0) {
             rc = br_buf_putc(out, ']');
         }
         if (rc == 0) {
+            rc = print_extended(vs, out);
+        }
+        if (rc == 0) {
             rc = print_at(vs->u.vs.at, vs->u.vs.at_ms, out);
         }
         if (rc == 0) {
-            rc = print_offset(vs->u.vs.offset_ms, out);
+            rc = print_offset_of(vs->u.vs.offset_ms, vs->u.vs.offset_expr, out);
         }
         return rc;
     }
@@ -500,13 +629,13 @@ static int print_node(const br_promql_node *n, br_buf *out)
             rc = br_buf_putc(out, '[');
         }
         if (rc == 0) {
-            rc = br_promql_print_duration(n->u.subquery.range_ms, out);
+            rc = print_bracket_dur(n->u.subquery.range_ms, n->u.subquery.range_expr, out);
         }
         if (rc == 0) {
             rc = br_buf_putc(out, ':');
         }
-        if (rc == 0 && n->u.subquery.step_ms != 0) {
-            rc = br_promql_print_duration(n->u.subquery.step_ms, out);
+        if (rc == 0 && (n->u.subquery.step_ms != 0 || n->u.subquery.step_expr != NULL)) {
+            rc = print_bracket_dur(n->u.subquery.step_ms, n->u.subquery.step_expr, out);
         }
         if (rc == 0) {
             rc = br_buf_putc(out, ']');
@@ -515,7 +644,7 @@ static int print_node(const br_promql_node *n, br_buf *out)
             rc = print_at(n->u.subquery.at, n->u.subquery.at_ms, out);
         }
         if (rc == 0) {
-            rc = print_offset(n->u.subquery.offset_ms, out);
+            rc = print_offset_of(n->u.subquery.offset_ms, n->u.subquery.offset_expr, out);
         }
         return rc;
     case BR_PROMQL_CALL:
@@ -597,6 +726,9 @@ static int print_node(const br_promql_node *n, br_buf *out)
                     rc = br_buf_putc(out, ')');
                 }
             }
+            if (rc == 0) {
+                rc = print_fill(n, out);
+            }
         }
         if (rc == 0) {
             rc = br_buf_putc(out, ' ');
@@ -627,4 +759,90 @@ static int print_node(const br_promql_node *n, br_buf *out)
 int br_promql_print(const br_promql_node *node, br_buf *out)
 {
     return print_node(node, out);
+}
+
+/* The value of d in seconds (Prometheus' evaluateDurationExpr). */
+static int dur_value(const br_promql_dur *d, double step_s, double range_s, double *out,
+                     br_err *err)
+{
+    double l = 0;
+    double r = 0;
+    if (d->lhs != NULL) {
+        int rc = dur_value(d->lhs, step_s, range_s, &l, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (d->rhs != NULL) {
+        int rc = dur_value(d->rhs, step_s, range_s, &r, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    switch (d->op) {
+    case BR_PROMQL_DUR_NUMBER:
+        *out = d->value;
+        return 0;
+    case BR_PROMQL_DUR_STEP:
+        *out = step_s;
+        return 0;
+    case BR_PROMQL_DUR_RANGE:
+        *out = range_s;
+        return 0;
+    case BR_PROMQL_DUR_MIN_OF:
+        *out = br_go_min(l, r);
+        return 0;
+    case BR_PROMQL_DUR_MAX_OF:
+        *out = br_go_max(l, r);
+        return 0;
+    case BR_PROMQL_DUR_ADD:
+        *out = d->lhs == NULL ? r : l + r;
+        return 0;
+    case BR_PROMQL_DUR_SUB:
+        *out = d->lhs == NULL ? -r : l - r;
+        return 0;
+    case BR_PROMQL_DUR_MUL:
+        *out = l * r;
+        return 0;
+    case BR_PROMQL_DUR_DIV:
+        if (r == 0) {
+            return br_err_set(err, BR_EPARSE, "%u:%u: division by zero", d->start, d->end);
+        }
+        *out = l / r;
+        return 0;
+    case BR_PROMQL_DUR_MOD:
+        if (r == 0) {
+            return br_err_set(err, BR_EPARSE, "%u:%u: modulo by zero", d->start, d->end);
+        }
+        *out = fmod(l, r);
+        return 0;
+    case BR_PROMQL_DUR_POW:
+        *out = pow(l, r);
+        return 0;
+    }
+    return br_err_set(err, BR_EPARSE, "unexpected duration expression operator");
+}
+
+int br_promql_dur_eval(const br_promql_dur *d, int64_t step_ms, int64_t range_ms,
+                       bool allow_negative, int64_t *out_ms, br_err *err)
+{
+    double v;
+    int rc = dur_value(d, (double)step_ms / 1000.0, (double)range_ms / 1000.0, &v, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (isnan(v) || isinf(v)) {
+        return br_err_set(err, BR_EPARSE, "%u:%u: duration is NaN or infinite", d->start, d->end);
+    }
+    if (v <= 0 && !allow_negative) {
+        return br_err_set(err, BR_EPARSE, "%u:%u: duration must be greater than 0", d->start,
+                          d->end);
+    }
+    /* The bound a time.Duration (int64 nanoseconds) sets. */
+    if (v > 9223372036.854775807 || v < -9223372036.854775808) {
+        return br_err_set(err, BR_EPARSE, "%u:%u: duration is out of range", d->start, d->end);
+    }
+    /* time.Duration(v*1000) * time.Millisecond: truncated toward zero. */
+    *out_ms = (int64_t)(v * 1000.0);
+    return 0;
 }

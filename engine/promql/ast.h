@@ -16,13 +16,16 @@
  * Shape (mirrors Prometheus' promql/parser/ast.go):
  *   NUMBER, STRING      literals (a unary minus on a number literal is
  *                       folded into it, as Prometheus does)
- *   VECTOR_SELECTOR     name + matchers, offset, @
- *   MATRIX_SELECTOR     a VECTOR_SELECTOR child + range; the offset and @
- *                       of `x[5m] offset 1m` live on that child
+ *   VECTOR_SELECTOR     name + matchers, offset, @, anchored/smoothed
+ *   MATRIX_SELECTOR     a VECTOR_SELECTOR child + range; the offset, @
+ *                       and anchored/smoothed of `x[5m] offset 1m` live
+ *                       on that child
  *   SUBQUERY            expr + range + step (0 = default) + offset + @
+ * (ranges, steps and offsets are either fixed milliseconds or a duration
+ * expression, br_promql_dur, computed per query)
  *   CALL                function table entry + arguments
  *   AGGREGATE           op + expr + param (topk, quantile...) + grouping
- *   BINARY              op + lhs + rhs + bool + vector matching
+ *   BINARY              op + lhs + rhs + bool + vector matching + fill
  *   UNARY               '-' or '+' + expr
  *   PAREN               (expr)
  * Every node has its value type and its byte range [start, end) in the
@@ -36,6 +39,7 @@
 
 #include "engine/core/arena.h"
 #include "engine/core/buf.h"
+#include "engine/core/err.h"
 #include "engine/promql/functions_table.h"
 #include "engine/promql/selector.h"
 
@@ -110,6 +114,42 @@ typedef enum br_promql_at {
     BR_PROMQL_AT_END,       /* @ end() */
 } br_promql_at;
 
+/*
+ * A duration expression: Prometheus' experimental duration arithmetic in
+ * the range of x[...], the range and step of a subquery, and after offset
+ * (`[5m+1m]`, `[step()*2:]`, `offset (1h/2)`, `offset min_of(step(), 1m)`).
+ * A duration written as one literal (`5m`, `-30s`, `90`) never becomes an
+ * expression: its value goes straight into the node's *_ms field. The value
+ * of an expression depends on the query (step() is the query's step, 0
+ * for an instant query; range() is end - start), so the evaluator computes
+ * it per query with br_promql_dur_eval. Lives in the parser's arena.
+ */
+typedef enum br_promql_dur_op {
+    BR_PROMQL_DUR_NUMBER = 0, /* a literal: value (seconds) */
+    BR_PROMQL_DUR_ADD,        /* lhs + rhs; unary + when lhs is NULL */
+    BR_PROMQL_DUR_SUB,        /* lhs - rhs; unary - when lhs is NULL */
+    BR_PROMQL_DUR_MUL,
+    BR_PROMQL_DUR_DIV,
+    BR_PROMQL_DUR_MOD,
+    BR_PROMQL_DUR_POW,
+    BR_PROMQL_DUR_STEP,   /* step() */
+    BR_PROMQL_DUR_RANGE,  /* range() */
+    BR_PROMQL_DUR_MIN_OF, /* min_of(lhs, rhs) */
+    BR_PROMQL_DUR_MAX_OF, /* max_of(lhs, rhs) */
+} br_promql_dur_op;
+
+typedef struct br_promql_dur br_promql_dur;
+struct br_promql_dur {
+    br_promql_dur_op op;
+    double value;  /* NUMBER: seconds */
+    bool duration; /* NUMBER written as a duration (5m): printed as one */
+    bool wrapped;  /* written in parentheses: printed with them */
+    const br_promql_dur *lhs;
+    const br_promql_dur *rhs;
+    uint32_t start; /* byte range in the query, as Prometheus' PositionRange */
+    uint32_t end;
+};
+
 /* A list of label names (grouping, on/ignoring, group_left/right). */
 typedef struct br_promql_labels {
     const char **names; /* arena; NULL when n == 0 */
@@ -140,21 +180,32 @@ struct br_promql_node {
              * memory that br_promql_ast_free releases. */
             br_selector *matchers;
             int64_t offset_ms; /* 0 = none; negative offsets allowed */
+            const br_promql_dur *offset_expr; /* instead of offset_ms, or NULL */
             br_promql_at at;
             int64_t at_ms; /* for BR_PROMQL_AT_TIMESTAMP */
+            /* Prometheus' experimental extended range selectors: anchored
+             * windows start at the last sample at or before their start;
+             * smoothed ones interpolate at both ends (and a smoothed
+             * instant selector interpolates at the evaluation time). */
+            bool anchored;
+            bool smoothed;
             /* True for the second argument of info(), which may match
              * everything (Prometheus' BypassEmptyMatcherCheck). */
             bool bypass_empty_check;
         } vs;
         struct {
             br_promql_node *vs; /* a VECTOR_SELECTOR */
-            int64_t range_ms;   /* > 0 */
+            int64_t range_ms;   /* > 0 (0 when range_expr is set) */
+            const br_promql_dur *range_expr; /* instead of range_ms, or NULL */
         } matrix;
         struct {
             br_promql_node *expr; /* instant vector */
-            int64_t range_ms;     /* > 0 */
+            int64_t range_ms;     /* > 0 (0 when range_expr is set) */
             int64_t step_ms;      /* 0 = the default resolution */
             int64_t offset_ms;
+            const br_promql_dur *range_expr;  /* instead of range_ms, or NULL */
+            const br_promql_dur *step_expr;   /* instead of step_ms, or NULL */
+            const br_promql_dur *offset_expr; /* instead of offset_ms, or NULL */
             br_promql_at at;
             int64_t at_ms;
         } subquery;
@@ -182,6 +233,12 @@ struct br_promql_node {
             bool on;                   /* on(...) rather than ignoring(...) */
             br_promql_labels matching; /* the on/ignoring labels */
             br_promql_labels include;  /* the group_left/right labels */
+            /* Experimental fill()/fill_left()/fill_right(): the value that
+             * stands in for a missing left or right operand. */
+            bool fill_lhs;
+            bool fill_rhs;
+            double fill_lhs_value;
+            double fill_rhs_value;
         } binary;
         struct {
             char op; /* '-' or '+' */
@@ -243,6 +300,22 @@ int br_promql_print(const br_promql_node *node, br_buf *out);
 /* Appends a duration in milliseconds the way Prometheus prints one
  * ("1h30m", "90d", "0s", "-5m"). Returns 0 or BR_ELIMIT. */
 int br_promql_print_duration(int64_t ms, br_buf *out);
+
+/*
+ * Computes duration expression d (borrowed) for a query whose step is
+ * step_ms (0 for an instant query) and whose range is range_ms (end -
+ * start), the way Prometheus' engine does before evaluating: the value in
+ * seconds is truncated to whole milliseconds. Returns 0 with *out_ms, or
+ * BR_EPARSE with Prometheus' message ("<start>:<end>: duration must be
+ * greater than 0", "... division by zero", "... duration is out of
+ * range"). Negative values are allowed only with allow_negative (offsets).
+ */
+int br_promql_dur_eval(const br_promql_dur *d, int64_t step_ms, int64_t range_ms,
+                       bool allow_negative, int64_t *out_ms, br_err *err);
+
+/* Appends d (borrowed) as Prometheus prints a duration expression
+ * (`5m + 1m`, `(1h / 2)`, `min_of(step(), 1m)`). Returns 0 or BR_ELIMIT. */
+int br_promql_print_dur(const br_promql_dur *d, br_buf *out);
 
 /* Releases the heap memory (compiled matchers) of every vector selector
  * in the tree; the nodes themselves stay in the arena. NULL is ignored.

@@ -12,12 +12,14 @@
  * by label set. Selectors read their data ONCE for the whole range through
  * the br_queryable (mint = start - offset - lookback or - range, maxt =
  * end - offset; @ pins both) and slide over it step by step. Subqueries
- * run the same machinery with their own start/end/step, aligned to
- * absolute multiples of the step as Prometheus aligns them.
+ * run the same machinery on their own steps (absolute multiples).
  *
  * Time windows: Prometheus 3 (compat V3) looks back over (t - 5m, t] and
  * selects ranges (t - r, t]; 2.x (compat V2) uses closed windows. The
  * newest sample in the lookback window counts unless it is a stale marker.
+ * Experimental anchored/smoothed selectors widen ranges by the lookback
+ * delta (before; smoothed: after too) for functions.c's boundary values.
+ * Duration expressions are computed once per query, before evaluating.
  *
  * Memory: a private "persistent" arena holds everything that outlives one
  * step (selected data, output series); a "step" arena holds the per-step
@@ -32,10 +34,9 @@
  * Prometheus' histogram stats iterator. info() joins target_info-style
  * series on instance/job as Prometheus 3 does.
  *
- * Errors propagate as return codes (no longjmp): BR_EEXEC with Prometheus'
- * messages, BR_ELIMIT (samples or memory), BR_ETIMEOUT, BR_EIO (backend).
- * Annotations (Prometheus 3 mode only) are collected once per message with
- * the line:col of the expression they concern.
+ * Errors are return codes (BR_EEXEC with Prometheus' messages, BR_ELIMIT,
+ * BR_ETIMEOUT, BR_EIO). Annotations (Prometheus 3 mode only) are kept once
+ * per message with the line:col of the expression they concern.
  */
 #include "eval.h"
 
@@ -379,6 +380,29 @@ static int64_t at_time(const ev *e, br_promql_at at, int64_t at_ms, bool *has)
         *has = false;
         return 0;
     }
+}
+
+/* A range, step or offset: fixed, or a duration expression computed for
+ * this query (check_durations has validated every expression, so this
+ * cannot fail). */
+static int64_t dur_ms(const ev *e, int64_t ms, const br_promql_dur *expr, bool offset)
+{
+    if (expr == NULL) {
+        return ms;
+    }
+    int64_t v = 0;
+    (void)br_promql_dur_eval(expr, e->sh->q_step, e->sh->q_end - e->sh->q_start, offset, &v, NULL);
+    return v;
+}
+
+static int64_t vs_offset(const ev *e, const br_promql_node *vs)
+{
+    return dur_ms(e, vs->u.vs.offset_ms, vs->u.vs.offset_expr, true);
+}
+
+static int64_t subq_offset(const ev *e, const br_promql_node *n)
+{
+    return dur_ms(e, n->u.subquery.offset_ms, n->u.subquery.offset_expr, true);
 }
 
 static const br_promql_node *unparen(const br_promql_node *n)
@@ -894,13 +918,91 @@ static int const_scalar(ev *e, double v, ev_value *out)
 
 /* Vector selector over all steps; with orig_t the value is the sample's
  * timestamp in seconds (for timestamp()). */
-static int eval_vector_selector(ev *e, const br_promql_node *n, bool orig_t, ev_value *out)
+/* A smoothed vector selector (experimental): per step, the value at the
+ * step time interpolated between the samples around it. */
+static int eval_smoothed_selector(ev *e, const br_promql_node *n, bool orig_t, ev_value *out)
 {
     memset(out, 0, sizeof(*out));
     out->type = BR_PROMQL_TYPE_VECTOR;
     bool has_at;
     int64_t at = at_time(e, n->u.vs.at, n->u.vs.at_ms, &has_at);
-    int64_t off = n->u.vs.offset_ms;
+    int64_t off = vs_offset(e, n);
+    int64_t lb = e->sh->lookback;
+    int64_t lo_ref = (has_at ? at : e->start) - off;
+    int64_t hi_ref = (has_at ? at : e->end) - off;
+    sel_series *ss;
+    size_t nss;
+    int rc = select_series(e, n, lo_ref - lb, hi_ref + lb, true, &ss, &nss);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t ns = num_steps(e);
+    br_fctx cx = fctx(e);
+    for (size_t i = 0; i < nss; i++) {
+        const sel_series *src = &ss[i];
+        ev_series *s = NULL;
+        for (int64_t ts = e->start; ts <= e->end; ts += e->interval) {
+            rc = check_deadline(e);
+            if (rc != 0) {
+                return rc;
+            }
+            int64_t ref = (has_at ? at : ts) - off;
+            size_t f0 = search_f(src->f, src->nf, ref - lb, true);
+            size_t f1 = search_f(src->f, src->nf, ref + lb, true);
+            size_t h0 = search_h(src->h, src->nh, ref - lb, true);
+            size_t h1 = search_h(src->h, src->nh, ref + lb, true);
+            br_window w;
+            memset(&w, 0, sizeof(w));
+            w.f = src->f + f0;
+            w.nf = f1 > f0 ? f1 - f0 : 0;
+            w.h = src->h + h0;
+            w.nh = h1 > h0 ? h1 - h0 : 0;
+            w.ts = ts;
+            w.ls = src->ls;
+            br_fout fo;
+            br_arena_reset(&e->sh->step);
+            e->sh->pos_main = n->start;
+            rc = br_fn_smoothed(&cx, &w, ref, &fo, e->sh->err);
+            if (rc != 0) {
+                return rc;
+            }
+            if (!fo.ok) {
+                continue;
+            }
+            if (s == NULL) {
+                s = matrix_add(&e->sh->pa, &out->m);
+                if (s == NULL) {
+                    return oom(e);
+                }
+                s->ls = src->ls;
+            }
+            if (orig_t) {
+                rc = series_add_f(&e->sh->pa, s, ts, (double)ref / 1000, ns);
+            } else if (fo.h != NULL) {
+                br_fhist *h = persist_hist(e, fo.h);
+                rc = h != NULL ? series_add_h(&e->sh->pa, s, ts, h) : -1;
+            } else {
+                rc = series_add_f(&e->sh->pa, s, ts, fo.f, ns);
+            }
+            if (rc != 0) {
+                return oom(e);
+            }
+        }
+    }
+    br_arena_reset(&e->sh->step);
+    return 0;
+}
+
+static int eval_vector_selector(ev *e, const br_promql_node *n, bool orig_t, ev_value *out)
+{
+    if (n->u.vs.smoothed) {
+        return eval_smoothed_selector(e, n, orig_t, out);
+    }
+    memset(out, 0, sizeof(*out));
+    out->type = BR_PROMQL_TYPE_VECTOR;
+    bool has_at;
+    int64_t at = at_time(e, n->u.vs.at, n->u.vs.at_ms, &has_at);
+    int64_t off = vs_offset(e, n);
     int64_t lo_ref = (has_at ? at : e->start) - off;
     int64_t hi_ref = (has_at ? at : e->end) - off;
     sel_series *ss;
@@ -956,6 +1058,8 @@ typedef struct range_src {
     bool has_at;
     int64_t at;
     const br_promql_node *vs; /* the selector, for absent_over_time labels */
+    bool anchored;            /* extended windows: see br_window */
+    bool smoothed;
 } range_src;
 
 static int eval_subquery_raw(ev *e, const br_promql_node *n, ev_value *out);
@@ -967,11 +1071,19 @@ static int range_source(ev *e, const br_promql_node *arg, range_src *rs)
     if (arg->kind == BR_PROMQL_MATRIX_SELECTOR) {
         const br_promql_node *vs = arg->u.matrix.vs;
         rs->vs = vs;
-        rs->range = arg->u.matrix.range_ms;
-        rs->offset = vs->u.vs.offset_ms;
+        rs->range = dur_ms(e, arg->u.matrix.range_ms, arg->u.matrix.range_expr, false);
+        rs->offset = vs_offset(e, vs);
         rs->at = at_time(e, vs->u.vs.at, vs->u.vs.at_ms, &rs->has_at);
+        rs->anchored = vs->u.vs.anchored;
+        rs->smoothed = vs->u.vs.smoothed;
         int64_t lo = (rs->has_at ? rs->at : e->start) - rs->offset - rs->range;
         int64_t hi = (rs->has_at ? rs->at : e->end) - rs->offset;
+        if (rs->anchored || rs->smoothed) {
+            lo -= e->sh->lookback;
+        }
+        if (rs->smoothed) {
+            hi += e->sh->lookback;
+        }
         return select_series(e, vs, lo, hi, true, &rs->s, &rs->n);
     }
     if (arg->kind == BR_PROMQL_SUBQUERY) {
@@ -980,8 +1092,8 @@ static int range_source(ev *e, const br_promql_node *arg, range_src *rs)
         if (rc != 0) {
             return rc;
         }
-        rs->range = arg->u.subquery.range_ms;
-        rs->offset = arg->u.subquery.offset_ms;
+        rs->range = dur_ms(e, arg->u.subquery.range_ms, arg->u.subquery.range_expr, false);
+        rs->offset = subq_offset(e, arg);
         rs->at = at_time(e, arg->u.subquery.at, arg->u.subquery.at_ms, &rs->has_at);
         rs->s = br_arena_calloc(&e->sh->pa, v.m.n + 1, sizeof(*rs->s));
         if (rs->s == NULL) {
@@ -1008,10 +1120,13 @@ static void window_at(const ev *e, const range_src *rs, const sel_series *s, int
     int64_t ref = (rs->has_at ? rs->at : ts) - rs->offset;
     int64_t lo = ref - rs->range;
     bool strict = !e->sh->v2;
-    size_t f0 = search_f(s->f, s->nf, lo, strict);
-    size_t f1 = search_f(s->f, s->nf, ref, true);
-    size_t h0 = search_h(s->h, s->nh, lo, strict);
-    size_t h1 = search_h(s->h, s->nh, ref, true);
+    /* Anchored and smoothed windows reach a lookback delta further. */
+    int64_t sel_lo = (rs->anchored || rs->smoothed) ? lo - e->sh->lookback : lo;
+    int64_t sel_hi = rs->smoothed ? ref + e->sh->lookback : ref;
+    size_t f0 = search_f(s->f, s->nf, sel_lo, strict);
+    size_t f1 = search_f(s->f, s->nf, sel_hi, true);
+    size_t h0 = search_h(s->h, s->nh, sel_lo, strict);
+    size_t h1 = search_h(s->h, s->nh, sel_hi, true);
     w->f = s->f + f0;
     w->nf = f1 > f0 ? f1 - f0 : 0;
     w->h = s->h + h0;
@@ -1021,6 +1136,8 @@ static void window_at(const ev *e, const range_src *rs, const sel_series *s, int
     w->range_ms = rs->range;
     w->ts = ts;
     w->ls = s->ls;
+    w->anchored = rs->anchored;
+    w->smoothed = rs->smoothed;
 }
 
 /* A matrix selector evaluated on its own (instant queries only). */
@@ -1038,6 +1155,21 @@ static int eval_matrix_selector(ev *e, const br_promql_node *n, ev_value *out)
         window_at(e, &rs, &rs.s[i], e->start, &w);
         if (w.nf + w.nh == 0) {
             continue;
+        }
+        if ((rs.anchored || rs.smoothed) && w.nh > 0) {
+            return br_err_set(e->sh->err, BR_EEXEC, "%s modifier is not supported with histograms",
+                              rs.anchored ? "anchored" : "smoothed");
+        }
+        if (rs.anchored || rs.smoothed) {
+            br_sample *ext = br_arena_alloc(&e->sh->pa, sizeof(*ext) * (w.nf + 2));
+            if (ext == NULL) {
+                return oom(e);
+            }
+            w.nf = br_fn_extend_floats(&w, ext);
+            w.f = ext;
+            if (w.nf == 0) {
+                continue;
+            }
         }
         ev_series *s = matrix_add(&e->sh->pa, &out->m);
         if (s == NULL) {
@@ -1059,9 +1191,12 @@ static int eval_subquery_raw(ev *e, const br_promql_node *n, ev_value *out)
 {
     bool has_at;
     int64_t at = at_time(e, n->u.subquery.at, n->u.subquery.at_ms, &has_at);
-    int64_t off = n->u.subquery.offset_ms;
-    int64_t range = n->u.subquery.range_ms;
-    int64_t step = n->u.subquery.step_ms > 0 ? n->u.subquery.step_ms : e->sh->sub_step;
+    int64_t off = subq_offset(e, n);
+    int64_t range = dur_ms(e, n->u.subquery.range_ms, n->u.subquery.range_expr, false);
+    int64_t step = dur_ms(e, n->u.subquery.step_ms, n->u.subquery.step_expr, false);
+    if (step <= 0) {
+        step = e->sh->sub_step;
+    }
     int64_t pstart = has_at ? at : e->start;
     int64_t pend = has_at ? at : e->end;
     if (!has_at && !e->sh->v2 && e->interval > 0) {
@@ -1215,6 +1350,27 @@ static int eval_range_call(ev *e, const br_promql_node *n, size_t margs, ev_valu
             return rc;
         }
         np++;
+    }
+    const br_promql_node *marg = unparen(n->u.call.args[margs]);
+    if (marg->kind == BR_PROMQL_MATRIX_SELECTOR) {
+        /* Extended windows hold samples outside the range: only the
+         * functions written for them may see them. */
+        const br_promql_node *vs = marg->u.matrix.vs;
+        if (vs->u.vs.anchored && !(id == BR_PROMQL_FN_CHANGES || id == BR_PROMQL_FN_DELTA ||
+                                   id == BR_PROMQL_FN_INCREASE || id == BR_PROMQL_FN_RATE ||
+                                   id == BR_PROMQL_FN_RESETS)) {
+            return br_err_set(e->sh->err, BR_EEXEC,
+                              "anchored modifier can only be used with: changes, delta, increase, "
+                              "rate, resets - not with %s",
+                              f->name);
+        }
+        if (vs->u.vs.smoothed &&
+            !(id == BR_PROMQL_FN_DELTA || id == BR_PROMQL_FN_INCREASE || id == BR_PROMQL_FN_RATE)) {
+            return br_err_set(e->sh->err, BR_EEXEC,
+                              "smoothed modifier can only be used with: delta, increase, rate - "
+                              "not with %s",
+                              f->name);
+        }
     }
     range_src rs;
     int rc = range_source(e, n->u.call.args[margs], &rs);
@@ -1787,11 +1943,11 @@ static bool info_time_of(const br_promql_node *n, const br_promql_node *const *p
     }
     if (n->kind == BR_PROMQL_VECTOR_SELECTOR) {
         *at = at_time(e, n->u.vs.at, n->u.vs.at_ms, has_at);
-        *offset = n->u.vs.offset_ms;
+        *offset = vs_offset(e, n);
         for (size_t i = depth; !*has_at && i > 0; i--) {
             const br_promql_node *p = path[i - 1];
             if (p->kind == BR_PROMQL_SUBQUERY) {
-                *offset += p->u.subquery.offset_ms;
+                *offset += subq_offset(e, p);
                 *at = at_time(e, p->u.subquery.at, p->u.subquery.at_ms, has_at);
             }
         }
@@ -2642,6 +2798,10 @@ static int eval_binary(ev *e, const br_promql_node *n, ev_value *out)
         m.n_names = nn;
         m.include = (const char *const *)n->u.binary.include.names;
         m.n_include = n->u.binary.include.n;
+        m.fill_lhs = n->u.binary.fill_lhs;
+        m.fill_rhs = n->u.binary.fill_rhs;
+        m.fill_lhs_value = n->u.binary.fill_lhs_value;
+        m.fill_rhs_value = n->u.binary.fill_rhs_value;
     }
     out->type = (lt == BR_PROMQL_TYPE_SCALAR && rt == BR_PROMQL_TYPE_SCALAR)
                     ? BR_PROMQL_TYPE_SCALAR
@@ -2958,6 +3118,49 @@ static int finish(ev *e, br_arena *a, ev_value *v, bool range_query, br_promql_r
     return 0;
 }
 
+/* Computes one duration expression of the tree; keeps the first error. */
+static int check_dur(ev_shared *sh, const br_promql_dur *d, bool offset)
+{
+    if (d == NULL) {
+        return 0;
+    }
+    int64_t v;
+    return br_promql_dur_eval(d, sh->q_step, sh->q_end - sh->q_start, offset, &v, sh->err);
+}
+
+static int check_dur_visit(br_promql_node *n, br_promql_node *parent, void *ctx)
+{
+    (void)parent;
+    ev_shared *sh = ctx;
+    switch (n->kind) {
+    case BR_PROMQL_VECTOR_SELECTOR:
+        return check_dur(sh, n->u.vs.offset_expr, true);
+    case BR_PROMQL_MATRIX_SELECTOR:
+        return check_dur(sh, n->u.matrix.range_expr, false);
+    case BR_PROMQL_SUBQUERY: {
+        int rc = check_dur(sh, n->u.subquery.offset_expr, true);
+        if (rc == 0) {
+            rc = check_dur(sh, n->u.subquery.step_expr, false);
+        }
+        if (rc == 0) {
+            rc = check_dur(sh, n->u.subquery.range_expr, false);
+        }
+        return rc;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Computes every duration expression once before evaluating, as
+ * Prometheus' engine does, so a bad one fails the query up front and
+ * dur_ms() never fails later. */
+static int check_durations(ev_shared *sh, const br_promql_node *root)
+{
+    /* The walk only reads the tree. */
+    return br_promql_walk((br_promql_node *)root, check_dur_visit, sh);
+}
+
 int br_promql_eval_tree(const br_queryable *q, const br_promql_options *opts,
                         const struct br_promql_node *root, const char *query, int64_t start,
                         int64_t end, int64_t step, br_arena *arena, br_promql_result *out,
@@ -3013,7 +3216,10 @@ int br_promql_eval_tree(const br_queryable *q, const br_promql_options *opts,
     e.interval = range_query ? step : 1;
     e.skip_buckets = false;
     ev_value v;
-    int rc = eval_node(&e, root, &v);
+    int rc = check_durations(sh, root);
+    if (rc == 0) {
+        rc = eval_node(&e, root, &v);
+    }
     if (rc == 0) {
         rc = finish(&e, arena, &v, range_query, out);
     }
@@ -3033,7 +3239,8 @@ static int eval_text(const br_queryable *q, const br_promql_options *opts, const
     br_arena pa;
     br_arena_init(&pa, 1 << 14, 16 << 20);
     br_promql_node *root = NULL;
-    int rc = br_promql_parse(expr, &pa, &root, err);
+    unsigned flags = opts->experimental_syntax ? BR_PROMQL_PARSE_EXPERIMENTAL : 0;
+    int rc = br_promql_parse_ex(expr, strlen(expr), flags, &pa, &root, err);
     if (rc == 0) {
         rc = br_promql_eval_tree(q, opts, root, expr, start, end, step, arena, out, err);
         br_promql_ast_free(root);

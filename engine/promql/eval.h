@@ -86,6 +86,12 @@ typedef struct br_promql_options {
      * __name__ through functions and operators and drop it at the end
      * (the peer test scripts run with it). Ignored under compat V2. */
     bool delayed_name_removal;
+    /* Accept Prometheus' experimental syntax when parsing the query text
+     * (br_promql_parse_ex with BR_PROMQL_PARSE_EXPERIMENTAL): duration
+     * expressions, anchored and smoothed selectors, fill modifiers. Off by
+     * default, as in Prometheus. br_promql_eval_tree evaluates whatever
+     * tree it is given. */
+    bool experimental_syntax;
     /* Annotations (warnings, infos) are produced only under compat V3. */
 } br_promql_options;
 

@@ -324,6 +324,476 @@ static int extrapolated_rate(br_fctx *cx, const br_window *w, bool counter, bool
     return 0;
 }
 
+/* ---- Anchored and smoothed windows (Prometheus' extended range selectors)
+ *
+ * Such a window holds, besides the samples of (range_start, range_end],
+ * those of the lookback delta before range_start (and, smoothed, after
+ * range_end): eval.c selects them. rate/increase/delta then take the
+ * difference between the value at the start (the last sample at or
+ * before it; smoothed: interpolated there) and the value at the end
+ * (smoothed: interpolated), plus counter resets in between, and do not
+ * extrapolate. */
+
+/* sort.Search(n, t > bound) (strict) or t >= bound over floats. */
+static size_t search_floats(const br_sample *f, size_t n, int64_t bound, bool strict)
+{
+    size_t lo = 0;
+    size_t hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strict ? f[mid].t > bound : f[mid].t >= bound) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return lo;
+}
+
+static size_t search_hists(const br_hpoint *h, size_t n, int64_t bound, bool strict)
+{
+    size_t lo = 0;
+    size_t hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strict ? h[mid].t > bound : h[mid].t >= bound) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return lo;
+}
+
+/* Linear interpolation at t; a counter that went down restarts from 0. */
+static double interpolate_float(const br_sample *p1, const br_sample *p2, int64_t t, bool counter)
+{
+    double y1 = p1->v;
+    double y2 = p2->v;
+    if (counter && y2 < y1) {
+        y1 = 0;
+    }
+    return y1 + (y2 - y1) * (double)(t - p1->t) / (double)(p2->t - p1->t);
+}
+
+/* Histogram interpolation at t (Prometheus' interpolateHistograms).
+ * Returns 0, BR_FH_EINCOMPAT (exponential and custom buckets mixed) or -1
+ * (arena full). */
+static int interpolate_hist(br_fctx *cx, const br_hpoint *p1, const br_hpoint *p2, int64_t t,
+                            bool counter, br_fhist **out)
+{
+    *out = NULL;
+    if (t == p1->t || t == p2->t) {
+        *out = br_fhist_copy(cx->arena, t == p1->t ? p1->h : p2->h);
+        return *out != NULL ? 0 : -1;
+    }
+    double fraction = (double)(t - p1->t) / (double)(p2->t - p1->t);
+    br_fhist *r = br_fhist_copy(cx->arena, p2->h);
+    if (r == NULL) {
+        return -1;
+    }
+    if (counter && br_fhist_detect_reset(p2->h, p1->h)) {
+        br_fhist_mul(r, fraction);
+        *out = r;
+        return 0;
+    }
+    unsigned flags = 0;
+    int rc = br_fhist_add(cx->arena, r, p1->h, true, NULL, &flags);
+    if (rc != 0) {
+        return rc;
+    }
+    if (flags & BR_FH_NHCB_RECONCILED) {
+        note_reconciled(cx, "subtraction");
+    }
+    br_fhist_mul(r, fraction);
+    flags = 0;
+    rc = br_fhist_add(cx->arena, r, p1->h, false, NULL, &flags);
+    if (rc != 0) {
+        return rc;
+    }
+    if (flags & BR_FH_NHCB_RECONCILED) {
+        note_reconciled(cx, "addition");
+    }
+    *out = r;
+    return 0;
+}
+
+/* The boundary indexes of an extended window: first is the last sample at
+ * or before range_start (or the first one); last is the last sample, or
+ * (smoothed) the first at or after range_end. False when the window has
+ * nothing to measure. */
+typedef struct ext_bounds {
+    size_t first;
+    size_t last;
+} ext_bounds;
+
+static bool ext_bounds_floats(const br_window *w, ext_bounds *b)
+{
+    size_t last = w->nf - 1;
+    size_t s = search_floats(w->f, last, w->range_start, true);
+    b->first = s > 0 ? s - 1 : 0;
+    if (w->smoothed) {
+        last = search_floats(w->f, last, w->range_end, false);
+    }
+    b->last = last;
+    if (w->f[last].t <= w->range_start) {
+        return false;
+    }
+    return !(w->smoothed && w->f[b->first].t > w->range_end);
+}
+
+static bool ext_bounds_hists(const br_window *w, ext_bounds *b)
+{
+    size_t last = w->nh - 1;
+    size_t s = search_hists(w->h, last, w->range_start, true);
+    b->first = s > 0 ? s - 1 : 0;
+    if (w->smoothed) {
+        last = search_hists(w->h, last, w->range_end, false);
+    }
+    b->last = last;
+    if (w->h[last].t <= w->range_start) {
+        return false;
+    }
+    return !(w->smoothed && w->h[b->first].t > w->range_end);
+}
+
+/* Prometheus' extendedRate, for floats. */
+static void extended_rate_floats(const br_window *w, bool counter, bool is_rate, br_fout *out)
+{
+    ext_bounds b;
+    if (!ext_bounds_floats(w, &b)) {
+        return;
+    }
+    const br_sample *f = w->f;
+    double left = f[b.first].v;
+    if (w->smoothed && f[b.first].t < w->range_start) {
+        left = interpolate_float(&f[b.first], &f[b.first + 1], w->range_start, counter);
+    }
+    double right = f[b.last].v;
+    if (w->smoothed && b.last > 0 && f[b.last].t > w->range_end) {
+        right = interpolate_float(&f[b.last - 1], &f[b.last], w->range_end, counter);
+    }
+    double result = right - left;
+    if (counter) {
+        /* Resets at the boundaries are in left and right already. */
+        int64_t i0 = (int64_t)b.first;
+        int64_t i1 = (int64_t)b.last;
+        if (f[i0].t <= w->range_start) {
+            i0++;
+        }
+        if (f[i1].t >= w->range_end) {
+            i1--;
+        }
+        double correction = 0;
+        double prev = left;
+        for (int64_t i = i0; i <= i1; i++) {
+            if (f[i].v < prev) {
+                correction += prev;
+            }
+            prev = f[i].v;
+        }
+        if (right < prev) {
+            correction += prev;
+        }
+        result += correction;
+    }
+    if (is_rate) {
+        result /= (double)w->range_ms / 1000;
+    }
+    out->ok = true;
+    out->f = result;
+}
+
+/* Adds (sub: subtracts) o to h with Prometheus' annotations; false (with
+ * *oom set when the arena is full) when the histograms do not combine. */
+static bool hist_combine(br_fctx *cx, const br_window *w, br_fhist *h, const br_fhist *o, bool sub,
+                         bool *oom)
+{
+    unsigned flags = 0;
+    int rc = br_fhist_add(cx->arena, h, o, sub, NULL, &flags);
+    if (rc == BR_FH_EINCOMPAT) {
+        note_mixed_exp_custom(cx, w->ls);
+        return false;
+    }
+    if (rc < 0) {
+        *oom = true;
+        return false;
+    }
+    if (flags & BR_FH_NHCB_RECONCILED) {
+        note_reconciled(cx, sub ? "subtraction" : "addition");
+    }
+    return true;
+}
+
+/* The counter-reset correction between the boundaries (Prometheus'
+ * correctForCounterResetsHistogram). *corr stays NULL when there is none.
+ * False when the histograms do not combine. */
+static bool hist_reset_correction(br_fctx *cx, const br_window *w, const ext_bounds *b,
+                                  const br_fhist *left, const br_fhist *right, br_fhist **corr,
+                                  bool *oom)
+{
+    const br_hpoint *h = w->h;
+    *corr = NULL;
+    int64_t first = (int64_t)b->first + 1;
+    const br_fhist *prev = left;
+    if (w->smoothed && h[b->first].t < w->range_start &&
+        br_fhist_detect_reset(h[b->first + 1].h, h[b->first].h)) {
+        /* The left interpolation spanned that reset already. */
+        prev = h[b->first + 1].h;
+        first++;
+    }
+    /* h[last] is right itself (or what right was interpolated towards). */
+    int64_t last = (int64_t)b->last - 1;
+    if (first > last + 1) {
+        return true;
+    }
+    for (int64_t i = first; i <= last + 1; i++) {
+        const br_fhist *cur = i <= last ? h[i].h : right;
+        if (br_fhist_detect_reset(cur, prev)) {
+            if (*corr == NULL) {
+                *corr = br_fhist_copy(cx->arena, prev);
+                if (*corr == NULL) {
+                    *oom = true;
+                    return false;
+                }
+            } else if (!hist_combine(cx, w, *corr, prev, false, oom)) {
+                return false;
+            }
+        }
+        prev = cur;
+    }
+    return true;
+}
+
+/* Prometheus' extendedHistogramRate. */
+static int extended_rate_hists(br_fctx *cx, const br_window *w, bool counter, bool is_rate,
+                               br_fout *out, br_err *err)
+{
+    ext_bounds b;
+    if (!ext_bounds_hists(w, &b)) {
+        return 0;
+    }
+    const br_hpoint *h = w->h;
+    bool custom = br_fhist_custom(h[b.first].h);
+    for (size_t i = b.first; i <= b.last; i++) {
+        if (br_fhist_custom(h[i].h) != custom) {
+            note_mixed_exp_custom(cx, w->ls);
+            return 0;
+        }
+        if (counter && h[i].h->hint == BR_HIST_RESET_GAUGE) {
+            note_not_counter(cx, w->ls);
+        }
+    }
+    br_fhist *left;
+    br_fhist *right;
+    int rc;
+    if (w->smoothed && h[b.first].t < w->range_start) {
+        rc = interpolate_hist(cx, &h[b.first], &h[b.first + 1], w->range_start, counter, &left);
+    } else {
+        left = br_fhist_copy(cx->arena, h[b.first].h);
+        rc = left != NULL ? 0 : -1;
+    }
+    if (rc == 0) {
+        if (w->smoothed && b.last > 0 && h[b.last].t > w->range_end) {
+            rc = interpolate_hist(cx, &h[b.last - 1], &h[b.last], w->range_end, counter, &right);
+        } else {
+            right = br_fhist_copy(cx->arena, h[b.last].h);
+            rc = right != NULL ? 0 : -1;
+        }
+    }
+    if (rc == BR_FH_EINCOMPAT) {
+        note_mixed_exp_custom(cx, w->ls);
+        return 0;
+    }
+    if (rc < 0) {
+        return arena_full(err);
+    }
+    if (!counter && (left->hint != BR_HIST_RESET_GAUGE || right->hint != BR_HIST_RESET_GAUGE)) {
+        note_not_gauge(cx, w->ls);
+    }
+    bool oom = false;
+    br_fhist *res = br_fhist_copy(cx->arena, right);
+    if (res == NULL) {
+        return arena_full(err);
+    }
+    if (!hist_combine(cx, w, res, left, true, &oom)) {
+        return oom ? arena_full(err) : 0;
+    }
+    if (counter) {
+        br_fhist *corr;
+        if (!hist_reset_correction(cx, w, &b, left, right, &corr, &oom) ||
+            (corr != NULL && !hist_combine(cx, w, res, corr, false, &oom))) {
+            return oom ? arena_full(err) : 0;
+        }
+    }
+    if (is_rate) {
+        br_fhist_div(res, (double)w->range_ms / 1000);
+    }
+    res->hint = BR_HIST_RESET_GAUGE;
+    br_fhist_trim(res);
+    out->ok = true;
+    out->h = res;
+    return 0;
+}
+
+/* rate, increase and delta over an anchored or smoothed window. */
+static int extended_rate(br_fctx *cx, const br_window *w, bool counter, bool is_rate, br_fout *out,
+                         br_err *err)
+{
+    out->ok = false;
+    if (w->nh > 0 && w->nf > 0) {
+        note_mixed_floats_histograms(cx, w->ls);
+        return 0;
+    }
+    if (w->nh > 0) {
+        return extended_rate_hists(cx, w, counter, is_rate, out, err);
+    }
+    if (w->nf > 0) {
+        extended_rate_floats(w, counter, is_rate, out);
+    }
+    return 0;
+}
+
+/*
+ * Where resets() and changes() start in an anchored window (Prometheus'
+ * pickFirstSampleIndices): at the newest sample, float or histogram, at or
+ * before range_start, skipping older ones. False when no sample lies
+ * after range_start. Not anchored: from the beginning.
+ */
+static bool first_sample_indexes(const br_window *w, size_t *ff, size_t *fh)
+{
+    *ff = 0;
+    *fh = 0;
+    if (!w->anchored) {
+        return true;
+    }
+    int64_t lf = (int64_t)search_floats(w->f, w->nf, w->range_start, true) - 1;
+    int64_t lh = (int64_t)search_hists(w->h, w->nh, w->range_start, true) - 1;
+    if (lf + 1 >= (int64_t)w->nf && lh + 1 >= (int64_t)w->nh) {
+        return false;
+    }
+    if (lf < 0 && lh < 0) {
+        return true;
+    }
+    if (lh < 0 || (lf >= 0 && w->f[lf].t >= w->h[lh].t)) {
+        *ff = (size_t)lf;
+        *fh = (size_t)(lh + 1);
+    } else {
+        *ff = (size_t)(lf + 1);
+        *fh = (size_t)lh;
+    }
+    return true;
+}
+
+size_t br_fn_extend_floats(const br_window *w, br_sample *out)
+{
+    if (w->nf == 0) {
+        return 0;
+    }
+    ext_bounds b;
+    size_t last = w->nf - 1;
+    size_t s = search_floats(w->f, last, w->range_start, true);
+    b.first = s > 0 ? s - 1 : 0;
+    if (w->smoothed) {
+        last = search_floats(w->f, last, w->range_end, false);
+    }
+    b.last = last;
+    const br_sample *f = w->f;
+    if (f[last].t <= w->range_start) {
+        return 0;
+    }
+    double left = f[b.first].v;
+    if (w->smoothed && f[b.first].t < w->range_start) {
+        left = interpolate_float(&f[b.first], &f[b.first + 1], w->range_start, false);
+    }
+    double right = f[b.last].v;
+    if (w->smoothed && b.last > 0 && f[b.last].t > w->range_end) {
+        right = interpolate_float(&f[b.last - 1], &f[b.last], w->range_end, false);
+    }
+    int64_t i0 = (int64_t)b.first;
+    int64_t i1 = (int64_t)b.last;
+    if (f[i0].t <= w->range_start) {
+        i0++;
+    }
+    if (f[i1].t >= w->range_end) {
+        i1--;
+    }
+    size_t n = 0;
+    out[n].t = w->range_start;
+    out[n].v = left;
+    n++;
+    for (int64_t i = i0; i <= i1; i++) {
+        out[n++] = f[i];
+    }
+    out[n].t = w->range_end;
+    out[n].v = right;
+    n++;
+    return n;
+}
+
+int br_fn_smoothed(br_fctx *cx, const br_window *w, int64_t ref, br_fout *out, br_err *err)
+{
+    out->ok = false;
+    out->h = NULL;
+    if (w->nf + w->nh == 0) {
+        return 0;
+    }
+    if (w->nf > 0 && w->nh > 0) {
+        note_mixed_floats_histograms(cx, w->ls);
+        return 0;
+    }
+    if (w->nh > 0) {
+        size_t i = search_hists(w->h, w->nh, ref, false);
+        const br_hpoint *h = w->h;
+        br_fhist *r = NULL;
+        if (i < w->nh && h[i].t == ref) {
+            r = br_fhist_copy(cx->arena, h[i].h);
+        } else if (i > 0 && i < w->nh) {
+            if (br_fhist_custom(h[i - 1].h) != br_fhist_custom(h[i].h)) {
+                note_mixed_exp_custom(cx, w->ls);
+                return 0;
+            }
+            bool counter =
+                h[i - 1].h->hint != BR_HIST_RESET_GAUGE || h[i].h->hint != BR_HIST_RESET_GAUGE;
+            int rc = interpolate_hist(cx, &h[i - 1], &h[i], ref, counter, &r);
+            if (rc == BR_FH_EINCOMPAT) {
+                note_mixed_exp_custom(cx, w->ls);
+                return 0;
+            }
+            if (rc < 0) {
+                return arena_full(err);
+            }
+        } else if (i > 0) {
+            /* No later sample yet: carry the last one forward; its hint
+             * described its predecessor, not this value. */
+            r = br_fhist_copy(cx->arena, h[i - 1].h);
+            if (r != NULL) {
+                r->hint = BR_HIST_RESET_UNKNOWN;
+            }
+        } else {
+            return 0;
+        }
+        if (r == NULL) {
+            return arena_full(err);
+        }
+        out->ok = true;
+        out->h = r;
+        return 0;
+    }
+    size_t i = search_floats(w->f, w->nf, ref, false);
+    if (i < w->nf && w->f[i].t == ref) {
+        out->f = w->f[i].v;
+    } else if (i > 0 && i < w->nf) {
+        out->f = interpolate_float(&w->f[i - 1], &w->f[i], ref, false);
+    } else if (i > 0) {
+        out->f = w->f[i - 1].v;
+    } else {
+        return 0;
+    }
+    out->ok = true;
+    return 0;
+}
+
 static int instant_value(br_fctx *cx, const br_window *w, bool is_rate, br_fout *out,
                          br_err *err)
 {
@@ -511,6 +981,10 @@ static bool merged_next(merged_iter *it, double *f, const br_fhist **h, int64_t 
 static void fn_resets(const br_window *w, br_fout *out)
 {
     merged_iter it = {w, 0, 0};
+    if (!first_sample_indexes(w, &it.i_f, &it.i_h)) {
+        out->ok = false;
+        return;
+    }
     double pf = 0;
     double cf;
     const br_fhist *ph = NULL;
@@ -541,6 +1015,10 @@ static void fn_resets(const br_window *w, br_fout *out)
 static void fn_changes(const br_window *w, br_fout *out)
 {
     merged_iter it = {w, 0, 0};
+    if (!first_sample_indexes(w, &it.i_f, &it.i_h)) {
+        out->ok = false;
+        return;
+    }
     double pf = 0;
     double cf;
     const br_fhist *ph = NULL;
@@ -790,6 +1268,18 @@ int br_fn_range(br_promql_func_id id, br_fctx *cx, const br_window *w, const dou
     out->ok = false;
     out->f = 0;
     out->h = NULL;
+    if (w->anchored || w->smoothed) {
+        switch (id) {
+        case BR_PROMQL_FN_RATE:
+            return extended_rate(cx, w, true, true, out, err);
+        case BR_PROMQL_FN_INCREASE:
+            return extended_rate(cx, w, true, false, out, err);
+        case BR_PROMQL_FN_DELTA:
+            return extended_rate(cx, w, false, false, out, err);
+        default:
+            break;
+        }
+    }
     switch (id) {
     case BR_PROMQL_FN_RATE:
         return extrapolated_rate(cx, w, true, true, out, err);

@@ -66,6 +66,11 @@ typedef struct br_window {
     int64_t range_ms;    /* the selector's range */
     int64_t ts;          /* evaluation time of the step */
     br_lset ls;          /* the series' labels (for annotation texts) */
+    /* Extended range selectors (Prometheus' experimental anchored and
+     * smoothed modifiers): the window then also holds the samples of the
+     * lookback delta before range_start (smoothed: and after range_end). */
+    bool anchored;
+    bool smoothed;
 } br_window;
 
 /* Result of a range-vector function at one step. */
@@ -86,6 +91,26 @@ bool br_fn_takes_range(br_promql_func_id id);
  */
 int br_fn_range(br_promql_func_id id, br_fctx *cx, const br_window *w, const double *params,
                 size_t n_params, br_fout *out, br_err *err);
+
+/*
+ * A smoothed instant vector selector at time ref (Prometheus'
+ * smoothSeries): w holds the series' samples in (ref - lookback,
+ * ref + lookback]; the result is the sample at ref, else the linear
+ * interpolation between its neighbours (a histogram counter that reset
+ * restarts from zero), else the last sample before ref; out->ok false when
+ * there is none before ref or floats and histograms are mixed (with a
+ * warning). Returns 0 or BR_ELIMIT.
+ */
+int br_fn_smoothed(br_fctx *cx, const br_window *w, int64_t ref, br_fout *out, br_err *err);
+
+/*
+ * An anchored or smoothed range selector evaluated on its own (Prometheus'
+ * extendFloats): the value at range_start (last sample at or before it;
+ * smoothed: interpolated), the samples strictly inside the range, and the
+ * value at range_end. Writes into out (room for w->nf + 2) and returns
+ * the count; 0 when no sample lies after range_start.
+ */
+size_t br_fn_extend_floats(const br_window *w, br_sample *out);
 
 /*
  * Runs instant-vector function id on in (borrowed) at step time ts, adding

@@ -11,8 +11,18 @@
  * Precedence, lowest first: or; and unless; == != <= < >= > </ >/;
  * + -; * / % atan2; ^ (right-associative). A unary + or - takes as operand
  * a chain of ^ only (so -2^2 is -(2^2) and -1*2 is (-1)*2), and folds into
- * a number literal. The postfix modifiers [range], [range:step], offset
- * and @ bind tightest of all.
+ * a number literal. The postfix modifiers [range], [range:step], offset,
+ * @, anchored and smoothed bind tightest of all.
+ *
+ * Experimental syntax is parsed only with its BR_PROMQL_PARSE_* flag (else
+ * the old "not enabled" errors, at Prometheus' positions). Duration
+ * expressions get their own small precedence climber (dur_expr) with
+ * Prometheus' rules: a unary sign binds like *, so -2^2 is -(2^2); a
+ * literal 0 divisor is a parse error; a result that is one literal is
+ * stored as milliseconds, anything else as a br_promql_dur computed per
+ * query. After offset, a (signed) literal, step(), range(), min_of() or
+ * max_of() ends the offset, so `x offset 5m + 1` is a binary expression,
+ * as in Prometheus' offset_duration_expr rule.
  *
  * Syntax errors name the unexpected token and, like Prometheus' yacc
  * error recovery, the innermost enclosing construct that has an error
@@ -59,6 +69,7 @@ typedef struct parser {
     uint32_t last_end; /* end offset of the last consumed token */
     br_arena *arena;
     br_err *err;
+    unsigned flags; /* BR_PROMQL_PARSE_* experimental syntax allowed */
     int rc; /* first error, 0 while none */
     int depth;
     const char *ctx;      /* construct for "unexpected X in <ctx>" */
@@ -1319,6 +1330,9 @@ static br_promql_node *parse_primary(parser *p)
  * time.Duration (rounded to nanoseconds) and then into milliseconds. */
 static int64_t seconds_to_ms(double v)
 {
+    if (isnan(v)) {
+        return 0; /* `offset NaN`: no meaningful duration; avoid the cast */
+    }
     double ns = round(v * 1e9);
     return (int64_t)ns / 1000000;
 }
@@ -1412,6 +1426,377 @@ static bool parse_duration_literal(parser *p, bool allow_many_signs, dur_lit *ou
     return true;
 }
 
+/* ---- Duration expressions (experimental; BR_PROMQL_PARSE_DURATION_EXPR) --- */
+
+static br_promql_dur *mk_dur(parser *p, br_promql_dur_op op, uint32_t start, uint32_t end)
+{
+    if (p->rc != 0) {
+        return NULL;
+    }
+    br_promql_dur *d = br_arena_calloc(p->arena, 1, sizeof(*d));
+    if (d == NULL) {
+        fail_limit(p, start, "query needs more memory than the query arena allows");
+        return NULL;
+    }
+    d->op = op;
+    d->start = start;
+    d->end = end;
+    return d;
+}
+
+/* A NUMBER or DURATION token (consumed) as a literal. */
+static br_promql_dur *dur_literal(parser *p, const br_promql_token *t)
+{
+    double v;
+    bool is_dur = t->type == BR_TOK_DURATION;
+    if (is_dur) {
+        int64_t ms;
+        if (!duration_value(p, t, &ms)) {
+            return NULL;
+        }
+        v = (double)ms / 1000.0;
+    } else if (!number_value(p, t, &v)) {
+        return NULL;
+    }
+    if (isnan(v) || duration_out_of_range(v)) {
+        fail(p, t->pos, "duration out of range");
+        return NULL;
+    }
+    br_promql_dur *d = mk_dur(p, BR_PROMQL_DUR_NUMBER, t->pos, t->pos + t->len);
+    if (d != NULL) {
+        d->value = v;
+        d->duration = is_dur;
+    }
+    return d;
+}
+
+/* Marks e as written in parentheses [start, end); a bare literal gets a
+ * unary-plus node to carry the mark, as Prometheus does. */
+static br_promql_dur *dur_wrap(parser *p, br_promql_dur *e, uint32_t start, uint32_t end)
+{
+    if (e->op != BR_PROMQL_DUR_NUMBER) {
+        e->wrapped = true;
+        return e;
+    }
+    br_promql_dur *w = mk_dur(p, BR_PROMQL_DUR_ADD, start, end);
+    if (w != NULL) {
+        w->rhs = e;
+        w->wrapped = true;
+        w->end = e->end;
+    }
+    return w;
+}
+
+/* A unary + or - (token op) applied to e (Prometheus'
+ * applyUnaryOpToDurationExpr): folded into a literal, or a unary node. */
+static br_promql_dur *dur_unary(parser *p, const br_promql_token *op, br_promql_dur *e,
+                                bool wrapped)
+{
+    if (wrapped) {
+        e = dur_wrap(p, e, e->start, e->end);
+        if (e == NULL) {
+            return NULL;
+        }
+    }
+    if (e->op != BR_PROMQL_DUR_NUMBER) {
+        if (op->type != BR_TOK_SUB) {
+            return e;
+        }
+        br_promql_dur *u = mk_dur(p, BR_PROMQL_DUR_SUB, op->pos, e->end);
+        if (u != NULL) {
+            u->rhs = e;
+        }
+        return u;
+    }
+    if (op->type == BR_TOK_SUB) {
+        e->value = -e->value;
+    }
+    if (duration_out_of_range(e->value)) {
+        fail(p, op->pos, "duration out of range");
+        return NULL;
+    }
+    e->start = op->pos;
+    return e;
+}
+
+static br_promql_dur *dur_expr(parser *p, int min_prec);
+
+/* step() or range(): the keyword is the lookahead. */
+static br_promql_dur *dur_step_or_range(parser *p)
+{
+    br_promql_token t = consume(p);
+    br_promql_token rp;
+    if (!expect(p, BR_TOK_LEFT_PAREN, NULL) || !expect(p, BR_TOK_RIGHT_PAREN, &rp)) {
+        return NULL;
+    }
+    return mk_dur(p, t.type == BR_TOK_STEP ? BR_PROMQL_DUR_STEP : BR_PROMQL_DUR_RANGE, t.pos,
+                  rp.pos + 1);
+}
+
+/* min_of(a, b) or max_of(a, b): the keyword is the lookahead. */
+static br_promql_dur *dur_min_max(parser *p)
+{
+    br_promql_token t = consume(p);
+    if (!expect(p, BR_TOK_LEFT_PAREN, NULL)) {
+        return NULL;
+    }
+    br_promql_dur *l = dur_expr(p, 0);
+    if (l == NULL || !expect(p, BR_TOK_COMMA, NULL)) {
+        return NULL;
+    }
+    br_promql_dur *r = dur_expr(p, 0);
+    if (r == NULL || !expect(p, BR_TOK_RIGHT_PAREN, NULL)) {
+        return NULL;
+    }
+    br_promql_dur *d = mk_dur(
+        p, t.type == BR_TOK_MIN_OF ? BR_PROMQL_DUR_MIN_OF : BR_PROMQL_DUR_MAX_OF, l->start, r->end);
+    if (d != NULL) {
+        d->lhs = l;
+        d->rhs = r;
+    }
+    return d;
+}
+
+/* "(" duration_expr ")": the parenthesis is the lookahead. */
+static br_promql_dur *dur_paren(parser *p, bool mark)
+{
+    br_promql_token lp = consume(p);
+    br_promql_dur *e = dur_expr(p, 0);
+    br_promql_token rp;
+    if (e == NULL || !expect(p, BR_TOK_RIGHT_PAREN, &rp)) {
+        return NULL;
+    }
+    return mark ? dur_wrap(p, e, lp.pos, rp.pos + 1) : e;
+}
+
+static br_promql_dur *dur_primary(parser *p)
+{
+    br_promql_token t = *peek(p);
+    if (p->rc != 0) {
+        return NULL;
+    }
+    switch (t.type) {
+    case BR_TOK_NUMBER:
+    case BR_TOK_DURATION:
+        consume(p);
+        return dur_literal(p, &t);
+    case BR_TOK_STEP:
+    case BR_TOK_RANGE:
+        return dur_step_or_range(p);
+    case BR_TOK_MIN_OF:
+    case BR_TOK_MAX_OF:
+        return dur_min_max(p);
+    case BR_TOK_LEFT_PAREN:
+        return dur_paren(p, true);
+    default:
+        unexpected(p);
+        return NULL;
+    }
+}
+
+/*
+ * duration_expr with Prometheus' precedences: + - below * / % below a
+ * unary sign below ^ (right-associative); so -2^2 is -(2^2) and -5m+35m
+ * is (-5m)+35m. A literal 0 divisor is refused here, as Prometheus does.
+ */
+static br_promql_dur *dur_expr(parser *p, int min_prec)
+{
+    if (p->rc != 0) {
+        return NULL;
+    }
+    if (++p->depth > BR_PROMQL_MAX_DEPTH) {
+        fail_limit(p, peek(p)->pos, "expression nesting is too deep (more than %d levels)",
+                   BR_PROMQL_MAX_DEPTH);
+        p->depth--;
+        return NULL;
+    }
+    br_promql_dur *lhs;
+    if (at(p, BR_TOK_ADD) || at(p, BR_TOK_SUB)) {
+        br_promql_token op = consume(p);
+        br_promql_dur *e = dur_expr(p, PREC_POW);
+        lhs = e != NULL ? dur_unary(p, &op, e, false) : NULL;
+    } else {
+        lhs = dur_primary(p);
+    }
+    while (lhs != NULL && p->rc == 0) {
+        br_promql_tok t = peek(p)->type;
+        if (p->rc != 0) {
+            break;
+        }
+        br_promql_dur_op op;
+        int prec;
+        switch (t) {
+        case BR_TOK_ADD:
+            op = BR_PROMQL_DUR_ADD;
+            prec = PREC_ADD;
+            break;
+        case BR_TOK_SUB:
+            op = BR_PROMQL_DUR_SUB;
+            prec = PREC_ADD;
+            break;
+        case BR_TOK_MUL:
+            op = BR_PROMQL_DUR_MUL;
+            prec = PREC_MUL;
+            break;
+        case BR_TOK_DIV:
+            op = BR_PROMQL_DUR_DIV;
+            prec = PREC_MUL;
+            break;
+        case BR_TOK_MOD:
+            op = BR_PROMQL_DUR_MOD;
+            prec = PREC_MUL;
+            break;
+        case BR_TOK_POW:
+            op = BR_PROMQL_DUR_POW;
+            prec = PREC_POW;
+            break;
+        default:
+            prec = -1;
+            op = BR_PROMQL_DUR_NUMBER;
+            break;
+        }
+        if (prec < min_prec) {
+            break;
+        }
+        br_promql_token ot = consume(p);
+        br_promql_dur *rhs = dur_expr(p, op == BR_PROMQL_DUR_POW ? prec : prec + 1);
+        if (rhs == NULL) {
+            lhs = NULL;
+            break;
+        }
+        if ((op == BR_PROMQL_DUR_DIV || op == BR_PROMQL_DUR_MOD) &&
+            rhs->op == BR_PROMQL_DUR_NUMBER && rhs->value == 0) {
+            fail(p, ot.pos, "%s", op == BR_PROMQL_DUR_DIV ? "division by zero" : "modulo by zero");
+            lhs = NULL;
+            break;
+        }
+        br_promql_dur *b = mk_dur(p, op, lhs->start, rhs->end);
+        if (b != NULL) {
+            b->lhs = lhs;
+            b->rhs = rhs;
+        }
+        lhs = b;
+    }
+    p->depth--;
+    return p->rc == 0 ? lhs : NULL;
+}
+
+/*
+ * A range or subquery step with duration expressions allowed: a literal
+ * (sets *ms, *expr NULL) must be > 0; an expression (sets *expr) is
+ * checked when the query runs.
+ */
+static bool parse_bracket_dexpr(parser *p, int64_t *ms, const br_promql_dur **expr)
+{
+    br_promql_dur *d = dur_expr(p, 0);
+    if (d == NULL) {
+        return false;
+    }
+    *expr = NULL;
+    *ms = 0;
+    if (d->op != BR_PROMQL_DUR_NUMBER) {
+        *expr = d;
+        return true;
+    }
+    int64_t v = seconds_to_ms(d->value);
+    /* Sub-millisecond ranges would become 0 ms: refused like 0. */
+    if (d->value <= 0 || v <= 0) {
+        fail(p, d->start, "duration must be greater than 0");
+        return false;
+    }
+    *ms = v;
+    return true;
+}
+
+/*
+ * What follows "offset" with duration expressions allowed (Prometheus'
+ * offset_duration_expr): a signed literal, step(), range(), min_of(),
+ * max_of() or a signed parenthesis end the offset, so `x offset 5m + 1`
+ * adds 1 to `x offset 5m`; only an unsigned parenthesis may continue with
+ * arithmetic (`offset (1m) * 2`).
+ */
+static bool parse_offset_dexpr(parser *p, int64_t *ms, const br_promql_dur **expr)
+{
+    br_promql_token t = *peek(p);
+    if (p->rc != 0) {
+        return false;
+    }
+    br_promql_dur *d = NULL;
+    if (t.type == BR_TOK_ADD || t.type == BR_TOK_SUB) {
+        consume(p);
+        br_promql_token n = *peek(p);
+        if (p->rc != 0) {
+            return false;
+        }
+        switch (n.type) {
+        case BR_TOK_NUMBER:
+        case BR_TOK_DURATION: {
+            consume(p);
+            br_promql_dur *lit = dur_literal(p, &n);
+            d = lit != NULL ? dur_unary(p, &t, lit, false) : NULL;
+            break;
+        }
+        case BR_TOK_STEP:
+        case BR_TOK_RANGE:
+        case BR_TOK_MIN_OF:
+        case BR_TOK_MAX_OF: {
+            br_promql_dur *inner = (n.type == BR_TOK_STEP || n.type == BR_TOK_RANGE)
+                                       ? dur_step_or_range(p)
+                                       : dur_min_max(p);
+            if (inner != NULL) {
+                d = mk_dur(p, t.type == BR_TOK_SUB ? BR_PROMQL_DUR_SUB : BR_PROMQL_DUR_ADD, t.pos,
+                           inner->end);
+                if (d != NULL) {
+                    d->rhs = inner;
+                }
+            }
+            break;
+        }
+        case BR_TOK_LEFT_PAREN: {
+            br_promql_dur *inner = dur_paren(p, false);
+            d = inner != NULL ? dur_unary(p, &t, inner, true) : NULL;
+            break;
+        }
+        default:
+            unexpected(p);
+            return false;
+        }
+    } else {
+        switch (t.type) {
+        case BR_TOK_NUMBER:
+        case BR_TOK_DURATION:
+            consume(p);
+            d = dur_literal(p, &t);
+            break;
+        case BR_TOK_STEP:
+        case BR_TOK_RANGE:
+            d = dur_step_or_range(p);
+            break;
+        case BR_TOK_MIN_OF:
+        case BR_TOK_MAX_OF:
+            d = dur_min_max(p);
+            break;
+        case BR_TOK_LEFT_PAREN:
+            d = dur_expr(p, 0);
+            break;
+        default:
+            unexpected(p);
+            return false;
+        }
+    }
+    if (d == NULL || p->rc != 0) {
+        return false;
+    }
+    *expr = NULL;
+    *ms = 0;
+    if (d->op == BR_PROMQL_DUR_NUMBER) {
+        *ms = seconds_to_ms(d->value);
+    } else {
+        *expr = d;
+    }
+    return true;
+}
+
 /* True when the lookahead continues a duration expression with arithmetic. */
 static bool at_duration_arith(parser *p)
 {
@@ -1420,9 +1805,14 @@ static bool at_duration_arith(parser *p)
                           t == BR_TOK_DIV || t == BR_TOK_MOD || t == BR_TOK_POW);
 }
 
-/* A range or step inside brackets, in milliseconds (> 0). */
-static bool parse_bracket_duration(parser *p, int64_t *ms)
+/* A range or step inside brackets, in milliseconds (> 0), or (with
+ * duration expressions enabled) an expression. */
+static bool parse_bracket_duration(parser *p, int64_t *ms, const br_promql_dur **expr)
 {
+    *expr = NULL;
+    if (p->flags & BR_PROMQL_PARSE_DURATION_EXPR) {
+        return parse_bracket_dexpr(p, ms, expr);
+    }
     dur_lit d;
     if (!parse_duration_literal(p, true, &d)) {
         return false;
@@ -1450,6 +1840,7 @@ static bool parse_bracket_duration(parser *p, int64_t *ms)
 /* Which of a node's offset/@ fields a modifier applies to. */
 typedef struct mod_target {
     int64_t *offset_ms;
+    const br_promql_dur **offset_expr;
     br_promql_at *at;
     int64_t *at_ms;
 } mod_target;
@@ -1458,15 +1849,17 @@ static bool modifier_target(parser *p, br_promql_node *e, mod_target *t, const c
 {
     switch (e->kind) {
     case BR_PROMQL_VECTOR_SELECTOR:
-        *t = (mod_target){&e->u.vs.offset_ms, &e->u.vs.at, &e->u.vs.at_ms};
+        *t = (mod_target){&e->u.vs.offset_ms, &e->u.vs.offset_expr, &e->u.vs.at, &e->u.vs.at_ms};
         return true;
     case BR_PROMQL_MATRIX_SELECTOR: {
         br_promql_node *vs = e->u.matrix.vs;
-        *t = (mod_target){&vs->u.vs.offset_ms, &vs->u.vs.at, &vs->u.vs.at_ms};
+        *t =
+            (mod_target){&vs->u.vs.offset_ms, &vs->u.vs.offset_expr, &vs->u.vs.at, &vs->u.vs.at_ms};
         return true;
     }
     case BR_PROMQL_SUBQUERY:
-        *t = (mod_target){&e->u.subquery.offset_ms, &e->u.subquery.at, &e->u.subquery.at_ms};
+        *t = (mod_target){&e->u.subquery.offset_ms, &e->u.subquery.offset_expr, &e->u.subquery.at,
+                          &e->u.subquery.at_ms};
         return true;
     default:
         fail(p, e->start,
@@ -1481,26 +1874,72 @@ static bool modifier_target(parser *p, br_promql_node *e, mod_target *t, const c
 static bool parse_offset(parser *p, br_promql_node *e)
 {
     saved_ctx saved = set_ctx(p, "offset", EXPECT_DURATION);
-    dur_lit d;
-    bool ok = parse_duration_literal(p, false, &d);
+    int64_t ms = 0;
+    const br_promql_dur *expr = NULL;
+    bool ok;
+    if (p->flags & BR_PROMQL_PARSE_DURATION_EXPR) {
+        ok = parse_offset_dexpr(p, &ms, &expr);
+    } else {
+        dur_lit d;
+        ok = parse_duration_literal(p, false, &d);
+        if (ok && duration_out_of_range(d.seconds)) {
+            restore_ctx(p, saved);
+            fail(p, d.pos, "duration out of range");
+            return false;
+        }
+        ms = d.ms;
+    }
     restore_ctx(p, saved);
     if (!ok) {
-        return false;
-    }
-    if (duration_out_of_range(d.seconds)) {
-        fail(p, d.pos, "duration out of range");
         return false;
     }
     mod_target t;
     if (!modifier_target(p, e, &t, "offset")) {
         return false;
     }
-    if (*t.offset_ms != 0) {
+    if (*t.offset_ms != 0 || *t.offset_expr != NULL) {
         fail(p, e->start, "offset may not be set multiple times");
         return false;
     }
-    *t.offset_ms = d.ms;
+    *t.offset_ms = ms;
+    *t.offset_expr = expr;
     e->end = p->last_end;
+    return true;
+}
+
+/* "anchored" or "smoothed" was consumed; sets it on e (Prometheus'
+ * setAnchored/setSmoothed). */
+static bool parse_extended(parser *p, br_promql_node *e, bool anchored)
+{
+    const char *what = anchored ? "anchored" : "smoothed";
+    if (!(p->flags & BR_PROMQL_PARSE_EXTENDED_RANGE)) {
+        fail(p, e->start, "%s modifier is experimental and not enabled", what);
+        return false;
+    }
+    br_promql_node *vs = NULL;
+    switch (e->kind) {
+    case BR_PROMQL_VECTOR_SELECTOR:
+        vs = e;
+        break;
+    case BR_PROMQL_MATRIX_SELECTOR:
+        vs = e->u.matrix.vs;
+        break;
+    case BR_PROMQL_SUBQUERY:
+        fail(p, e->start, "%s modifier is not supported for subqueries", what);
+        return false;
+    default:
+        fail(p, e->start, "%s modifier not implemented", what);
+        return false;
+    }
+    if (anchored) {
+        vs->u.vs.anchored = true;
+    } else {
+        vs->u.vs.smoothed = true;
+    }
+    if (vs->u.vs.anchored && vs->u.vs.smoothed) {
+        fail(p, e->start, "anchored and smoothed modifiers cannot be used together");
+        return false;
+    }
     return true;
 }
 
@@ -1585,7 +2024,9 @@ static br_promql_node *parse_brackets(parser *p, br_promql_node *e)
     br_promql_node *n = NULL;
     int64_t range_ms = 0;
     int64_t step_ms = 0;
-    if (!parse_bracket_duration(p, &range_ms)) {
+    const br_promql_dur *range_expr = NULL;
+    const br_promql_dur *step_expr = NULL;
+    if (!parse_bracket_duration(p, &range_ms, &range_expr)) {
         goto done;
     }
     if (at(p, BR_TOK_RIGHT_BRACKET)) {
@@ -1594,7 +2035,7 @@ static br_promql_node *parse_brackets(parser *p, br_promql_node *e)
             fail(p, lb.pos, "ranges only allowed for vector selectors");
             goto done;
         }
-        if (e->u.vs.offset_ms != 0) {
+        if (e->u.vs.offset_ms != 0 || e->u.vs.offset_expr != NULL) {
             fail(p, lb.pos, "no offset modifiers allowed before range");
             goto done;
         }
@@ -1609,6 +2050,7 @@ static br_promql_node *parse_brackets(parser *p, br_promql_node *e)
         n->type = BR_PROMQL_TYPE_MATRIX;
         n->u.matrix.vs = e;
         n->u.matrix.range_ms = range_ms;
+        n->u.matrix.range_expr = range_expr;
         goto done;
     }
     if (!at(p, BR_TOK_COLON)) {
@@ -1621,7 +2063,7 @@ static br_promql_node *parse_brackets(parser *p, br_promql_node *e)
     p->ctx = "subquery selector";
     p->expected = "number, duration, step(), range(), or \"]\"";
     if (!at(p, BR_TOK_RIGHT_BRACKET)) {
-        if (p->rc != 0 || !parse_bracket_duration(p, &step_ms)) {
+        if (p->rc != 0 || !parse_bracket_duration(p, &step_ms, &step_expr)) {
             goto done;
         }
         p->expected = "\"]\"";
@@ -1638,6 +2080,8 @@ static br_promql_node *parse_brackets(parser *p, br_promql_node *e)
     n->u.subquery.expr = e;
     n->u.subquery.range_ms = range_ms;
     n->u.subquery.step_ms = step_ms;
+    n->u.subquery.range_expr = range_expr;
+    n->u.subquery.step_expr = step_expr;
 done:
     restore_ctx(p, saved);
     if (n != NULL && !fix_depth(p, n)) {
@@ -1668,9 +2112,9 @@ static br_promql_node *parse_postfix(parser *p, br_promql_node *e)
             }
         } else if (t == BR_TOK_ANCHORED || t == BR_TOK_SMOOTHED) {
             consume(p);
-            fail(p, e->start, "%s modifier is experimental and not enabled",
-                 t == BR_TOK_ANCHORED ? "anchored" : "smoothed");
-            return NULL;
+            if (!parse_extended(p, e, t == BR_TOK_ANCHORED)) {
+                return NULL;
+            }
         } else {
             break;
         }
@@ -1746,22 +2190,43 @@ static bool binop_of(br_promql_tok t, br_promql_binop *op, int *prec)
     return false;
 }
 
-/* fill(v), fill_left(v), fill_right(v): parsed, then refused as not
- * enabled once the binary expression is complete (as Prometheus does). */
-static bool parse_fill_value(parser *p)
+/* fill(v), fill_left(v), fill_right(v): the keyword is the lookahead; the
+ * value is a signed number or duration (in seconds). Without
+ * BR_PROMQL_PARSE_FILL_MODIFIERS they are refused once the binary
+ * expression is complete (as Prometheus does). */
+static bool parse_fill_value(parser *p, double *v)
 {
     consume(p); /* fill keyword */
     if (!expect(p, BR_TOK_LEFT_PAREN, NULL)) {
         return false;
     }
+    bool neg = false;
     if (at(p, BR_TOK_ADD) || at(p, BR_TOK_SUB)) {
-        consume(p);
+        neg = consume(p).type == BR_TOK_SUB;
     }
-    if (!at(p, BR_TOK_NUMBER) && !at(p, BR_TOK_DURATION)) {
+    br_promql_token t = *peek(p);
+    if (p->rc != 0) {
+        return false;
+    }
+    if (t.type == BR_TOK_NUMBER) {
+        consume(p);
+        if (!number_value(p, &t, v)) {
+            return false;
+        }
+    } else if (t.type == BR_TOK_DURATION) {
+        consume(p);
+        int64_t ms;
+        if (!duration_value(p, &t, &ms)) {
+            return false;
+        }
+        *v = (double)ms / 1000.0;
+    } else {
         unexpected(p);
         return false;
     }
-    consume(p);
+    if (neg) {
+        *v = -*v;
+    }
     return expect(p, BR_TOK_RIGHT_PAREN, NULL);
 }
 
@@ -1775,6 +2240,10 @@ static br_promql_node *parse_binary_rest(parser *p, br_promql_node *lhs, br_prom
     br_promql_labels matching = {0};
     br_promql_labels include = {0};
     int fills = 0;
+    bool fill_l = false;
+    bool fill_r = false;
+    double fill_lv = 0;
+    double fill_rv = 0;
     if (at(p, BR_TOK_BOOL)) {
         consume(p);
         return_bool = true;
@@ -1800,21 +2269,29 @@ static br_promql_node *parse_binary_rest(parser *p, br_promql_node *lhs, br_prom
         }
     }
     if (at(p, BR_TOK_FILL)) {
-        if (!parse_fill_value(p)) {
+        if (!parse_fill_value(p, &fill_lv)) {
             return NULL;
         }
+        fill_rv = fill_lv;
+        fill_l = true;
+        fill_r = true;
         fills++;
     } else if (at(p, BR_TOK_FILL_LEFT) || at(p, BR_TOK_FILL_RIGHT)) {
         br_promql_tok first = peek(p)->type;
-        if (!parse_fill_value(p)) {
+        bool left = first == BR_TOK_FILL_LEFT;
+        if (!parse_fill_value(p, left ? &fill_lv : &fill_rv)) {
             return NULL;
         }
+        fill_l = left;
+        fill_r = !left;
         fills++;
-        br_promql_tok other = first == BR_TOK_FILL_LEFT ? BR_TOK_FILL_RIGHT : BR_TOK_FILL_LEFT;
+        br_promql_tok other = left ? BR_TOK_FILL_RIGHT : BR_TOK_FILL_LEFT;
         if (at(p, other)) {
-            if (!parse_fill_value(p)) {
+            if (!parse_fill_value(p, left ? &fill_rv : &fill_lv)) {
                 return NULL;
             }
+            fill_l = true;
+            fill_r = true;
             fills++;
         }
     }
@@ -1841,10 +2318,14 @@ static br_promql_node *parse_binary_rest(parser *p, br_promql_node *lhs, br_prom
     n->type = (lhs->type == BR_PROMQL_TYPE_SCALAR && rhs->type == BR_PROMQL_TYPE_SCALAR)
                   ? BR_PROMQL_TYPE_SCALAR
                   : BR_PROMQL_TYPE_VECTOR;
-    if (fills > 0) {
+    if (fills > 0 && !(p->flags & BR_PROMQL_PARSE_FILL_MODIFIERS)) {
         fail(p, n->start, "binop fill modifiers are experimental and not enabled");
         return NULL;
     }
+    n->u.binary.fill_lhs = fill_l;
+    n->u.binary.fill_rhs = fill_r;
+    n->u.binary.fill_lhs_value = fill_lv;
+    n->u.binary.fill_rhs_value = fill_rv;
     return fix_depth(p, n) ? n : NULL;
 }
 
@@ -1955,9 +2436,13 @@ static void check_binary(parser *p, br_promql_node *n)
     if (rt != BR_PROMQL_TYPE_SCALAR && rt != BR_PROMQL_TYPE_VECTOR) {
         fail(p, rhs->start, "binary expression must contain only scalar and instant vector types");
     }
+    bool fill = n->u.binary.fill_lhs || n->u.binary.fill_rhs;
     if (lt != BR_PROMQL_TYPE_VECTOR || rt != BR_PROMQL_TYPE_VECTOR) {
         if (n->u.binary.matching.n > 0) {
             fail(p, n->start, "vector matching only allowed between instant vectors");
+        }
+        if (fill) {
+            fail(p, n->start, "filling in missing series only allowed between instant vectors");
         }
         n->u.binary.has_matching = false;
     } else if (set) {
@@ -1967,6 +2452,9 @@ static void check_binary(parser *p, br_promql_node *n)
         }
         if (card != BR_PROMQL_CARD_MANY_TO_MANY) {
             fail(p, n->start, "set operations must always be many-to-many");
+        }
+        if (fill) {
+            fail(p, n->start, "filling in missing series not allowed for set operators");
         }
     }
     if ((lt == BR_PROMQL_TYPE_SCALAR || rt == BR_PROMQL_TYPE_SCALAR) && set) {
@@ -2119,6 +2607,12 @@ static br_promql_type check(parser *p, br_promql_node *n)
 int br_promql_parse_n(const char *input, size_t len, br_arena *arena, br_promql_node **out,
                       br_err *err)
 {
+    return br_promql_parse_ex(input, len, 0, arena, out, err);
+}
+
+int br_promql_parse_ex(const char *input, size_t len, unsigned flags, br_arena *arena,
+                       br_promql_node **out, br_err *err)
+{
     *out = NULL;
     if (len > BR_PROMQL_MAX_INPUT) {
         return br_err_set(err, BR_ELIMIT, "query is too long (%zu bytes, limit %d)", len,
@@ -2130,6 +2624,7 @@ int br_promql_parse_n(const char *input, size_t len, br_arena *arena, br_promql_
     p.len = len;
     p.arena = arena;
     p.err = err;
+    p.flags = flags;
     br_promql_lexer_init(&p.lx, input, len);
     br_promql_node *root = NULL;
     if (at(&p, BR_TOK_EOF)) {

@@ -13,7 +13,8 @@
  * names, bare-number durations like [90] and offset 30, </ and >/,
  * experimental functions, limitk, limit_ratio), as is Prometheus 2's
  * holt_winters. Experimental syntax Prometheus keeps behind feature flags
- * is rejected with Prometheus' own "not enabled" messages: duration
+ * is rejected by default with Prometheus' own "not enabled" messages, and
+ * accepted by br_promql_parse_ex with the matching flag: duration
  * arithmetic and step()/range()/min_of()/max_of() inside [...] and after
  * offset, the anchored/smoothed modifiers, and fill()/fill_left()/
  * fill_right() on binary operators.
@@ -55,6 +56,25 @@ int br_promql_parse(const char *input, br_arena *arena, br_promql_node **out, br
  * reported as unexpected characters, as Prometheus does). */
 int br_promql_parse_n(const char *input, size_t len, br_arena *arena, br_promql_node **out,
                       br_err *err);
+
+/* Experimental syntax, off by default as in Prometheus (the feature flag
+ * that enables it there in brackets). */
+#define BR_PROMQL_PARSE_DURATION_EXPR  0x1u /* [promql-duration-expr] */
+#define BR_PROMQL_PARSE_EXTENDED_RANGE 0x2u /* [promql-extended-range-selectors] */
+#define BR_PROMQL_PARSE_FILL_MODIFIERS 0x4u /* [promql-binop-fill-modifiers] */
+#define BR_PROMQL_PARSE_EXPERIMENTAL   0x7u /* all of them */
+
+/*
+ * br_promql_parse_n with experimental syntax enabled by flags (a mix of
+ * BR_PROMQL_PARSE_*): duration arithmetic and step()/range()/min_of()/
+ * max_of() in ranges, subquery steps and offsets (`x[5m+1m]`,
+ * `x offset (1h/2)`); the anchored and smoothed modifiers
+ * (`rate(x[5m] anchored)`, `x smoothed`); fill(v), fill_left(v) and
+ * fill_right(v) after a binary operator's matching modifiers. Same
+ * contract as br_promql_parse otherwise.
+ */
+int br_promql_parse_ex(const char *input, size_t len, unsigned flags, br_arena *arena,
+                       br_promql_node **out, br_err *err);
 
 /*
  * Parses a duration the way Prometheus' HTTP API reads step=, timeout=

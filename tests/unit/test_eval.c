@@ -4,7 +4,8 @@
  * query's result is compared with values worked out by hand from
  * Prometheus' rules (lookback and staleness, extrapolated rate, vector
  * matching, aggregation, histogram_quantile, subquery alignment, @ and
- * offset, name removal, limits and error texts).
+ * offset, name removal, limits and error texts), and the experimental
+ * syntax: duration expressions, anchored/smoothed selectors, fill().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -950,6 +951,130 @@ static void test_eval_rate_of_non_counter_name_gives_info_annotation(void **stat
     assert_int_equal(instant("rate(g[1m])", 60 * S)->n_infos, 0);
 }
 
+/* ---- Experimental syntax (Prometheus' feature flags) ------------------------- */
+
+static void test_eval_experimental_syntax_is_off_by_default(void **state)
+{
+    (void)state;
+    put("c_total", 0, 10 * S, counter10, 7);
+    assert_int_equal(fails("count_over_time(c_total[20s+10s])", 60 * S), BR_EPARSE);
+    assert_non_null(strstr(F.err.msg, "experimental duration expression is not enabled"));
+    assert_int_equal(fails("rate(c_total[30s] anchored)", 60 * S), BR_EPARSE);
+    assert_int_equal(fails("c_total + fill(0) c_total", 60 * S), BR_EPARSE);
+    F.o.experimental_syntax = true;
+    assert_close(val(instant("count_over_time(c_total[20s+10s])", 60 * S), NULL, NULL), 3);
+}
+
+static void test_eval_duration_expressions_use_the_query_step_and_range(void **state)
+{
+    (void)state;
+    put("c_total", 0, 10 * S, counter10, 7);
+    F.o.experimental_syntax = true;
+    /* step() is the range query's step: one sample per (t - 10s, t]. */
+    const br_promql_result *r = range("count_over_time(c_total[step()*2])", 30 * S, 60 * S, 10 * S);
+    assert_int_equal(r->n_series, 1);
+    assert_int_equal(r->series[0].n_points, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_close(r->series[0].points[i].v, 2);
+    }
+    r = range("c_total offset step()", 20 * S, 60 * S, 10 * S);
+    assert_int_equal(r->series[0].n_points, 5);
+    assert_close(r->series[0].points[0].v, 10);
+    assert_close(r->series[0].points[4].v, 50);
+    /* range() is end - start: 40s here, four samples in (20s, 60s]. */
+    r = range("count_over_time(c_total[range()])", 20 * S, 60 * S, 20 * S);
+    assert_close(r->series[0].points[2].v, 4);
+    /* A subquery step from step(). */
+    r = range("count_over_time(c_total[30s:step()/2])", 60 * S, 60 * S, 10 * S);
+    assert_close(r->series[0].points[0].v, 6);
+    /* An instant query has step 0 and range 0. */
+    assert_close(val(instant("c_total offset range()", 60 * S), NULL, NULL), 60);
+    assert_int_equal(fails("count_over_time(c_total[step()])", 60 * S), BR_EPARSE);
+    assert_string_equal(F.err.msg, "24:30: duration must be greater than 0");
+    /* Offsets may come out negative. */
+    assert_close(val(instant("c_total offset (10s-30s)", 20 * S), NULL, NULL), 40);
+}
+
+static void test_eval_anchored_range_starts_at_the_last_sample_before_it(void **state)
+{
+    (void)state;
+    put("c_total", 0, 10 * S, counter10, 7);
+    const double v[] = {0, 10, 20, 5, 15};
+    put("r_total", 0, 10 * S, v, 5);
+    F.o.experimental_syntax = true;
+    /* (25s, 55s]: from 20 at 20s to 50 at 50s, no extrapolation. */
+    assert_close(val(instant("increase(c_total[30s] anchored)", 55 * S), NULL, NULL), 30);
+    assert_close(val(instant("rate(c_total[30s] anchored)", 60 * S), NULL, NULL), 1);
+    /* From 10 at 10s: 20, 5 (a reset), 15: 15 - 10 + 20. */
+    assert_close(val(instant("increase(r_total[30s] anchored)", 40 * S), NULL, NULL), 25);
+    assert_close(val(instant("resets(r_total[30s] anchored)", 40 * S), NULL, NULL), 1);
+    assert_close(val(instant("changes(r_total[30s] anchored)", 40 * S), NULL, NULL), 3);
+    /* On its own the range shows its boundary values. */
+    const br_promql_result *r = instant("c_total[30s] anchored", 55 * S);
+    assert_int_equal(r->type, BR_VALUE_MATRIX);
+    assert_int_equal(r->series[0].n_points, 5);
+    assert_int_equal(r->series[0].points[0].t, 25 * S);
+    assert_close(r->series[0].points[0].v, 20);
+    assert_int_equal(r->series[0].points[4].t, 55 * S);
+    assert_close(r->series[0].points[4].v, 50);
+    /* Other functions would see samples from outside the range. */
+    assert_int_equal(fails("max_over_time(c_total[30s] anchored)", 60 * S), BR_EEXEC);
+    assert_string_equal(F.err.msg, "anchored modifier can only be used with: changes, delta, "
+                                   "increase, rate, resets - not with max_over_time");
+}
+
+static void test_eval_smoothed_selectors_interpolate(void **state)
+{
+    (void)state;
+    put("c_total", 0, 10 * S, counter10, 7);
+    F.o.experimental_syntax = true;
+    /* (25s, 55s]: 25 and 55 interpolated at the ends. */
+    assert_close(val(instant("increase(c_total[30s] smoothed)", 55 * S), NULL, NULL), 30);
+    assert_close(val(instant("rate(c_total[30s] smoothed)", 55 * S), NULL, NULL), 1);
+    /* An instant selector takes the value at the step time. */
+    assert_close(val(instant("c_total smoothed", 15 * S), NULL, NULL), 15);
+    assert_close(val(instant("c_total smoothed", 90 * S), NULL, NULL), 60);
+    const br_promql_result *r = range("c_total offset -5s smoothed", 0, 20 * S, 10 * S);
+    assert_int_equal(r->series[0].n_points, 3);
+    assert_close(r->series[0].points[0].v, 5);
+    assert_close(r->series[0].points[2].v, 25);
+    assert_string_equal(label(&r->series[0], "__name__"), "c_total");
+    assert_int_equal(fails("changes(c_total[30s] smoothed)", 60 * S), BR_EEXEC);
+    assert_string_equal(F.err.msg, "smoothed modifier can only be used with: delta, increase, "
+                                   "rate - not with changes");
+}
+
+static void test_eval_fill_modifiers_stand_in_for_missing_operands(void **state)
+{
+    (void)state;
+    const double v10[] = {10};
+    const double v20[] = {20};
+    const double v100[] = {100};
+    const double v400[] = {400};
+    put("left{l=\"a\"}", 0, M, v10, 1);
+    put("left{l=\"b\"}", 0, M, v20, 1);
+    put("right{l=\"a\"}", 0, M, v100, 1);
+    put("right{l=\"c\"}", 0, M, v400, 1);
+    F.o.experimental_syntax = true;
+    const br_promql_result *r = instant("left + fill(0) right", 0);
+    assert_int_equal(r->n_series, 3);
+    assert_close(val(r, "l", "a"), 110);
+    assert_close(val(r, "l", "b"), 20);
+    assert_close(val(r, "l", "c"), 400);
+    r = instant("left + fill_left(1) right", 0);
+    assert_int_equal(r->n_series, 2);
+    assert_close(val(r, "l", "c"), 401);
+    r = instant("left - fill_right(2) right", 0);
+    assert_int_equal(r->n_series, 2);
+    assert_close(val(r, "l", "b"), 18);
+    /* A comparison keeps the left side's name; a filled left side has none. */
+    r = instant("left != fill(10) right", 0);
+    assert_int_equal(r->n_series, 3);
+    assert_string_equal(label(find(r, "l", "b"), "__name__"), "left");
+    assert_null(label(find(r, "l", "c"), "__name__"));
+    assert_close(val(r, "l", "c"), 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -998,6 +1123,11 @@ int main(void)
         T(test_eval_parse_errors_are_reported),
         T(test_eval_string_and_scalar_results),
         T(test_eval_rate_of_non_counter_name_gives_info_annotation),
+        T(test_eval_experimental_syntax_is_off_by_default),
+        T(test_eval_duration_expressions_use_the_query_step_and_range),
+        T(test_eval_anchored_range_starts_at_the_last_sample_before_it),
+        T(test_eval_smoothed_selectors_interpolate),
+        T(test_eval_fill_modifiers_stand_in_for_missing_operands),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_functions.c — the evaluator's building blocks without a store:
  * quantiles over values, classic buckets and native histograms, the rate
- * extrapolation rules (including where Prometheus 2 and 3 differ), Kahan
+ * extrapolation rules (including where Prometheus 2 and 3 differ), the
+ * anchored and smoothed windows of the extended range selectors, Kahan
  * summation, native histogram arithmetic, label helpers, Go-compatible
  * number formatting, vector matching and the aggregation heap.
  */
@@ -279,6 +280,207 @@ static void test_functions_mixed_floats_and_histograms_warn(void **state)
     assert_non_null(strstr(last_note, "encountered a mix of histograms and floats"));
 }
 
+/* ---- Anchored and smoothed windows ------------------------------------------- */
+
+/* A window over (start, end] that also holds the samples before start (and,
+ * smoothed, after end), as eval.c hands out for extended selectors. */
+static br_window ext_window(const br_sample *f, size_t nf, int64_t start, int64_t end,
+                            bool anchored)
+{
+    br_window w = window(f, nf, start, end);
+    w.anchored = anchored;
+    w.smoothed = !anchored;
+    return w;
+}
+
+static void
+test_functions_anchored_increase_starts_at_the_last_sample_before_the_window(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    /* 1+1x4 9+1x4 every 15s (Prometheus' PROM-52 data set) at 80s over 1m:
+     * the window holds what eval.c selects, the samples up to 80s. */
+    const br_sample s[] = {{0, 1},     {15000, 2}, {30000, 3}, {45000, 4},
+                           {60000, 5}, {75000, 9}, {90000, 10}};
+    br_window w = ext_window(s, 6, 20000, 80000, true);
+    br_fout out;
+    br_fctx cx = ctx(false);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_INCREASE, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_true(out.ok);
+    /* Window (20s, 80s]: anchor 2 at 15s, end 9 at 75s: 9 - 2 = 7. */
+    assert_close(out.f, 7);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_RATE, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 7.0 / 60);
+    /* Nothing after the window start: no result. */
+    br_window late = ext_window(s, 2, 20000, 80000, true);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_INCREASE, &cx, &late, NULL, 0, &out, &err), 0);
+    assert_false(out.ok);
+}
+
+static void test_functions_anchored_increase_adds_back_counter_resets(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    /* 10 at 10s anchors (10s, 40s]; 20, 5 (reset), 15 follow: 15 - 10 + 20. */
+    const br_sample s[] = {{0, 0}, {10000, 10}, {20000, 20}, {30000, 5}, {40000, 15}};
+    br_window w = ext_window(s, 5, 10000, 40000, true);
+    br_fout out;
+    br_fctx cx = ctx(false);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_INCREASE, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 25);
+    /* delta does not treat the drop as a reset. */
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_DELTA, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 5);
+}
+
+static void test_functions_smoothed_rate_interpolates_both_boundaries(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    /* 0, 10, ... 60 every 10s; (25s, 55s]: 25 at the start, 55 at the end. */
+    const br_sample s[] = {{0, 0},      {10000, 10}, {20000, 20}, {30000, 30},
+                           {40000, 40}, {50000, 50}, {60000, 60}};
+    br_window w = ext_window(s, 7, 25000, 55000, false);
+    br_fout out;
+    br_fctx cx = ctx(false);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_INCREASE, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 30);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_RATE, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 1);
+    /* Across a counter reset (100 at 0s, 10 at 15s) a counter restarts
+     * from zero: 10 * 2/15 at 2s, 10 * 12/15 at 12s, so the increase over
+     * (2s, 12s] is 10 * 10/15 and the rate 2/3 (Prometheus' own case). */
+    const br_sample r[] = {{0, 100}, {15000, 10}};
+    br_window wr = ext_window(r, 2, 2000, 12000, false);
+    wr.range_ms = 10000;
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_RATE, &cx, &wr, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 0.666666666666667);
+}
+
+static void test_functions_anchored_resets_and_changes_count_from_the_anchor(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    /* 99 98 97 ... every minute; (0, 5m]: the anchor at 0 adds one step. */
+    const br_sample s[] = {{0, 99},      {60000, 98},  {120000, 97},
+                           {180000, 96}, {240000, 95}, {300000, 94}};
+    br_window w = ext_window(s, 6, 0, 300000, true);
+    br_window plain = window(s + 1, 5, 0, 300000);
+    br_fout out;
+    br_fctx cx = ctx(false);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_RESETS, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 5);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_RESETS, &cx, &plain, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 4);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_CHANGES, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_close(out.f, 5);
+    /* Only samples at or before the start: nothing to count. */
+    br_window none = ext_window(s, 1, 0, 300000, true);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_CHANGES, &cx, &none, NULL, 0, &out, &err), 0);
+    assert_false(out.ok);
+}
+
+static void test_functions_extended_histogram_rate(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    /* Counts 5, 10, 3 (a reset) at 0, 30s, 60s; anchored over (0, 70s]:
+     * 3 - 5 + 10 = 8. */
+    const double b5[] = {5};
+    const double b10[] = {10};
+    const double b3[] = {3};
+    br_hpoint hp[] = {{0, NULL}, {30000, NULL}, {60000, NULL}};
+    hp[0].h = hist(0, 0, 0, 0, b5, 1, 5, 5);
+    hp[1].h = hist(0, 0, 0, 0, b10, 1, 10, 10);
+    br_fhist *r = hist(0, 0, 0, 0, b3, 1, 3, 3);
+    r->hint = BR_HIST_RESET_YES;
+    hp[2].h = r;
+    br_window w = window(NULL, 0, 0, 70000);
+    w.h = hp;
+    w.nh = 3;
+    w.anchored = true;
+    br_fout out;
+    br_fctx cx = ctx(false);
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_INCREASE, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_true(out.ok);
+    assert_non_null(out.h);
+    assert_close(out.h->count, 8);
+    assert_close(out.h->sum, 8);
+    assert_int_equal(out.h->hint, BR_HIST_RESET_GAUGE);
+    /* delta on a counter histogram warns that it is not a gauge. */
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_DELTA, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_non_null(strstr(last_note, "is not a gauge"));
+    /* Exponential and custom buckets do not mix. */
+    static const double bounds[] = {5, 10};
+    br_fhist *c = hist(BR_SCHEMA_CUSTOM, 0, 0, 0, b3, 1, 3, 3);
+    c->custom = bounds;
+    c->n_custom = 2;
+    hp[1].h = c;
+    assert_int_equal(br_fn_range(BR_PROMQL_FN_RATE, &cx, &w, NULL, 0, &out, &err), 0);
+    assert_false(out.ok);
+    assert_non_null(strstr(last_note, "mix of histograms with exponential and custom"));
+}
+
+static void test_functions_smoothed_selector_interpolates_at_the_step(void **state)
+{
+    (void)state;
+    br_err err;
+    br_err_clear(&err);
+    const br_sample s[] = {{0, 0}, {10000, 5}, {20000, 100}, {30000, 2}};
+    br_window w = window(s, 4, 0, 0);
+    br_fout out;
+    br_fctx cx = ctx(false);
+    assert_int_equal(br_fn_smoothed(&cx, &w, 30000, &out, &err), 0);
+    assert_close(out.f, 2); /* exact sample */
+    assert_int_equal(br_fn_smoothed(&cx, &w, 25000, &out, &err), 0);
+    assert_close(out.f, 51); /* gauge interpolation, no reset handling */
+    assert_int_equal(br_fn_smoothed(&cx, &w, 45000, &out, &err), 0);
+    assert_close(out.f, 2); /* nothing later: the last value carries */
+    br_window after = window(s + 1, 3, 0, 0);
+    assert_int_equal(br_fn_smoothed(&cx, &after, 5000, &out, &err), 0);
+    assert_false(out.ok); /* nothing earlier */
+    /* A histogram counter that reset restarts from zero. */
+    const double b10[] = {10};
+    const double b2[] = {2};
+    br_hpoint hp[] = {{15000, NULL}, {30000, NULL}};
+    hp[0].h = hist(0, 0, 0, 0, b10, 1, 10, 10);
+    br_fhist *reset = hist(0, 0, 0, 0, b2, 1, 2, 2);
+    reset->hint = BR_HIST_RESET_YES;
+    hp[1].h = reset;
+    br_window hw = window(NULL, 0, 0, 0);
+    hw.h = hp;
+    hw.nh = 2;
+    assert_int_equal(br_fn_smoothed(&cx, &hw, 20000, &out, &err), 0);
+    assert_non_null(out.h);
+    assert_close(out.h->count, 2.0 / 3);
+}
+
+static void test_functions_extend_floats_adds_boundary_points(void **state)
+{
+    (void)state;
+    const br_sample s[] = {{0, 0},      {10000, 10}, {20000, 20}, {30000, 30},
+                           {40000, 40}, {50000, 50}, {60000, 60}};
+    br_sample out[9];
+    br_window a = ext_window(s, 6, 25000, 55000, true);
+    size_t n = br_fn_extend_floats(&a, out);
+    assert_int_equal(n, 5);
+    assert_int_equal(out[0].t, 25000);
+    assert_close(out[0].v, 20);
+    assert_int_equal(out[4].t, 55000);
+    assert_close(out[4].v, 50);
+    br_window sm = ext_window(s, 7, 25000, 55000, false);
+    n = br_fn_extend_floats(&sm, out);
+    assert_int_equal(n, 5);
+    assert_close(out[0].v, 25);
+    assert_int_equal(out[1].t, 30000);
+    assert_close(out[4].v, 55);
+}
+
 /* ---- Instant-vector functions ---------------------------------------------- */
 
 static br_vvec vec_of(const double *v, size_t n, const char *const *names)
@@ -523,6 +725,13 @@ int main(void)
         T(test_functions_holt_winters_rejects_bad_factors),
         T(test_functions_linear_regression_constant_series),
         T(test_functions_mixed_floats_and_histograms_warn),
+        T(test_functions_anchored_increase_starts_at_the_last_sample_before_the_window),
+        T(test_functions_anchored_increase_adds_back_counter_resets),
+        T(test_functions_smoothed_rate_interpolates_both_boundaries),
+        T(test_functions_anchored_resets_and_changes_count_from_the_anchor),
+        T(test_functions_extended_histogram_rate),
+        T(test_functions_smoothed_selector_interpolates_at_the_step),
+        T(test_functions_extend_floats_adds_boundary_points),
         T(test_functions_clamp_follows_go_max_min_with_nan),
         T(test_functions_sort_by_label_uses_natural_order),
         T(test_functions_histogram_stdvar_uses_geometric_bucket_means),

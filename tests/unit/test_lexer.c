@@ -1,7 +1,8 @@
 /*
  * test_lexer.c — unit tests for engine/promql/lexer: token streams for
  * each lexical class (numbers, durations, strings, identifiers, keywords,
- * operators, brackets, braces, comments), the lexer's own error messages
+ * operators, brackets, braces, comments), the experimental syntax
+ * (duration arithmetic, anchored/smoothed, fill), the lexer's own error messages
  * and positions as Prometheus reports them, the descriptions syntax errors
  * use, and the Go-style quoting helpers.
  */
@@ -226,6 +227,40 @@ static void test_lexer_brackets_read_ranges_and_subqueries(void **state)
     check_cases(cs, N_OF(cs));
 }
 
+/* The token streams of the experimental syntax the parser accepts with
+ * BR_PROMQL_PARSE_EXPERIMENTAL: duration arithmetic inside brackets and
+ * after offset, the anchored/smoothed modifiers, fill modifiers. */
+static void test_lexer_experimental_syntax_token_streams(void **state)
+{
+    (void)state;
+    static const struct lex_case cs[] = {
+        {"x[5m+1m]", "IDENTIFIER:x LEFT_BRACKET:[ DURATION:5m ADD:+ DURATION:1m "
+                     "RIGHT_BRACKET:] EOF"},
+        {"x[1h/2:STEP()*2]", "IDENTIFIER:x LEFT_BRACKET:[ DURATION:1h DIV:/ NUMBER:2 COLON:: "
+                             "STEP:STEP LEFT_PAREN:( RIGHT_PAREN:) MUL:* NUMBER:2 "
+                             "RIGHT_BRACKET:] EOF"},
+        {"x[min_of(1m,range())]", "IDENTIFIER:x LEFT_BRACKET:[ MIN_OF:min_of LEFT_PAREN:( "
+                                  "DURATION:1m COMMA:, RANGE:range LEFT_PAREN:( RIGHT_PAREN:) "
+                                  "RIGHT_PAREN:) RIGHT_BRACKET:] EOF"},
+        {"x[-5m^2%3]", "IDENTIFIER:x LEFT_BRACKET:[ SUB:- DURATION:5m POW:^ NUMBER:2 MOD:% "
+                       "NUMBER:3 RIGHT_BRACKET:] EOF"},
+        {"x offset -(1m*2)", "IDENTIFIER:x OFFSET:offset SUB:- LEFT_PAREN:( DURATION:1m MUL:* "
+                             "NUMBER:2 RIGHT_PAREN:) EOF"},
+        {"x offset max_of(step(), 1s)", "IDENTIFIER:x OFFSET:offset MAX_OF:max_of LEFT_PAREN:( "
+                                        "STEP:step LEFT_PAREN:( RIGHT_PAREN:) COMMA:, DURATION:1s "
+                                        "RIGHT_PAREN:) EOF"},
+        {"x[5m] anchored", "IDENTIFIER:x LEFT_BRACKET:[ DURATION:5m RIGHT_BRACKET:] "
+                           "ANCHORED:anchored EOF"},
+        {"x smoothed offset 1m", "IDENTIFIER:x SMOOTHED:smoothed OFFSET:offset DURATION:1m EOF"},
+        {"a + fill_left(1) fill_right(-2) b",
+         "IDENTIFIER:a ADD:+ FILL_LEFT:fill_left LEFT_PAREN:( NUMBER:1 RIGHT_PAREN:) "
+         "FILL_RIGHT:fill_right LEFT_PAREN:( SUB:- NUMBER:2 RIGHT_PAREN:) IDENTIFIER:b EOF"},
+        {"x[5m+y]", "IDENTIFIER:x LEFT_BRACKET:[ DURATION:5m ADD:+ "
+                    "ERROR@5:unexpected character: 'y', expected ':'"},
+    };
+    check_cases(cs, N_OF(cs));
+}
+
 static void test_lexer_parentheses_are_counted(void **state)
 {
     (void)state;
@@ -398,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_lexer_operators_and_punctuation),
         cmocka_unit_test(test_lexer_braces_turn_keywords_into_identifiers),
         cmocka_unit_test(test_lexer_brackets_read_ranges_and_subqueries),
+        cmocka_unit_test(test_lexer_experimental_syntax_token_streams),
         cmocka_unit_test(test_lexer_parentheses_are_counted),
         cmocka_unit_test(test_lexer_comments_run_to_end_of_line),
         cmocka_unit_test(test_lexer_eof_position_is_end_of_input),
