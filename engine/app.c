@@ -4,14 +4,20 @@
 #include "app.h"
 
 #include "api/admin_api.h"
+#include "api/budget_api.h"
 #include "api/metrics.h"
 #include "api/query_api.h"
 #include "api/remote_write.h"
+#include "api/rules_api.h"
 #include "api/status_api.h"
 #include "api/server.h"
+#include "engine/core/addr.h"
 #include "engine/core/alloc.h"
 #include "engine/core/clock.h"
 #include "engine/core/log.h"
+#include "rules/alert.h"
+#include "rules/evaluator.h"
+#include "rules/slo.h"
 #include "storage/head.h"
 
 #include <pthread.h>
@@ -52,6 +58,13 @@ struct br_app {
     br_counter *reloads_failed;
     br_gauge *reload_success;
     br_gauge *reload_time;
+    br_slo_set *slos;          /* the running SLO set; swapped on reload */
+    br_evaluator *evaluator;
+    br_alerting *alerting;     /* alert state and notifications */
+    char *external_url;
+    br_slo_source slo_source;  /* the evaluator seen by the HTTP layer */
+    br_budget_api budget;
+    br_counter *recorded_rejected;
 };
 
 int br_app_load_config(const br_app_options *opts, br_config *out, br_err *err)
@@ -142,6 +155,25 @@ int br_app_reload(br_app *app, br_err *err)
                      br_err_format(err, msg, sizeof(msg)));
         return rc;
     }
+    br_slo_set *slos = br_slo_load_globs((const char *const *)fresh->cfg.slo_globs,
+                                         fresh->cfg.n_slo_globs, err);
+    if (slos == NULL) {
+        br_config_free(&fresh->cfg);
+        br_free(fresh);
+        br_counter_inc(app->reloads_failed);
+        br_gauge_set(app->reload_success, 0);
+        atomic_store(&app->last_reload_ok, false);
+        char msg[600];
+        br_log_error("SLO reload failed; keeping the running SLOs", "err=\"%s\"",
+                     br_err_format(err, msg, sizeof(msg)));
+        return BR_EINVAL;
+    }
+    if (app->evaluator != NULL) {
+        br_evaluator_set_slos(app->evaluator, slos);
+    }
+    br_slo_set_unref(app->slos);
+    app->slos = slos;
+    br_log_info("SLOs loaded", "definitions=%zu", br_slo_set_len(slos));
     atomic_store(&fresh->refs, 1);
     config_ref *old = config_get(app);
     if (strcmp(old->cfg.listen, fresh->cfg.listen) != 0 ||
@@ -326,6 +358,58 @@ static void head_collector(void *ctx, br_buf *out)
     }
 }
 
+/* Recorded SLO series go into the store like remote-written samples
+ * (durable through the WAL); rejections (e.g. a clock step back) are
+ * counted, not fatal. */
+static int append_recorded(void *ctx, const br_series_input *in, size_t n, br_err *err)
+{
+    br_app *app = ctx;
+    br_commit_result res;
+    int rc = br_head_commit(app->head, in, n, &res, err);
+    if (rc == 0 && br_commit_rejected(&res) > 0) {
+        br_counter_add(app->recorded_rejected, br_commit_rejected(&res));
+    }
+    return rc;
+}
+
+/* Evaluator state in /metrics: SLO count, last tick time and duration. */
+static void evaluator_collector(void *ctx, br_buf *out)
+{
+    br_app *app = ctx;
+    br_slo_snapshot *snap = app->evaluator ? br_evaluator_snapshot(app->evaluator) : NULL;
+    size_t defs = app->slos ? br_slo_set_len(app->slos) : 0;
+    br_buf_printf(out,
+                  "# HELP burnrate_slo_definitions SLO definitions loaded.\n"
+                  "# TYPE burnrate_slo_definitions gauge\nburnrate_slo_definitions %zu\n",
+                  defs);
+    if (snap != NULL) {
+        br_buf_printf(out,
+                      "# HELP burnrate_slo_instances SLO instances evaluated (after grouping).\n"
+                      "# TYPE burnrate_slo_instances gauge\nburnrate_slo_instances %zu\n"
+                      "# HELP burnrate_evaluation_duration_seconds Duration of the last tick.\n"
+                      "# TYPE burnrate_evaluation_duration_seconds gauge\n"
+                      "burnrate_evaluation_duration_seconds %.6f\n"
+                      "# HELP burnrate_evaluation_last_timestamp_seconds Time of the last tick.\n"
+                      "# TYPE burnrate_evaluation_last_timestamp_seconds gauge\n"
+                      "burnrate_evaluation_last_timestamp_seconds %.3f\n"
+                      "# HELP burnrate_evaluations_total Evaluation ticks since start.\n"
+                      "# TYPE burnrate_evaluations_total counter\n"
+                      "burnrate_evaluations_total %llu\n",
+                      snap->n_slos, (double)snap->eval_duration_us / 1e6,
+                      (double)snap->eval_time_ms / 1000.0, (unsigned long long)snap->tick);
+        size_t errors = 0;
+        for (size_t i = 0; i < snap->n_slos; i++) {
+            errors += snap->slos[i].error != NULL;
+        }
+        br_buf_printf(out,
+                      "# HELP burnrate_slo_evaluation_errors SLO instances whose last "
+                      "evaluation failed.\n# TYPE burnrate_slo_evaluation_errors gauge\n"
+                      "burnrate_slo_evaluation_errors %zu\n",
+                      errors);
+        br_slo_snapshot_unref(snap);
+    }
+}
+
 /* Housekeeping: one bounded retention step per second, so appends never
  * stall behind it, and a head snapshot every snapshot_interval. */
 static void *gc_main(void *arg)
@@ -386,6 +470,16 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     pthread_mutex_init(&app->gc_mu, NULL);
     pthread_cond_init(&app->gc_cv, NULL);
 
+    app->slos = br_slo_load_globs((const char *const *)cfg->slo_globs, cfg->n_slo_globs, err);
+    if (app->slos == NULL) {
+        br_app_stop(app);
+        return NULL;
+    }
+    br_log_info("SLOs loaded", "definitions=%zu", br_slo_set_len(app->slos));
+    app->recorded_rejected =
+        br_metrics_counter(app->metrics, "burnrate_recorded_samples_rejected_total",
+                           "Recorded SLO samples the store refused (out of order).", "");
+
     br_head_options hopt = {
         .dir = cfg->data_dir,
         .fsync = cfg->fsync_policy,
@@ -423,6 +517,57 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     app->query.options = query_options;
     app->query.options_ctx = app;
     br_query_api_register(app->http, &app->query);
+
+    /* Alert state and notification queue live in <data_dir>/alerting. */
+    if (cfg->external_url != NULL) {
+        app->external_url = br_strdup(cfg->external_url);
+    } else {
+        char host[256];
+        int port = 0;
+        br_err tmp;
+        br_err_clear(&tmp);
+        (void)br_split_hostport(cfg->listen, host, sizeof(host), &port, &tmp);
+        char url[320];
+        snprintf(url, sizeof(url), "http://%s:%d",
+                 host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 ? "localhost" : host,
+                 port ? port : br_http_server_port(app->http));
+        app->external_url = br_strdup(url);
+    }
+    br_alerting_options aopt;
+    memset(&aopt, 0, sizeof(aopt));
+    aopt.data_dir = cfg->data_dir;
+    aopt.eval_interval_ms = cfg->evaluation_interval_ms;
+    aopt.notifier.receivers = cfg->receivers;
+    aopt.notifier.n_receivers = cfg->n_receivers;
+    aopt.notifier.external_url = app->external_url;
+    aopt.notifier.fsync = cfg->fsync_policy;
+    app->alerting = br_alerting_open(&aopt, err);
+    if (app->alerting == NULL) {
+        br_app_stop(app);
+        return NULL;
+    }
+    br_metrics_collector_add(app->metrics, br_alerting_collect_metrics, app->alerting);
+
+    br_evaluator_options eopt;
+    memset(&eopt, 0, sizeof(eopt));
+    br_queryable_local(app->head, &eopt.backend);
+    query_options(app, &eopt.promql);
+    eopt.interval_ms = cfg->evaluation_interval_ms;
+    eopt.append = append_recorded;
+    eopt.append_ctx = app;
+    eopt.alerting = app->alerting;
+    eopt.external_url = app->external_url;
+    app->evaluator = br_evaluator_new(&eopt, err);
+    if (app->evaluator == NULL) {
+        br_app_stop(app);
+        return NULL;
+    }
+    br_evaluator_set_slos(app->evaluator, app->slos);
+    br_metrics_collector_add(app->metrics, evaluator_collector, app);
+    br_evaluator_source(app->evaluator, &app->slo_source);
+    app->budget.src = &app->slo_source;
+    br_budget_api_register(app->http, &app->budget);
+    br_rules_api_register(app->http, &app->slo_source);
     atomic_store(&app->last_reload_ok, true);
     atomic_store(&app->last_reload_ms, app->start_ms);
     size_t nf = 0;
@@ -441,6 +586,10 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     app->status.flags = app->flag_pairs;
     br_status_api_register(app->http, &app->status);
     if (br_http_server_start(app->http, err) != 0) {
+        br_app_stop(app);
+        return NULL;
+    }
+    if (br_evaluator_start(app->evaluator, err) != 0) {
         br_app_stop(app);
         return NULL;
     }
@@ -503,6 +652,15 @@ void br_app_stop(br_app *app)
     atomic_store(&app->admin.stopping, true);
     br_http_server_free(app->http);
     app->http = NULL;
+    br_evaluator_free(app->evaluator);
+    app->evaluator = NULL;
+    if (app->alerting != NULL) {
+        br_err aerr;
+        br_err_clear(&aerr);
+        (void)br_alerting_close(app->alerting, &aerr);
+        app->alerting = NULL;
+    }
+    br_free(app->external_url);
     if (app->gc_running) {
         pthread_mutex_lock(&app->gc_mu);
         app->gc_stop = true;
@@ -519,6 +677,7 @@ void br_app_stop(br_app *app)
     }
     br_head_close(app->head);
     br_metrics_free(app->metrics);
+    br_slo_set_unref(app->slos);
     config_put(app->current);
     pthread_mutex_destroy(&app->cfg_mu);
     pthread_mutex_destroy(&app->gc_mu);

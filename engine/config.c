@@ -4,6 +4,7 @@
  *
  * Schema (every key optional):
  *   listen: "127.0.0.1:9099"
+ *   external_url: "https://burnrate.example.com"   (links in alerts)
  *   log_level: info
  *   storage: {data_dir, retention, snapshot_interval,
  *             wal: {fsync: always|interval|never, fsync_interval, segment_size}}
@@ -95,6 +96,7 @@ void br_config_free(br_config *c)
 {
     br_free(c->source_file);
     br_free(c->listen);
+    br_free(c->external_url);
     br_free(c->data_dir);
     br_free(c->tenant_header);
     br_free(c->tenant_label);
@@ -563,9 +565,9 @@ static int load_slos(br_yaml_doc *doc, const br_yaml_node *seq, br_config *c, br
 
 int br_config_load(br_config *c, const char *path, br_err *err)
 {
-    static const char *const keys[] = {"listen", "log_level", "storage", "evaluation", "slos",
-                                       "remote_write", "limits", "auth", "receivers", "promql",
-                                       NULL};
+    static const char *const keys[] = {"listen",   "external_url", "log_level", "storage",
+                                       "evaluation", "slos",       "remote_write", "limits",
+                                       "auth",     "receivers",    "promql",    NULL};
     br_yaml_doc doc;
     int rc = br_yaml_load_file(&doc, path, err);
     if (rc != 0) {
@@ -593,6 +595,16 @@ int br_config_load(br_config *c, const char *path, br_err *err)
             if (br_split_hostport(c->listen, host, sizeof(host), &port, &tmp) != 0) {
                 rc = br_yaml_error(&doc, n, err, BR_EPARSE, "\"listen\": %s", tmp.msg);
             }
+        }
+    }
+    n = br_yaml_map_get(&doc, root, "external_url");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(&doc, n, "external_url", &c->external_url, false, err);
+        if (rc == 0 && strncmp(c->external_url, "http://", 7) != 0 &&
+            strncmp(c->external_url, "https://", 8) != 0) {
+            rc = br_yaml_error(&doc, n, err, BR_EPARSE,
+                               "\"external_url\" must start with http:// or https://, got \"%s\"",
+                               c->external_url);
         }
     }
     n = br_yaml_map_get(&doc, root, "log_level");

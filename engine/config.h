@@ -84,6 +84,7 @@ typedef struct br_auth_config {
 typedef struct br_config {
     char *source_file;  /* NULL when built from defaults and flags only */
     char *listen;       /* "ADDR:PORT" */
+    char *external_url; /* how users reach burnrate (alert links); NULL = from listen */
     br_log_level log_level;
     char *data_dir;
     int64_t retention_ms;

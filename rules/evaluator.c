@@ -42,7 +42,9 @@
 #include "engine/core/log.h"
 #include "engine/promql/selector.h"
 #include "rules/generate.h"
+#include "rules/slo_template.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -103,6 +105,11 @@ typedef struct def_state {
     size_t cap_insts;
     const char *error;            /* last evaluation error (static or in err_buf) */
     char err_buf[256];
+    /* The SLO's alert rules as `generate` writes them (names, labels,
+     * annotations, `for`), built on first use when alerting is on. */
+    br_arena gen_arena;
+    br_gen_rules gen;
+    int gen_state;                /* 0 not built, 1 built, -1 failed */
 } def_state;
 
 /* Policy state and alert timers that outlive a reload. */
@@ -157,47 +164,6 @@ static void window_name(int64_t ms, char *out, size_t size)
     } else {
         snprintf(out, size, "%lldms", (long long)ms);
     }
-}
-
-/* Replaces every {{.window}} / {{ .window }} in tmpl with the window. */
-static char *render_template(br_arena *a, const char *tmpl, int64_t window_ms)
-{
-    char win[32];
-    window_name(window_ms, win, sizeof(win));
-    size_t cap = strlen(tmpl) + 1;
-    for (const char *p = strstr(tmpl, "{{"); p != NULL; p = strstr(p + 2, "{{")) {
-        cap += sizeof(win);
-    }
-    char *out = br_arena_alloc(a, cap);
-    if (out == NULL) {
-        return NULL;
-    }
-    size_t o = 0;
-    const char *p = tmpl;
-    while (*p) {
-        if (p[0] == '{' && p[1] == '{') {
-            const char *q = p + 2;
-            while (*q == ' ') {
-                q++;
-            }
-            if (strncmp(q, ".window", 7) == 0) {
-                const char *r = q + 7;
-                while (*r == ' ') {
-                    r++;
-                }
-                if (r[0] == '}' && r[1] == '}') {
-                    size_t wl = strlen(win);
-                    memcpy(out + o, win, wl);
-                    o += wl;
-                    p = r + 2;
-                    continue;
-                }
-            }
-        }
-        out[o++] = *p++;
-    }
-    out[o] = '\0';
-    return out;
 }
 
 /* ------------------------------------------------------------ calendar */
@@ -436,6 +402,9 @@ static void def_state_free(def_state *ds)
         inst_free(ds->insts[i]);
     }
     br_free(ds->insts);
+    if (ds->gen_state != 0) {
+        br_arena_free(&ds->gen_arena);
+    }
 }
 
 /* Definitions are "the same" across a reload when the fields that shape
@@ -500,6 +469,12 @@ static void adopt_pending_set(br_evaluator *e)
             old->insts = NULL;
             old->n_insts = 0;
             memset(old->sel_ok, 0, sizeof(old->sel_ok));
+            /* Alert rules point into the old definition: rebuild them. */
+            if (defs[i].gen_state != 0) {
+                br_arena_free(&defs[i].gen_arena);
+                defs[i].gen_state = 0;
+            }
+            old->gen_state = 0;
         } else {
             def_state_init(&defs[i], d);
         }
@@ -918,6 +893,16 @@ static int update_slices(br_evaluator *e, def_state *ds, int64_t ts, int64_t flo
         iv[k].end = first_end + (int64_t)k * slice;
         iv[k].start = iv[k].end - slice;
     }
+    /* Slices read again (a recount) start from zero, not from their old sums. */
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        slice_ring *r = &ds->insts[i]->slices;
+        for (size_t k = 0; k < r->n; k++) {
+            if (r->end[k] >= first_end) {
+                r->bad[k] = 0;
+                r->total[k] = 0;
+            }
+        }
+    }
     slice_ctx c = {iv, n};
     int rc = read_sources(e, ds, iv, n, arena, slice_fn, &c, err);
     if (rc == 0) {
@@ -972,7 +957,7 @@ static void slices_over(const def_state *ds, const inst *in, int64_t from, int64
 static int eval_query_side(br_evaluator *e, def_state *ds, const char *tmpl, int64_t w, int64_t t,
                            int side, size_t widx, br_arena *arena, br_err *err)
 {
-    char *q = render_template(arena, tmpl, w);
+    const char *q = br_slo_template_render(arena, tmpl, w);
     if (q == NULL) {
         return br_err_set(err, BR_ELIMIT, "evaluation memory limit reached");
     }
@@ -1078,7 +1063,7 @@ static int eval_query_slices(br_evaluator *e, def_state *ds, int64_t ts, int64_t
             tmpl = side == 0 ? (ds->bad_is_good ? d->sli.good.expr : d->sli.bad.expr)
                              : d->sli.total.expr;
         }
-        char *q = render_template(arena, tmpl, slice);
+        const char *q = br_slo_template_render(arena, tmpl, slice);
         br_promql_result res;
         int rc = br_promql_eval_range(&e->opts.backend, &e->opts.promql, q, first_end, last_end,
                                       slice, arena, &res, err);
@@ -1166,7 +1151,23 @@ typedef struct tick_ctx {
     size_t n_rec;
     size_t cap_rec;
     br_arena rec_arena;
+    /* Alert inputs for the alerting module, and where their results go. */
+    br_alert_input *ain;
+    struct alert_target *atgt;
+    size_t n_ain;
+    size_t cap_ain;
 } tick_ctx;
+
+/* Which snapshot rows one alert input stands for, and the labels of its
+ * ALERTS series. */
+typedef struct alert_target {
+    br_alert_status *rows;
+    size_t n_rows;
+    const char *kind;
+    const char *severity;
+    br_label *labels; /* alert labels, alertname included, for ALERTS */
+    size_t n_labels;
+} alert_target;
 
 static void rec_add(tick_ctx *tc, const char *name, const br_label *base, size_t n_base,
                     const char *extra_name, const char *extra_value, double v)
@@ -1237,6 +1238,246 @@ static const char *alert_name(br_arena *a, const br_slo_def *d, const char *kind
 {
     char buf[256];
     return br_arena_strdup(a, br_generate_alert_name(d, kind, buf, sizeof(buf)));
+}
+
+/* Expands the small part of Prometheus' template language that SLO
+ * annotations use: {{ $labels.name }}, {{ $value }} (any pipe after it is
+ * ignored and the value printed plainly). Anything else is kept as is. */
+static const char *expand_annotation(br_arena *a, const char *text, const br_kv *labels,
+                                     size_t n_labels, double value)
+{
+    if (strstr(text, "{{") == NULL) {
+        return text;
+    }
+    br_buf out;
+    br_buf_init(&out, 0);
+    const char *p = text;
+    while (*p) {
+        const char *open = strstr(p, "{{");
+        if (open == NULL) {
+            br_buf_puts(&out, p);
+            break;
+        }
+        const char *close = strstr(open, "}}");
+        if (close == NULL) {
+            br_buf_puts(&out, p);
+            break;
+        }
+        br_buf_append(&out, p, (size_t)(open - p));
+        const char *q = open + 2;
+        while (*q == ' ') {
+            q++;
+        }
+        bool done = false;
+        if (strncmp(q, "$labels.", 8) == 0) {
+            q += 8;
+            size_t len = 0;
+            while (q + len < close && (isalnum((unsigned char)q[len]) || q[len] == '_')) {
+                len++;
+            }
+            for (size_t i = 0; i < n_labels; i++) {
+                if (strlen(labels[i].key) == len && strncmp(labels[i].key, q, len) == 0) {
+                    br_buf_puts(&out, labels[i].value);
+                }
+            }
+            done = true;
+        } else if (strncmp(q, "$value", 6) == 0) {
+            br_buf_printf(&out, "%.6g", value);
+            done = true;
+        }
+        if (!done) {
+            br_buf_append(&out, open, (size_t)(close + 2 - open));
+        }
+        p = close + 2;
+    }
+    const char *r = br_arena_strdup(a, br_buf_str(&out));
+    br_buf_free(&out);
+    return r;
+}
+
+static int cmp_kv(const void *x, const void *y)
+{
+    return strcmp(((const br_kv *)x)->key, ((const br_kv *)y)->key);
+}
+
+/* Adds key=value unless the key is there already (earlier wins). */
+static void kv_add(br_kv *kv, size_t *n, const char *key, const char *value)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(kv[i].key, key) == 0) {
+            return;
+        }
+    }
+    kv[*n].key = key;
+    kv[*n].value = value;
+    (*n)++;
+}
+
+/* One alert input per alert rule of the SLO (per severity for burn
+ * rates), its condition the OR of the matching rows of this instance. */
+static void collect_alert_inputs(tick_ctx *tc, def_state *ds, inst *in, br_slo_status *st)
+{
+    br_evaluator *e = tc->e;
+    const br_slo_def *d = ds->def;
+    br_arena *a = &tc->rec_arena;
+    if (ds->gen_state == 0) {
+        br_arena_init(&ds->gen_arena, 16 * 1024, 0);
+        br_err gerr;
+        br_err_clear(&gerr);
+        ds->gen_state = br_generate_build_slo(d, &ds->gen_arena, &ds->gen, &gerr) == 0 ? 1 : -1;
+        if (ds->gen_state < 0) {
+            br_log_warn("cannot build the SLO's alert rules; no notifications for it",
+                        "slo=%s err=%s", d->id, gerr.msg);
+        }
+    }
+    if (ds->gen_state < 0) {
+        return;
+    }
+    for (size_t g = 0; g < ds->gen.n_groups; g++) {
+        const br_gen_group *grp = &ds->gen.groups[g];
+        for (size_t r = 0; r < grp->n_rules; r++) {
+            const br_gen_rule *rule = &grp->rules[r];
+            if (rule->kind != BR_GEN_ALERT || rule->alert_kind == NULL) {
+                continue;
+            }
+            bool cond = false;
+            double value = NAN;
+            size_t first = SIZE_MAX;
+            size_t count = 0;
+            for (size_t i = 0; i < st->n_alerts; i++) {
+                br_alert_status *row = &st->alerts[i];
+                if (strcmp(row->kind, rule->alert_kind) != 0 ||
+                    strcmp(row->severity, rule->severity) != 0) {
+                    continue;
+                }
+                if (first == SIZE_MAX) {
+                    first = i;
+                }
+                count = i - first + 1;
+                if (row->condition) {
+                    double v = strcmp(row->kind, "burn_rate") == 0 ? row->short_value
+                                                                  : row->long_value;
+                    if (!cond || v > value) {
+                        value = v;
+                    }
+                    cond = true;
+                }
+            }
+            if (first == SIZE_MAX) {
+                continue;
+            }
+            size_t cap = rule->n_labels + d->n_labels + in->n_group + 4;
+            br_kv *labels = br_arena_alloc(a, sizeof(br_kv) * cap);
+            size_t nl = 0;
+            for (size_t i = 0; i < rule->n_labels; i++) {
+                kv_add(labels, &nl, rule->labels[i].key, rule->labels[i].value);
+            }
+            kv_add(labels, &nl, "sloth_id", d->id);
+            kv_add(labels, &nl, "sloth_service", d->service);
+            kv_add(labels, &nl, "sloth_slo", d->name);
+            for (size_t i = 0; i < in->n_group; i++) {
+                kv_add(labels, &nl, br_arena_strdup(a, in->group[i].key),
+                       br_arena_strdup(a, in->group[i].value));
+            }
+            for (size_t i = 0; i < d->n_labels; i++) {
+                kv_add(labels, &nl, d->labels[i].key, d->labels[i].value);
+            }
+            qsort(labels, nl, sizeof(br_kv), cmp_kv);
+            br_kv *ann = br_arena_alloc(a, sizeof(br_kv) * (rule->n_annotations + 1));
+            for (size_t i = 0; i < rule->n_annotations; i++) {
+                ann[i].key = rule->annotations[i].key;
+                ann[i].value = expand_annotation(a, rule->annotations[i].value, labels, nl,
+                                                 isnan(value) ? 0 : value);
+            }
+            if (tc->n_ain == tc->cap_ain) {
+                tc->cap_ain = tc->cap_ain ? tc->cap_ain * 2 : 64;
+                tc->ain = br_realloc(tc->ain, tc->cap_ain * sizeof(*tc->ain));
+                tc->atgt = br_realloc(tc->atgt, tc->cap_ain * sizeof(*tc->atgt));
+            }
+            br_alert_input *ai = &tc->ain[tc->n_ain];
+            memset(ai, 0, sizeof(*ai));
+            ai->alertname = rule->name;
+            ai->labels = labels;
+            ai->n_labels = nl;
+            ai->annotations = ann;
+            ai->n_annotations = rule->n_annotations;
+            ai->condition = cond;
+            ai->value = isnan(value) ? 0 : value;
+            ai->for_ms = rule->for_ms;
+            ai->keep_firing_for_ms = rule->keep_firing_for_ms;
+            if (e->opts.external_url != NULL) {
+                br_buf url;
+                br_buf_init(&url, 0);
+                br_buf_printf(&url, "%s/slo/", e->opts.external_url);
+                for (const char *p = st->instance_id; *p; p++) {
+                    unsigned char c = (unsigned char)*p;
+                    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                        br_buf_putc(&url, (char)c);
+                    } else {
+                        br_buf_printf(&url, "%%%02X", c);
+                    }
+                }
+                ai->generator_url = br_arena_strdup(a, br_buf_str(&url));
+                br_buf_free(&url);
+            }
+            alert_target *tg = &tc->atgt[tc->n_ain];
+            tg->rows = &st->alerts[first];
+            tg->n_rows = count;
+            tg->kind = rule->alert_kind;
+            tg->severity = rule->severity;
+            tg->labels = br_arena_alloc(a, sizeof(br_label) * (nl + 1));
+            tg->labels[0] = (br_label){"alertname", rule->name};
+            for (size_t i = 0; i < nl; i++) {
+                tg->labels[i + 1] = (br_label){labels[i].key, labels[i].value};
+            }
+            tg->n_labels = nl + 1;
+            tc->n_ain++;
+        }
+    }
+}
+
+/* Hands the tick's alert inputs to the alerting module, copies the states
+ * back into the snapshot rows and records ALERTS / ALERTS_FOR_STATE. */
+static void apply_alerting(tick_ctx *tc)
+{
+    br_evaluator *e = tc->e;
+    if (tc->n_ain == 0 && e->opts.alerting == NULL) {
+        return;
+    }
+    br_alert_result *res = br_calloc(tc->n_ain + 1, sizeof(*res));
+    br_err err;
+    br_err_clear(&err);
+    if (br_alerting_update(e->opts.alerting, tc->t, tc->ain, tc->n_ain, res, &err) != 0) {
+        br_log_warn("alert state could not be persisted", "err=%s", err.msg);
+    }
+    for (size_t i = 0; i < tc->n_ain; i++) {
+        alert_target *tg = &tc->atgt[i];
+        bool marked = false;
+        for (size_t r = 0; r < tg->n_rows; r++) {
+            br_alert_status *row = &tg->rows[r];
+            if (strcmp(row->kind, tg->kind) != 0 || strcmp(row->severity, tg->severity) != 0) {
+                continue;
+            }
+            if (row->condition || (!marked && res[i].state == BR_ALERT_FIRING &&
+                                   !tc->ain[i].condition)) {
+                /* keep_firing_for: the first row carries the firing state. */
+                row->state = res[i].state;
+                row->active_since_ms = res[i].active_since_ms;
+                marked = true;
+            } else {
+                row->state = BR_ALERT_INACTIVE;
+                row->active_since_ms = 0;
+            }
+        }
+        if (e->opts.append == NULL || res[i].state == BR_ALERT_INACTIVE) {
+            continue;
+        }
+        rec_add(tc, "ALERTS", tg->labels, tg->n_labels, "alertstate",
+                res[i].state == BR_ALERT_FIRING ? "firing" : "pending", 1.0);
+        rec_add(tc, "ALERTS_FOR_STATE", tg->labels, tg->n_labels, NULL, NULL,
+                (double)res[i].active_since_ms / 1000.0);
+    }
+    br_free(res);
 }
 
 /* Fills st from in's window values; records series; updates stickies. */
@@ -1446,6 +1687,9 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         as->state = as->condition ? BR_ALERT_FIRING : BR_ALERT_INACTIVE;
     }
     st->n_alerts = r;
+    if (e->opts.alerting != NULL) {
+        collect_alert_inputs(tc, ds, in, st);
+    }
 
     /* Recorded series: Sloth's names and labels, then burnrate's own. */
     if (e->opts.append == NULL) {
@@ -1499,7 +1743,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         rec_add(tc, "burnrate_slo_policy_state", base, k, "state", d->policy.states[i].name,
                 state == (int)i ? 1.0 : 0.0);
     }
-    for (size_t i = 0; i < st->n_alerts; i++) {
+    for (size_t i = 0; i < st->n_alerts && e->opts.alerting == NULL; i++) {
         const br_alert_status *as = &st->alerts[i];
         if (as->state == BR_ALERT_INACTIVE) {
             continue;
@@ -1598,6 +1842,19 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
     br_arena_init(&scratch, 256 * 1024, 1024u * 1024 * 1024);
     int first_rc = 0;
     size_t total_insts = 0;
+    /* Late data: samples stored since the last tick for times some running
+     * sums already cover force those SLOs to recount. */
+    int64_t oldest = e->opts.backend.take_oldest_append != NULL
+                         ? e->opts.backend.take_oldest_append(e->opts.backend.ctx)
+                         : INT64_MAX;
+    for (size_t i = 0; i < e->n_defs; i++) {
+        if (oldest <= e->defs[i].settled_at) {
+            e->defs[i].settled_at = 0;
+        }
+        if (oldest <= e->defs[i].slices_until) {
+            e->defs[i].slices_until = 0;
+        }
+    }
     for (size_t i = 0; i < e->n_defs; i++) {
         br_arena_reset(&scratch);
         def_state *ds = &e->defs[i];
@@ -1650,6 +1907,11 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
         }
     }
     tc.snap->n_slos = n;
+    if (e->opts.alerting != NULL) {
+        apply_alerting(&tc);
+    }
+    br_free(tc.ain);
+    br_free(tc.atgt);
     qsort(tc.snap->slos, n, sizeof(br_slo_status), cmp_status);
     sticky_sweep(e);
     if (e->opts.append != NULL && tc.n_rec > 0) {
@@ -1806,7 +2068,7 @@ static int history_query(br_evaluator *e, def_state *ds, const char *instance_id
                 tmpl = side == 0 ? (ds->bad_is_good ? d->sli.good.expr : d->sli.bad.expr)
                                  : d->sli.total.expr;
             }
-            char *q = render_template(arena, tmpl, wins[w]);
+            const char *q = br_slo_template_render(arena, tmpl, wins[w]);
             br_promql_result res;
             int rc = br_promql_eval_range(&e->opts.backend, &e->opts.promql, q, start, end,
                                           step, arena, &res, err);

@@ -35,6 +35,7 @@
 #include "engine/core/err.h"
 #include "engine/promql/backend.h"
 #include "engine/promql/eval.h"
+#include "rules/alert.h"
 #include "rules/slo.h"
 #include "rules/slo_status.h"
 #include "storage/head.h"
@@ -48,10 +49,6 @@ typedef struct br_evaluator br_evaluator;
 typedef int (*br_evaluator_append_fn)(void *ctx, const br_series_input *in, size_t n,
                                       br_err *err);
 
-/* Hands this tick's alert conditions to the alerting module and gets
- * their lifecycle state back (pending/firing, since when). Without it the
- * evaluator applies each tier's `for` itself and nothing is sent. */
-typedef struct br_alert_sink br_alert_sink;
 
 typedef struct br_evaluator_options {
     br_queryable backend;          /* where SLI series are read (copied) */
@@ -62,6 +59,13 @@ typedef struct br_evaluator_options {
     br_evaluator_append_fn append; /* NULL = no recorded series */
     void *append_ctx;
     const char *external_url;      /* for generatorURL links; NULL = none */
+    /* Alert lifecycle and notifications (borrowed; NULL = none). With it,
+     * each tick hands one input per alert rule of each SLO instance (the
+     * rules `generate` writes: burn-rate alerts per severity, budget drop,
+     * exhaustion) to br_alerting_update and shows the states it returns;
+     * without it the evaluator applies each tier's `for` itself and sends
+     * nothing. */
+    struct br_alerting *alerting;
     int64_t (*now_ms)(void);       /* clock; NULL = wall clock */
 } br_evaluator_options;
 

@@ -553,7 +553,30 @@ int br_head_commit(br_head *h, const br_series_input *in, size_t n, br_commit_re
         return fail_head(h, err, rc == BR_ENOMEM ? rc : BR_EIO);
     }
     atomic_fetch_add(&h->samples_appended, result->samples_written + result->histograms_written);
+    /* The oldest timestamp of this commit, for readers that keep running
+     * sums and must notice data arriving for times they already counted. */
+    int64_t oldest = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < in[i].n_samples; k++) {
+            if (in[i].samples[k].t < oldest) {
+                oldest = in[i].samples[k].t;
+            }
+        }
+        for (size_t k = 0; k < in[i].n_histograms; k++) {
+            if (in[i].histograms[k].t < oldest) {
+                oldest = in[i].histograms[k].t;
+            }
+        }
+    }
+    int64_t cur = atomic_load(&h->oldest_append);
+    while (oldest < cur && !atomic_compare_exchange_weak(&h->oldest_append, &cur, oldest)) {
+    }
     return 0;
+}
+
+int64_t br_head_take_oldest_append(br_head *h)
+{
+    return atomic_exchange(&h->oldest_append, INT64_MAX);
 }
 
 /* ---- replay ----------------------------------------------------------- */
@@ -685,6 +708,7 @@ int br_head_open(const br_head_options *opts, br_head **out, br_err *err)
     h->symtab = br_symtab_new();
     h->index = br_index_new();
     atomic_store(&h->next_id, 1);
+    atomic_store(&h->oldest_append, INT64_MAX);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);

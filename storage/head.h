@@ -112,6 +112,11 @@ uint64_t br_commit_rejected(const br_commit_result *r);
 int br_head_commit(br_head *h, const br_series_input *in, size_t n, br_commit_result *result,
                    br_err *err);
 
+/* The oldest sample timestamp committed since the previous call (any
+ * thread), INT64_MAX when nothing was committed; resets it. One consumer
+ * (the SLO evaluator) uses it to notice late data. */
+int64_t br_head_take_oldest_append(br_head *h);
+
 /* ---- Reading ---------------------------------------------------------- */
 
 void br_head_read_begin(br_head *h);

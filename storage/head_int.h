@@ -71,6 +71,7 @@ struct br_head {
     _Atomic uint64_t next_id;
     _Atomic uint64_t n_series;
     _Atomic uint64_t samples_appended;
+    _Atomic int64_t oldest_append; /* see br_head_take_oldest_append */
     _Atomic uint64_t series_created;
     _Atomic uint64_t series_removed;
     int64_t replay_ms;

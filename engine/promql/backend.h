@@ -68,6 +68,11 @@ typedef struct br_queryable {
     int (*window_aggs)(void *ctx, const br_matcher *ms, size_t n, const br_interval *iv,
                        size_t n_iv, bool want_sum, br_arena *arena, br_series_aggs_set *out,
                        br_err *err);
+    /* Optional: the oldest sample timestamp stored since the previous call
+     * (INT64_MAX for none), so the SLO evaluator recounts when late data
+     * lands inside windows it already summed. NULL = unknown; the
+     * evaluator then relies on its periodic recount. */
+    int64_t (*take_oldest_append)(void *ctx);
 } br_queryable;
 
 struct br_head;

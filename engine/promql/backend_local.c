@@ -184,9 +184,15 @@ static int local_window_aggs(void *ctx, const br_matcher *ms, size_t n, const br
     return rc;
 }
 
+static int64_t local_take_oldest_append(void *ctx)
+{
+    return br_head_take_oldest_append(ctx);
+}
+
 void br_queryable_local(struct br_head *head, br_queryable *q)
 {
     q->ctx = head;
     q->select = local_select;
     q->window_aggs = local_window_aggs;
+    q->take_oldest_append = local_take_oldest_append;
 }

@@ -357,6 +357,50 @@ static void test_incremental_ticks_equal_full_recount(void **state)
     fixture_close(&f);
 }
 
+/* Samples that arrive after the ticks that covered their times (a
+ * backfill) are counted at the next tick, not at the next resync. */
+static void test_late_data_is_counted_at_the_next_tick(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[1] = {{T0 - 10 * MIN_MS, T0 - 9 * MIN_MS}};
+    write_traffic(&f, "late", T0 - 2 * MIN_MS, T0 + 5 * MIN_MS, NULL, 0, 0);
+    add(&f, availability(&f, "late", "late"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    for (int i = 0; i < 4; i++) {
+        tick_and_find(f.ev, T0 + i * 30000, "late-availability", &snap);
+        br_slo_snapshot_unref(snap);
+    }
+    /* An hour of history arrives late, into other series of the same job
+     * (the first ones keep going). */
+    br_label lt[3] = {{"__name__", "requests_total"}, {"code", "old"}, {"job", "late"}};
+    br_label le[3] = {{"__name__", "requests_errors_total"}, {"code", "old"}, {"job", "late"}};
+    br_sample tot[61];
+    br_sample err[61];
+    for (int i = 0; i <= 60; i++) {
+        int64_t t = T0 - 60 * MIN_MS + i * MIN_MS;
+        tot[i] = (br_sample){t, 60.0 * i};
+        err[i] = (br_sample){t, t > bad[0].from ? 60.0 : 0.0}; /* 60 errors in one minute */
+    }
+    commit(&f, lt, 3, tot, 61);
+    commit(&f, le, 3, err, 61);
+    const br_slo_status *a = tick_and_find(f.ev, T0 + 4 * 30000, "late-availability", &snap);
+    br_evaluator *e = fresh_evaluator(&f);
+    br_slo_snapshot *snap2;
+    const br_slo_status *b = tick_and_find(e, T0 + 4 * 30000, "late-availability", &snap2);
+    for (size_t w = 0; w < a->n_windows; w++) {
+        assert_true(a->windows[w].bad == b->windows[w].bad);
+        assert_true(a->windows[w].total == b->windows[w].total);
+    }
+    assert_true(a->period.bad == 60);
+    br_slo_snapshot_unref(snap);
+    br_slo_snapshot_unref(snap2);
+    br_evaluator_free(e);
+    fixture_close(&f);
+}
+
 /* ---------------------------------------------------------------- sources */
 
 static void test_grouping_fans_out_one_instance_per_value(void **state)
@@ -643,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_workbook_tiers_for_30d_and_scaled_for_7d),
         cmocka_unit_test(test_fast_burn_page_pending_firing_then_inactive),
         cmocka_unit_test(test_incremental_ticks_equal_full_recount),
+        cmocka_unit_test(test_late_data_is_counted_at_the_next_tick),
         cmocka_unit_test(test_grouping_fans_out_one_instance_per_value),
         cmocka_unit_test(test_good_events_from_le_bucket_match_numerically),
         cmocka_unit_test(test_bool_gauge_counts_samples),
