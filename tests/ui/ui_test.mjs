@@ -1,0 +1,552 @@
+// ui_test.mjs: drives burnrate's web UI in headless Chromium (Debian's
+// /usr/bin/chromium through playwright-core from web/node_modules) against a
+// running server, and checks what a person would see against the JSON API of
+// the same server.
+//
+//   node tests/ui/ui_test.mjs --base-url http://127.0.0.1:PORT --out DIR
+//        [--mode full|smoke] [--chromium /usr/bin/chromium]
+//
+// full   (fixture server now, burnrate + load generator later): overview
+//        numbers equal /api/v1/slos, filters/search/sort and the URL, the
+//        markup label value renders as text, keyboard navigation, the SLO
+//        page (charts, alert table, budget minutes, policy, PromQL copy and
+//        link), the query page; screenshots in DIR.
+// smoke  (burnrate before the budget API exists): the embedded shell, uPlot
+//        and app.js load under the server's CSP on every UI path.
+// Every mode also fails on a page error, a console error, a dialog, or a
+// request to another origin. One line per check ("ok"/"not ok"), then
+// "N passed, M failed"; exit status 1 when anything failed.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.resolve(here, '../../web/package.json'));
+const { chromium } = require('playwright-core');
+
+const args = process.argv.slice(2);
+function arg(name, dflt) {
+  const i = args.indexOf('--' + name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+}
+const BASE = (arg('base-url', process.env.BR_UI_BASE_URL || '') || '').replace(/\/$/, '');
+const OUT = arg('out', process.env.BR_TEST_OUT || '');
+const MODE = arg('mode', 'full');
+const CHROMIUM = arg('chromium', process.env.CHROMIUM || '/usr/bin/chromium');
+const XSS = '<script>alert(1)</script>';
+const TIMEOUT = 30000;
+if (!BASE || !OUT) {
+  console.error('usage: ui_test.mjs --base-url URL --out DIR [--mode full|smoke]');
+  process.exit(2);
+}
+fs.mkdirSync(OUT, { recursive: true });
+
+// ---------------------------------------------------------------- checks --
+
+let passed = 0;
+let failed = 0;
+function ok(name) {
+  passed++;
+  console.log('ok ' + (passed + failed) + ' - ' + name);
+}
+function notOk(name, detail) {
+  failed++;
+  console.log('not ok ' + (passed + failed) + ' - ' + name + (detail ? ': ' + detail : ''));
+}
+function check(name, cond, detail) {
+  if (cond) {
+    ok(name);
+  } else {
+    notOk(name, detail);
+  }
+  return !!cond;
+}
+function equal(name, got, want) {
+  return check(name, Object.is(got, want) || JSON.stringify(got) === JSON.stringify(want),
+    'got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
+}
+// Runs one behaviour; an exception fails it without stopping the others.
+async function step(name, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    notOk(name, (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : String(e)));
+  }
+}
+
+async function api(p) {
+  const r = await fetch(BASE + p, { headers: { Accept: 'application/json' } });
+  const body = await r.json();
+  if (body.status !== 'success') {
+    throw new Error(p + ': ' + body.errorType + ': ' + body.error);
+  }
+  return body.data;
+}
+
+// ------------------------------------------------- shown text vs numbers --
+
+const NA = '—';
+function decimals(text) {
+  const m = /\.(\d+)/.exec(text);
+  return m ? m[1].length : 0;
+}
+// "99.95%" against ratio 0.9995: equal within half a unit of the last digit.
+function pctMatches(shown, ratio) {
+  if (ratio === null || ratio === undefined) {
+    return shown === NA;
+  }
+  const m = /^(-?\d+(?:\.\d+)?)%$/.exec(shown);
+  if (!m) {
+    return false;
+  }
+  return Math.abs(Number(m[1]) - ratio * 100) <= 0.5 * Math.pow(10, -decimals(m[1])) + 1e-9;
+}
+function burnMatches(shown, v) {
+  if (v === null || v === undefined) {
+    return shown === NA;
+  }
+  const m = /^(-?\d+(?:\.\d+)?)×$/.exec(shown);
+  return !!m && Math.abs(Number(m[1]) - v) <= 0.5 * Math.pow(10, -decimals(m[1])) + 1e-9;
+}
+function minutesMatches(shown, seconds) {
+  if (seconds === null || seconds === undefined) {
+    return shown === NA;
+  }
+  const m = /^(-?\d+(?:\.\d+)?) min$/.exec(shown);
+  return !!m && Math.abs(Number(m[1]) - seconds / 60) <= 0.05 + 1e-9;
+}
+function numMatches(shown, v) {
+  if (v === null || v === undefined) {
+    return shown === NA;
+  }
+  const n = Number(shown);
+  return Number.isFinite(n) && Math.abs(n - v) <= Math.max(1e-9, Math.abs(v) * 1e-5);
+}
+
+function stateOf(s) {
+  return s.state && s.state.name ? s.state.name : 'no data';
+}
+function alertWindows(slos) {
+  const seen = new Map();
+  for (const s of slos) {
+    for (const w of s.windows || []) {
+      if (w.window_seconds !== (s.period && s.period.duration_seconds)) {
+        seen.set(w.window, w.window_seconds);
+      }
+    }
+  }
+  return [...seen.keys()];
+}
+function burnOf(s, window) {
+  const w = (s.windows || []).find((x) => x.window === window);
+  return w ? w.burn_rate : null;
+}
+function matchesQuery(s, q) {
+  const parts = [s.id, s.slo_id, s.service, s.name, s.description];
+  for (const set of [s.labels || {}, s.group_labels || {}]) {
+    for (const k of Object.keys(set)) {
+      parts.push(k + '=' + set[k]);
+    }
+  }
+  return parts.filter((p) => typeof p === 'string').join('\n').toLowerCase().includes(q.toLowerCase());
+}
+
+// Differences between the rendered overview rows and the API's SLOs.
+function overviewDiffs(rows, slos) {
+  const diffs = [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const windows = alertWindows(slos);
+  for (const s of slos) {
+    const r = byId.get(s.id);
+    if (!r) {
+      diffs.push(s.id + ': no row');
+      continue;
+    }
+    const bad = (what, shown, want) => diffs.push(s.id + ' ' + what + ': shown ' + JSON.stringify(shown) +
+      ', API ' + JSON.stringify(want));
+    if (r.service !== s.service) {
+      bad('service', r.service, s.service);
+    }
+    if (!r.name.startsWith(s.name)) {
+      bad('name', r.name, s.name);
+    }
+    for (const [k, v] of Object.entries(s.group_labels || {})) {
+      if (!r.name.includes(k + '=' + v)) {
+        bad('group label', r.name, k + '=' + v);
+      }
+    }
+    if (r.state !== stateOf(s)) {
+      bad('state', r.state, stateOf(s));
+    }
+    if (!pctMatches(r.objective, s.objective)) {
+      bad('objective', r.objective, s.objective);
+    }
+    if (!pctMatches(r.sli, s.sli)) {
+      bad('sli', r.sli, s.sli);
+    }
+    if (!pctMatches(r.budget, s.budget ? s.budget.remaining : null)) {
+      bad('budget', r.budget, s.budget && s.budget.remaining);
+    }
+    for (const w of windows) {
+      if (!burnMatches(r['burn-' + w], burnOf(s, w))) {
+        bad('burn ' + w, r['burn-' + w], burnOf(s, w));
+      }
+    }
+    if (Number(r.firing) !== (s.firing || 0)) {
+      bad('firing', r.firing, s.firing);
+    }
+  }
+  if (rows.length !== slos.length) {
+    diffs.push('rows: ' + rows.length + ', API SLOs: ' + slos.length);
+  }
+  return diffs;
+}
+
+// ------------------------------------------------------------------ page --
+
+async function readRows(page) {
+  return page.$$eval('#slo-table tbody tr', (trs) => trs.map((tr) => {
+    const o = { id: tr.getAttribute('data-id') };
+    for (const td of tr.cells) {
+      o[td.getAttribute('data-col')] = td.textContent.trim();
+    }
+    return o;
+  }));
+}
+async function shownCount(page) {
+  return Number(await page.getAttribute('#shown', 'data-shown'));
+}
+async function gotoOverview(page, query) {
+  await page.goto(BASE + '/' + (query || ''));
+  await page.waitForSelector('main[data-loaded="true"]', { state: 'attached', timeout: TIMEOUT });
+}
+// Waits until the page shows the evaluation the API serves now, reloading
+// when the server evaluated again in between (live data).
+async function overviewInSync(page) {
+  for (let i = 0; i < 6; i++) {
+    const data = await api('/api/v1/slos');
+    const shown = Number(await page.getAttribute('main', 'data-eval-time-ms'));
+    if (shown === data.eval_time_ms) {
+      return data;
+    }
+    await page.waitForTimeout(1000);
+    if (i >= 1) {
+      await page.reload();
+      await page.waitForSelector('main[data-loaded="true"]', { state: 'attached', timeout: TIMEOUT });
+    }
+  }
+  throw new Error('the page never showed the evaluation the API serves');
+}
+
+async function main() {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const dialogs = [];
+  const pageErrors = [];
+  const consoleErrors = [];
+  const foreign = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') {
+      consoleErrors.push(m.text());
+    }
+  });
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(BASE + '/') && !u.startsWith('data:')) {
+      foreign.push(u);
+    }
+  });
+
+  if (MODE === 'smoke') {
+    await smoke(page, consoleErrors);
+  } else {
+    await full(page, context);
+  }
+
+  equal('no JavaScript dialog opened (no injected script ran)', dialogs, []);
+  equal('no uncaught page errors', pageErrors, []);
+  equal('nothing requested from another origin', foreign, []);
+  equal('no console errors (CSP violations, failed loads)', consoleErrors, []);
+  await browser.close();
+}
+
+// ------------------------------------------------------------------ smoke --
+
+async function smoke(page, consoleErrors) {
+  for (const p of ['/', '/slo/' + encodeURIComponent('x{a="b"}'), '/query']) {
+    await step('shell renders at ' + p, async () => {
+      const resp = await page.goto(BASE + p);
+      equal('HTTP status of ' + p, resp.status(), 200);
+      await page.waitForFunction(() => document.querySelector('main') && document.querySelector('main').children.length > 0);
+      equal('uPlot loaded at ' + p, await page.evaluate(() => typeof window.uPlot), 'function');
+      check('page heading or status rendered at ' + p,
+        await page.evaluate(() => document.querySelector('main h1, main .load, main .error') !== null));
+    });
+  }
+  await step('query page runs PromQL on the server', async () => {
+    await page.goto(BASE + '/query?' + new URLSearchParams({ expr: 'vector(1)', tab: 'table' }));
+    await page.waitForSelector('#result[data-loaded="true"], #result[data-loaded="error"]', { state: 'attached' });
+    equal('instant query answered', await page.getAttribute('#result', 'data-loaded'), 'true');
+    equal('one result row for vector(1)', await page.$$eval('#query-table tbody tr', (t) => t.map((r) => r.cells[1].textContent)), ['1']);
+    await page.click('.tabs button[data-tab="graph"]');
+    await page.waitForSelector('#result[data-loaded="true"] figure canvas', { state: 'attached' });
+    ok('range query drawn as a graph');
+  });
+  // Until the budget API exists the pages report its absence; that is the
+  // only console error this mode accepts.
+  for (let i = consoleErrors.length - 1; i >= 0; i--) {
+    if (/Failed to load resource: the server responded with a status of 404/.test(consoleErrors[i])) {
+      consoleErrors.splice(i, 1);
+    }
+  }
+  await page.screenshot({ path: path.join(OUT, 'smoke.png') });
+}
+
+// ------------------------------------------------------------------- full --
+
+async function full(page, context) {
+  let data = null;
+
+  await step('overview matches /api/v1/slos', async () => {
+    await gotoOverview(page);
+    data = await overviewInSync(page);
+    const rows = await readRows(page);
+    const diffs = overviewDiffs(rows, data.slos);
+    check('overview shows every SLO with the API\'s numbers (' + data.slos.length + ' rows)',
+      diffs.length === 0, diffs.slice(0, 8).join('; ') + (diffs.length > 8 ? ' … ' + diffs.length + ' in all' : ''));
+    const t = await page.$eval('#slo-table', (e) => Object.assign({}, e.dataset));
+    console.log('# overview with ' + data.slos.length + ' SLOs: rows built in ' + t.buildMs + ' ms, sorted and inserted in ' +
+      t.viewMs + ' ms; API answered at ' + (t.fetchedMs || '?') + ' ms, painted at ' + (t.paintedMs || '?') + ' ms after navigation');
+    await page.screenshot({ path: path.join(OUT, 'overview.png') });
+    console.log('# screenshot ' + path.join(OUT, 'overview.png'));
+  });
+  if (data === null) {
+    return;
+  }
+  const slos = data.slos;
+
+  await step('filter by service and state', async () => {
+    const counts = new Map();
+    for (const s of slos) {
+      counts.set(s.service, (counts.get(s.service) || 0) + 1);
+    }
+    const svc = [...counts].sort((a, b) => b[1] - a[1])[0][0];
+    await page.selectOption('#f-service', svc);
+    const want = slos.filter((s) => s.service === svc).length;
+    equal('service filter shows the service\'s SLOs', await shownCount(page), want);
+    const apiCount = (await api('/api/v1/slos?service=' + encodeURIComponent(svc))).slos.length;
+    equal('service filter count equals the API\'s ?service=', want, apiCount);
+    const services = await page.$$eval('#slo-table tbody td[data-col="service"]', (tds) => [...new Set(tds.map((t) => t.textContent))]);
+    equal('every shown row has the service', services, [svc]);
+    check('URL carries service', new URL(page.url()).searchParams.get('service') === svc, page.url());
+
+    await page.selectOption('#f-service', '');
+    const state = ['critical', 'caution', 'exhausted', 'healthy'].find((n) => slos.some((s) => stateOf(s) === n));
+    await page.selectOption('#f-state', state);
+    equal('state filter shows only ' + state, await shownCount(page), slos.filter((s) => stateOf(s) === state).length);
+    const states = await page.$$eval('#slo-table tbody td[data-col="state"]', (tds) => [...new Set(tds.map((t) => t.textContent))]);
+    equal('every shown row is ' + state, states, [state]);
+    check('URL carries state', new URL(page.url()).searchParams.get('state') === state, page.url());
+
+    // The URL restores the view.
+    const url = page.url();
+    await page.goto(url);
+    await page.waitForSelector('main[data-loaded="true"]', { state: 'attached' });
+    equal('reloading the URL keeps the state filter', await page.inputValue('#f-state'), state);
+    equal('reloading the URL keeps the count', await shownCount(page), slos.filter((s) => stateOf(s) === state).length);
+    await page.click('text=Clear filters');
+    equal('clearing filters shows everything', await shownCount(page), slos.length);
+  });
+
+  await step('filter by label', async () => {
+    const withLabel = slos.find((s) => Object.keys(s.labels || {}).length > 0);
+    const k = Object.keys(withLabel.labels).sort()[0];
+    const pair = k + '=' + withLabel.labels[k];
+    await page.fill('#f-label', pair);
+    const want = slos.filter((s) => (s.labels || {})[k] === withLabel.labels[k] || (s.group_labels || {})[k] === withLabel.labels[k]).length;
+    equal('label filter ' + pair, await shownCount(page), want);
+    const apiCount = (await api('/api/v1/slos?label=' + encodeURIComponent(pair))).slos.length;
+    equal('label filter count equals the API\'s ?label=', want, apiCount);
+    await page.fill('#f-label', '');
+  });
+
+  let xssSlo = null;
+  await step('search box', async () => {
+    xssSlo = slos.find((s) => Object.values(s.labels || {}).concat(Object.values(s.group_labels || {})).includes(XSS)) || null;
+    const term = xssSlo ? XSS : slos[0].service;
+    await page.fill('#f-q', term);
+    const want = slos.filter((s) => matchesQuery(s, term)).length;
+    equal('search "' + term + '" shows the matching SLOs', await shownCount(page), want);
+    check('search finds at least one SLO', want > 0);
+    check('URL carries q', new URL(page.url()).searchParams.get('q') === term, page.url());
+  });
+
+  await step('label values render as text', async () => {
+    check('fixture/API has an SLO with the label value ' + XSS, xssSlo !== null,
+      'no SLO label value equals ' + XSS + '; the load generator must send one');
+    if (!xssSlo) {
+      return;
+    }
+    const text = await page.$eval('#slo-table tbody', (tb) => tb.textContent);
+    check('the markup is shown as text in the table', text.includes(XSS));
+    equal('no <script> element was created inside the page body',
+      await page.evaluate(() => document.querySelectorAll('main script, main img').length), 0);
+    await page.fill('#f-q', '');
+  });
+
+  await step('sort by budget', async () => {
+    await page.click('th[data-col="budget"] button');
+    equal('budget header says ascending', await page.getAttribute('th[data-col="budget"]', 'aria-sort'), 'ascending');
+    const rows = await readRows(page);
+    const byId = new Map(slos.map((s) => [s.id, s]));
+    const vals = rows.map((r) => byId.get(r.id).budget ? byId.get(r.id).budget.remaining : null);
+    const firstNull = vals.indexOf(null);
+    const numbers = firstNull < 0 ? vals : vals.slice(0, firstNull);
+    check('rows ascend by budget remaining, no data last',
+      numbers.every((v, i) => i === 0 || numbers[i - 1] <= v) && (firstNull < 0 || vals.slice(firstNull).every((v) => v === null)));
+    await page.click('th[data-col="budget"] button');
+    equal('second click sorts descending', await page.getAttribute('th[data-col="budget"]', 'aria-sort'), 'descending');
+    const rows2 = await readRows(page);
+    const top = byId.get(rows2[0].id);
+    const max = Math.max(...slos.map((s) => (s.budget && s.budget.remaining !== null ? s.budget.remaining : -Infinity)));
+    equal('first row has the largest budget', top.budget.remaining, max);
+    check('URL carries the sort', new URL(page.url()).searchParams.get('sort') === 'budget' &&
+      new URL(page.url()).searchParams.get('dir') === 'desc', page.url());
+  });
+
+  await step('keyboard: Tab to a row, arrows, Enter opens it', async () => {
+    await gotoOverview(page);
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    let onRow = false;
+    for (let i = 0; i < 80 && !onRow; i++) {
+      await page.keyboard.press('Tab');
+      onRow = await page.evaluate(() => document.activeElement && document.activeElement.matches('tr.slo-row'));
+    }
+    check('Tab reaches a table row', onRow);
+    const first = await page.evaluate(() => document.activeElement.getAttribute('data-id'));
+    await page.keyboard.press('ArrowDown');
+    const second = await page.evaluate(() => document.activeElement.getAttribute('data-id'));
+    const expectSecond = await page.$eval('#slo-table tbody tr:nth-child(2)', (tr) => tr.getAttribute('data-id'));
+    equal('ArrowDown moves to the next row', second, expectSecond);
+    check('the next row differs from the first', second !== first);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('main[data-loaded="true"] .slo-id');
+    equal('Enter opens that SLO\'s page', decodeURIComponent(new URL(page.url()).pathname.slice(5)), second);
+    equal('the SLO page shows its id', await page.textContent('.slo-id'), second);
+  });
+
+  // The SLO page: one that has firing alerts and an ideal line if possible.
+  const target = slos.find((s) => s.firing > 0 && s.period && s.period.kind === 'calendar') ||
+    slos.find((s) => s.firing > 0) || slos[0];
+  let detail = null;
+  await step('SLO page matches /api/v1/slos/{id}', async () => {
+    await page.goto(BASE + '/slo/' + encodeURIComponent(target.id));
+    await page.waitForSelector('section.charts[data-loaded="true"]', { state: 'attached' });
+    detail = await api('/api/v1/slos/' + encodeURIComponent(target.id));
+    for (const c of ['burndown', 'sli', 'burnrate']) {
+      check('chart ' + c + ' has a canvas', (await page.$$('figure[data-chart="' + c + '"] canvas')).length > 0);
+    }
+    const hist = await api('/api/v1/slos/' + encodeURIComponent(target.id) + '/history');
+    equal('burn-down draws the ideal line when the API gives one',
+      await page.getAttribute('figure[data-chart="burndown"]', 'data-ideal'), String(Array.isArray(hist.ideal) && hist.ideal.length > 0));
+
+    const alertRows = await page.$$eval('#alert-table tbody tr', (trs) => trs.map((tr) => ({
+      name: tr.cells[0].textContent, windows: tr.cells[2].textContent, factor: tr.cells[3].textContent,
+      long: tr.cells[4].textContent, short: tr.cells[5].textContent, state: tr.cells[7].textContent.trim() })));
+    equal('alert table has one row per alert', alertRows.length, detail.alerts.length);
+    const diffs = [];
+    detail.alerts.forEach((a, i) => {
+      const r = alertRows[i] || {};
+      const burn = a.kind === 'burn_rate';
+      const m = burn ? burnMatches : numMatches;
+      if (!(r.name || '').startsWith(a.alertname)) diffs.push(i + ' name ' + r.name);
+      if (r.windows !== (a.short_window ? a.long_window + ' + ' + a.short_window : a.long_window)) diffs.push(i + ' windows ' + r.windows);
+      if (!m(r.factor, a.factor)) diffs.push(i + ' factor ' + r.factor + ' vs ' + a.factor);
+      if (!m(r.long, a.long_value)) diffs.push(i + ' long ' + r.long + ' vs ' + a.long_value);
+      if (!m(r.short, a.short_value)) diffs.push(i + ' short ' + r.short + ' vs ' + a.short_value);
+      if (r.state !== a.state) diffs.push(i + ' state ' + r.state + ' vs ' + a.state);
+    });
+    check('alert table values and states equal the API\'s', diffs.length === 0, diffs.join('; '));
+
+    const b = detail.budget;
+    const allowed = await page.textContent('[data-card="budget"] [data-k="allowed"]');
+    const used = await page.textContent('[data-card="budget"] [data-k="used"]');
+    check('budget allowed in minutes', minutesMatches(allowed, b.total_seconds), allowed + ' vs ' + b.total_seconds + ' s');
+    check('budget used in minutes', minutesMatches(used, b.consumed === null ? null : b.consumed * b.total_seconds),
+      used + ' vs ' + b.consumed + ' of ' + b.total_seconds + ' s');
+    check('budget remaining shown', pctMatches(await page.textContent('[data-card="budget"] .num'), b.remaining));
+    check('SLI card', pctMatches(await page.textContent('[data-card="sli"] .card-value'), detail.sli));
+    const deploy = await page.textContent('[data-k="deploy"]');
+    equal('policy says whether deploys are allowed', deploy,
+      detail.state.name === null ? 'undecided (no data)' : detail.state.allow_deploy ? 'allowed' : 'blocked');
+    equal('policy actions listed', await page.$$eval('ul.actions li', (lis) => lis.map((l) => l.textContent)),
+      detail.state.actions || []);
+
+    const shownQueries = await page.$$eval('dl.queries code.promql', (cs) => cs.map((c) => c.textContent));
+    equal('every query behind the numbers is shown', shownQueries, Object.keys(detail.queries).sort().map((k) => detail.queries[k]));
+    await page.screenshot({ path: path.join(OUT, 'slo.png'), fullPage: true });
+    console.log('# screenshot ' + path.join(OUT, 'slo.png'));
+  });
+
+  await step('SLO page range selector', async () => {
+    const req = page.waitForRequest((r) => r.url().includes('/history?'));
+    await page.click('.ranges button[data-range="1h"]');
+    const r = await req;
+    const u = new URL(r.url());
+    const span = Number(u.searchParams.get('end')) - Number(u.searchParams.get('start'));
+    check('1h asks /history for one hour', Math.abs(span - 3600) < 1, 'span ' + span);
+    await page.waitForSelector('section.charts[data-loaded="true"][data-range="1h"]', { state: 'attached' });
+    equal('URL carries the range', new URL(page.url()).searchParams.get('range'), '1h');
+    check('SLI chart redrawn with points', Number(await page.getAttribute('figure[data-chart="sli"]', 'data-points')) > 0);
+  });
+
+  await step('PromQL copy and query link', async () => {
+    if (!detail) {
+      throw new Error('no SLO detail');
+    }
+    const firstKey = Object.keys(detail.queries).sort()[0];
+    const expr = detail.queries[firstKey];
+    const dt = page.locator('dl.queries dt').first();
+    await dt.locator('button.copy').click();
+    await page.waitForFunction(() => [...document.querySelectorAll('button.copy')].some((b) => b.textContent === 'Copied'));
+    equal('Copy puts the query on the clipboard', await page.evaluate(() => navigator.clipboard.readText()), expr);
+    await dt.locator('a', { hasText: 'Query' }).click();
+    await page.waitForSelector('#result[data-loaded="true"]', { state: 'attached' });
+    equal('the query page opens with the expression', await page.inputValue('#expr'), expr);
+    const res = await api('/api/v1/query?query=' + encodeURIComponent(expr));
+    const n = Array.isArray(res.result) ? res.result.length : 1;
+    equal('query table has one row per result', await page.$$eval('#query-table tbody tr', (t) => t.length), Math.min(n, 1000));
+    await page.click('.tabs button[data-tab="graph"]');
+    await page.waitForSelector('#result[data-loaded="true"] figure canvas', { state: 'attached' });
+    equal('URL carries the graph tab', new URL(page.url()).searchParams.get('tab'), 'graph');
+    await page.screenshot({ path: path.join(OUT, 'query.png') });
+  });
+
+  await step('SLO page of the markup-labelled SLO', async () => {
+    if (!xssSlo) {
+      throw new Error('no SLO with the markup label value');
+    }
+    await page.goto(BASE + '/slo/' + encodeURIComponent(xssSlo.id));
+    await page.waitForSelector('main[data-loaded="true"] .slo-id');
+    equal('id shown as text', await page.textContent('.slo-id'), xssSlo.id);
+    check('heading shows the label value as text', (await page.textContent('.slo-head h1')).includes(XSS));
+    equal('no script or img element in the page body', await page.evaluate(() => document.querySelectorAll('main script, main img').length), 0);
+  });
+}
+
+main().catch((e) => {
+  notOk('test driver', e && e.stack ? e.stack : String(e));
+}).finally(() => {
+  console.log(passed + ' passed, ' + failed + ' failed');
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+});
