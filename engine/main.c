@@ -3,7 +3,8 @@
  *
  *   burnrate serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]
  *                  [--slos GLOB]... [--log.level LEVEL]
- *   burnrate check FILE...        validate configuration files, exit 1 on error
+ *   burnrate check FILE...        validate configuration and SLO files (any
+ *                                 format), exit 1 on error
  *   burnrate gate --url URL (--service X | --slo ID) [...]
  *                                 ask the error-budget policy whether a deploy
  *                                 may go ahead: exit 0 allow, 1 deny, 2 cannot
@@ -22,6 +23,9 @@
 #include "engine/gate_cli.h"
 #include "rules/generate.h"
 #include "rules/slo.h"
+#include "rules/yamldoc.h"
+#include "engine/core/buf.h"
+#include "engine/promql/ast.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,7 +45,7 @@ static void usage(FILE *out)
             "\n"
             "Usage:\n"
             "  burnrate serve [flags]     run the engine\n"
-            "  burnrate check FILE...     validate configuration files and exit\n"
+            "  burnrate check FILE...     validate configuration or SLO files and exit\n"
             "  burnrate gate --url URL (--service NAME | --slo ID) [flags]\n"
             "                             may this deploy now? exit 0 allow, 1 deny,\n"
             "                             2 cannot decide; `burnrate gate --help` for flags\n"
@@ -135,6 +139,65 @@ static int cmd_serve(int argc, char **argv)
     return 0;
 }
 
+/* True when path holds SLO definitions rather than the main config: a
+ * document with apiVersion/kind/version (Sloth, Pyrra, OpenSLO) or whose
+ * `slos:` list holds mappings (the main config's holds file globs). */
+static bool is_slo_file(const char *path)
+{
+    br_yaml_doc *docs = NULL;
+    size_t n = 0;
+    br_err err;
+    br_err_clear(&err);
+    if (br_yaml_load_all_file(path, &docs, &n, &err) != 0) {
+        return false;
+    }
+    bool slo = false;
+    for (size_t i = 0; i < n && !slo; i++) {
+        br_yaml_node *root = br_yaml_root(&docs[i]);
+        if (root == NULL) {
+            continue;
+        }
+        if (br_yaml_is_seq(root)) {
+            slo = true; /* OpenSLO objects as a list */
+            continue;
+        }
+        if (!br_yaml_is_map(root)) {
+            continue;
+        }
+        if (br_yaml_map_get(&docs[i], root, "apiVersion") != NULL ||
+            br_yaml_map_get(&docs[i], root, "version") != NULL ||
+            br_yaml_map_get(&docs[i], root, "kind") != NULL) {
+            slo = true;
+            continue;
+        }
+        br_yaml_node *slos = br_yaml_map_get(&docs[i], root, "slos");
+        if (slos != NULL && br_yaml_is_seq(slos) && br_yaml_seq_size(slos) > 0 &&
+            br_yaml_is_map(br_yaml_seq_item(&docs[i], slos, 0))) {
+            slo = true;
+        }
+    }
+    br_yaml_free_all(docs, n);
+    return slo;
+}
+
+static void print_slo_summary(const br_slo_set *set)
+{
+    for (size_t i = 0; i < br_slo_set_len(set); i++) {
+        const br_slo_def *d = br_slo_set_get(set, i);
+        br_buf period;
+        br_buf_init(&period, 0);
+        br_promql_print_duration(d->period.duration_ms, &period);
+        printf("  %-40s %-8s objective %.6g%%, %s %s, %s, alerts %zu tiers\n", d->id,
+               br_slo_format_name(d->format), d->objective * 100.0,
+               d->period.kind == BR_PERIOD_CALENDAR ? "calendar" : "rolling",
+               br_buf_str(&period), br_budgeting_name(d->budgeting), d->alerting.n_tiers);
+        br_buf_free(&period);
+    }
+}
+
+/* `burnrate check FILE...`: each file is validated as what it is, a main
+ * configuration (then the SLO files it names are loaded too) or an SLO
+ * file of any supported format. */
 static int cmd_check(int argc, char **argv)
 {
     if (argc < 2) {
@@ -143,16 +206,39 @@ static int cmd_check(int argc, char **argv)
     }
     int failures = 0;
     for (int i = 1; i < argc; i++) {
-        br_config cfg;
-        br_config_init(&cfg);
         br_err err;
         br_err_clear(&err);
+        char msg[600];
+        if (is_slo_file(argv[i])) {
+            br_slo_set *set = br_slo_set_new();
+            if (br_slo_load_file(set, argv[i], &err) != 0) {
+                fprintf(stderr, "FAILED: %s\n", br_err_format(&err, msg, sizeof(msg)));
+                failures++;
+            } else {
+                printf("OK: %s defines %zu SLO(s)\n", argv[i], br_slo_set_len(set));
+                print_slo_summary(set);
+            }
+            br_slo_set_unref(set);
+            continue;
+        }
+        br_config cfg;
+        br_config_init(&cfg);
         if (br_config_load(&cfg, argv[i], &err) != 0) {
-            char msg[600];
             fprintf(stderr, "FAILED: %s\n", br_err_format(&err, msg, sizeof(msg)));
             failures++;
+            br_config_free(&cfg);
+            continue;
+        }
+        br_slo_set *set = br_slo_load_globs((const char *const *)cfg.slo_globs, cfg.n_slo_globs,
+                                            &err);
+        if (set == NULL) {
+            fprintf(stderr, "FAILED: %s: %s\n", argv[i], br_err_format(&err, msg, sizeof(msg)));
+            failures++;
         } else {
-            printf("OK: %s is a valid burnrate configuration\n", argv[i]);
+            printf("OK: %s is a valid burnrate configuration; its SLO files define %zu SLO(s)\n",
+                   argv[i], br_slo_set_len(set));
+            print_slo_summary(set);
+            br_slo_set_unref(set);
         }
         br_config_free(&cfg);
     }

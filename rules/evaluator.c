@@ -40,6 +40,7 @@
 #include "engine/core/clock.h"
 #include "engine/core/hash.h"
 #include "engine/core/log.h"
+#include "engine/promql/ast.h"
 #include "engine/promql/selector.h"
 #include "rules/generate.h"
 #include "rules/slo_template.h"
@@ -150,20 +151,15 @@ static int64_t eval_now(const br_evaluator *e)
     return e->opts.now_ms ? e->opts.now_ms() : br_now_ms();
 }
 
-/* "5m", "1h", "30d": the largest whole unit, as Sloth names windows. */
+/* A window as Prometheus prints durations ("5m", "1h", "30d", "1w"): the
+ * suffix of the recorded series names, the same as `generate` writes. */
 static void window_name(int64_t ms, char *out, size_t size)
 {
-    if (ms % DAY_MS == 0) {
-        snprintf(out, size, "%lldd", (long long)(ms / DAY_MS));
-    } else if (ms % HOUR_MS == 0) {
-        snprintf(out, size, "%lldh", (long long)(ms / HOUR_MS));
-    } else if (ms % MINUTE_MS == 0) {
-        snprintf(out, size, "%lldm", (long long)(ms / MINUTE_MS));
-    } else if (ms % 1000 == 0) {
-        snprintf(out, size, "%llds", (long long)(ms / 1000));
-    } else {
-        snprintf(out, size, "%lldms", (long long)ms);
-    }
+    br_buf b;
+    br_buf_init(&b, 0);
+    br_promql_print_duration(ms, &b);
+    snprintf(out, size, "%s", br_buf_str(&b));
+    br_buf_free(&b);
 }
 
 /* ------------------------------------------------------------ calendar */

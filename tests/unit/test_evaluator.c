@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "engine/core/alloc.h"
+#include "engine/core/log.h"
 #include "engine/promql/backend.h"
 #include "rules/evaluator.h"
 #include "storage/head.h"
@@ -681,6 +682,7 @@ static void test_history_matches_evaluations_at_each_step(void **state)
 
 int main(void)
 {
+    br_log_set_level(BR_LOG_WARN); /* policy transitions are logged at info */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_budget_is_43_2_minutes_for_99_9_over_30_days),
         cmocka_unit_test(test_seed_timeline_77_65_19_percent),
