@@ -1935,6 +1935,26 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
 
 /* ------------------------------------------------------------ history */
 
+typedef struct history_ctx {
+    const char *instance_id;
+    double **prefix; /* [side][interval + 1] */
+} history_ctx;
+
+/* Adds one series' per-interval counts when it belongs to the instance. */
+static void history_fn(def_state *ds, inst *in, int side, const br_window_agg *aggs, size_t n_iv,
+                       int64_t last_t, void *vctx)
+{
+    (void)ds;
+    (void)last_t;
+    history_ctx *c = vctx;
+    if (strcmp(in->instance_id, c->instance_id) != 0) {
+        return;
+    }
+    for (size_t k = 0; k < n_iv; k++) {
+        c->prefix[side][k + 1] += aggs[k].increase;
+    }
+}
+
 /* Budget remaining at each step from raw data, for exact sources:
  * disjoint intervals between the sorted points {t_i - P, t_i - 1h, t_i}. */
 static int history_exact(br_evaluator *e, def_state *ds, const char *instance_id, int64_t start,
@@ -1978,32 +1998,10 @@ static int history_exact(br_evaluator *e, def_state *ds, const char *instance_id
             return br_err_set(err, BR_ELIMIT, "history memory limit reached");
         }
     }
-    const br_sli *sli = &d->sli;
-    const br_event_source *src[2] = {ds->bad_is_good ? &sli->good : &sli->bad, &sli->total};
-    for (int side = 0; side < 2; side++) {
-        br_series_aggs_set set;
-        bool bool_gauge = src[side]->kind == BR_SOURCE_BOOL_GAUGE;
-        int rc = e->opts.backend.window_aggs(e->opts.backend.ctx, ds->sel[side].matchers,
-                                             ds->sel[side].n, iv, n_iv, bool_gauge, arena, &set,
-                                             err);
-        if (rc != 0) {
-            return rc;
-        }
-        for (size_t i = 0; i < set.n; i++) {
-            const br_series_aggs *s = &set.series[i];
-            if (!le_matches(src[side], s->labels, s->n_labels)) {
-                continue;
-            }
-            inst *in = inst_for(ds, s->labels, s->n_labels);
-            if (strcmp(in->instance_id, instance_id) != 0) {
-                continue;
-            }
-            for (size_t k = 0; k < n_iv; k++) {
-                double v = bool_gauge ? (side == 0 ? s->aggs[k].sum : (double)s->aggs[k].count)
-                                      : s->aggs[k].increase;
-                prefix[side][k + 1] += v;
-            }
-        }
+    history_ctx hc = {instance_id, prefix};
+    int rc = read_sources(e, ds, iv, n_iv, arena, history_fn, &hc, err);
+    if (rc != 0) {
+        return rc;
     }
     for (int side = 0; side < 2; side++) {
         for (size_t k = 0; k < n_iv; k++) {
