@@ -174,9 +174,11 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The UI's files and its client-side pages (/slo/<id>, /query, handler
+ * name "/ui") are the UI, not an API: "/" stands for all of them. */
 static bool is_static(const br_http_route_info *r)
 {
-    return strcmp(r->name, "/static") == 0;
+    return strcmp(r->name, "/static") == 0 || strcmp(r->name, "/ui") == 0;
 }
 
 static bool route_serves(const br_http_route_info *r, const char *path)
