@@ -193,10 +193,16 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* Start of the calendar period containing t (local time at a fixed offset). */
+/* Start of the calendar period containing t: local midnight of the first
+ * day of the day/week/month/quarter/year that holds t's local date. In an
+ * IANA zone (p->tz) that midnight takes the offset in force then, not t's
+ * (Paris' March begins at 23:00Z in winter time even when t is in summer
+ * time), and a midnight skipped by DST begins the period at the change;
+ * otherwise the fixed offset applies throughout. */
 static int64_t calendar_start(const br_period *p, int64_t t)
 {
-    int64_t off = (int64_t)p->utc_offset_s * 1000;
+    int32_t off_s = p->tz != NULL ? br_tz_offset_at(p->tz, t) : p->utc_offset_s;
+    int64_t off = (int64_t)off_s * 1000;
     int64_t local = t + off;
     int64_t day = floor_div(local, DAY_MS);
     int64_t y;
@@ -223,6 +229,10 @@ static int64_t calendar_start(const br_period *p, int64_t t)
     default:
         start_day = days_from_civil(y, 1, 1);
         break;
+    }
+    if (p->tz != NULL) {
+        civil_from_days(start_day, &y, &m, &d);
+        return br_tz_local_midnight_to_utc(p->tz, y, m, d);
     }
     return start_day * DAY_MS - off;
 }
@@ -418,6 +428,7 @@ static bool same_counting(const br_slo_def *a, const br_slo_def *b)
         !(a->sli.total.le == b->sli.total.le ||
           (isnan(a->sli.total.le) && isnan(b->sli.total.le))) ||
         memcmp(&a->period, &b->period, offsetof(br_period, time_zone)) != 0 ||
+        !SAME_STR(a->period.time_zone, b->period.time_zone) ||
         a->budgeting != b->budgeting || a->slice_ms != b->slice_ms ||
         a->n_grouping != b->n_grouping || a->alerting.n_tiers != b->alerting.n_tiers) {
         return false;

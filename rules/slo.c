@@ -23,6 +23,8 @@ struct br_slo_set {
     br_slo_def **defs;
     size_t n;
     size_t cap;
+    br_tz **zones; /* loaded by br_slo_set_time_zone, one per name; owned */
+    size_t n_zones;
 };
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -50,9 +52,33 @@ void br_slo_set_unref(br_slo_set *s)
     if (atomic_fetch_sub(&s->refs, 1) != 1) {
         return;
     }
+    for (size_t i = 0; i < s->n_zones; i++) {
+        br_tz_free(s->zones[i]);
+    }
+    br_free(s->zones);
     br_arena_free(&s->arena);
     br_free(s->defs);
     br_free(s);
+}
+
+int br_slo_set_time_zone(br_slo_set *s, const char *name, const br_tz **out, br_err *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < s->n_zones; i++) {
+        if (strcmp(br_tz_name(s->zones[i]), name) == 0) {
+            *out = s->zones[i];
+            return 0;
+        }
+    }
+    br_tz *tz = NULL;
+    int rc = br_tz_load(name, &tz, err);
+    if (rc != 0) {
+        return rc;
+    }
+    s->zones = br_realloc(s->zones, (s->n_zones + 1) * sizeof(*s->zones));
+    s->zones[s->n_zones++] = tz;
+    *out = tz;
+    return 0;
 }
 
 size_t br_slo_set_len(const br_slo_set *s)

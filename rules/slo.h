@@ -24,15 +24,17 @@
  * what the evaluator, API and alerts work with.
  *
  * Ownership: a br_slo_set owns its definitions and every string in them
- * (one arena). It is immutable once loaded and shared between threads by
- * reference count (br_slo_set_ref / br_slo_set_unref): a reload builds a new
- * set and swaps it in only if every file loaded cleanly.
+ * (one arena), and the time zones they name (br_slo_set_time_zone). It is
+ * immutable once loaded and shared between threads by reference count
+ * (br_slo_set_ref / br_slo_set_unref): a reload builds a new set and swaps
+ * it in only if every file loaded cleanly.
  */
 #ifndef BR_RULES_SLO_H
 #define BR_RULES_SLO_H
 
 #include "engine/core/arena.h"
 #include "engine/core/err.h"
+#include "engine/core/tz.h"
 #include "rules/yamldoc.h"
 
 #include <stdbool.h>
@@ -111,6 +113,9 @@ typedef struct br_period {
     int count;                  /* CALENDAR: e.g. 1 month; >= 1 */
     int32_t utc_offset_s;       /* CALENDAR: fixed offset east of UTC ... */
     const char *time_zone;      /* ... or an IANA name ("Europe/Paris"); NULL = offset */
+    const br_tz *tz;            /* the zone named by time_zone, resolved by the loader
+                                 * (br_slo_set_time_zone); owned by the set. NULL =
+                                 * the fixed utc_offset_s applies */
 } br_period;
 
 typedef enum br_budgeting {
@@ -226,6 +231,13 @@ const br_slo_def *br_slo_set_get(const br_slo_set *s, size_t i);
 const br_slo_def *br_slo_set_find(const br_slo_set *s, const char *id);
 /* The set's arena: loaders allocate definitions' strings and arrays here. */
 br_arena *br_slo_set_arena(br_slo_set *s);
+/* Resolves the IANA zone called name (borrowed) for definitions of s:
+ * loaded from the system's zoneinfo (br_tz_load) on first use, then shared
+ * by every definition naming it and freed with the set, so *out is valid
+ * while s is. Call while loading, before s is shared. Errors are
+ * br_tz_load's (unknown zone: BR_ENOTFOUND), naming the zone without a
+ * position; the loader adds file:line:col. */
+int br_slo_set_time_zone(br_slo_set *s, const char *name, const br_tz **out, br_err *err);
 
 /* Loader API ----------------------------------------------------------- */
 

@@ -142,6 +142,7 @@ static int parse_period(native_ctx *c, br_slo_def *d, br_yaml_node *n)
     d->period.count = 1;
     d->period.utc_offset_s = 0;
     d->period.time_zone = NULL;
+    d->period.tz = NULL;
     br_yaml_node *cn = br_yaml_map_get(c->doc, n, "count");
     if (cn != NULL) {
         int64_t count = 0;
@@ -159,6 +160,13 @@ static int parse_period(native_ctx *c, br_slo_def *d, br_yaml_node *n)
                                  "period.time_zone must be UTC, an offset like +02:00 or an IANA "
                                  "name like Europe/Paris, got \"%s\"",
                                  t ? t : "a non-scalar");
+        }
+        if (d->period.time_zone != NULL) {
+            br_err inner;
+            br_err_clear(&inner);
+            if (br_slo_set_time_zone(c->s, d->period.time_zone, &d->period.tz, &inner) != 0) {
+                return br_slo_yaml_wrap(c->doc, tz, "period.time_zone", &inner, c->err);
+            }
         }
     }
     return 0;

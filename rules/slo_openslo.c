@@ -858,6 +858,7 @@ static int parse_time_window(os_ctx *c, br_yaml_doc *doc, br_yaml_node *n, br_sl
     d->period.count = (int)count;
     d->period.utc_offset_s = 0;
     d->period.time_zone = NULL;
+    d->period.tz = NULL;
     if (!br_slo_yaml_null(cal)) {
         static const char *const ckeys[] = {"startTime", "timeZone", NULL};
         rc = check_map(doc, cal, "timeWindow[].calendar", ckeys, c->err);
@@ -881,6 +882,13 @@ static int parse_time_window(os_ctx *c, br_yaml_doc *doc, br_yaml_node *n, br_sl
                                      "calendar.timeZone must be an IANA name like "
                                      "America/New_York, UTC or an offset like +02:00, got \"%s\"",
                                      t ? t : "a non-scalar");
+            }
+            if (d->period.time_zone != NULL) {
+                br_err inner;
+                br_err_clear(&inner);
+                if (br_slo_set_time_zone(c->s, d->period.time_zone, &d->period.tz, &inner) != 0) {
+                    return br_slo_yaml_wrap(doc, tz, "calendar.timeZone", &inner, c->err);
+                }
             }
         }
     }

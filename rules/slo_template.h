@@ -137,8 +137,9 @@ int br_slo_parse_seconds(const char *text, double *out);
 int br_slo_parse_op(const char *text, br_threshold_op *out);
 
 /* Sets p->utc_offset_s / p->time_zone from "UTC", "Z", "+02:00", "-0530"
- * or an IANA name ("Europe/Paris", checked for shape only; the evaluator
- * resolves it). The name is copied into s's arena. */
+ * or an IANA name ("Europe/Paris", checked for shape here; the loaders
+ * then resolve it with br_slo_set_time_zone). The name is copied into s's
+ * arena. */
 int br_slo_parse_time_zone(br_slo_set *s, const char *text, br_period *p);
 
 /* True for a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */

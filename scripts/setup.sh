@@ -19,6 +19,8 @@ packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   libcjson-dev libyaml-dev libcurl4-openssl-dev
+  # runtime: the IANA zone files calendar SLO periods are computed in
+  tzdata
   # tests
   libcmocka-dev
   # real peers started on loopback by the integration tests and benchmarks

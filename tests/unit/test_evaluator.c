@@ -589,6 +589,66 @@ static void test_calendar_month_counts_from_the_first_of_the_month(void **state)
     fixture_close(&f);
 }
 
+/* A calendar period in an IANA zone starts at local midnight with the
+ * offset in force at that midnight: on 2026-03-29 (Paris springs forward
+ * at 01:00Z) the day began at 23:00Z the day before and March at
+ * 2026-02-28T23:00Z, both in winter time, although the tick is in summer
+ * time (UTC+2 would give 22:00Z). */
+static void test_calendar_period_in_time_zone_starts_at_local_midnight(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    const br_tz *paris = NULL;
+    br_err err;
+    br_err_clear(&err);
+    int rc = br_slo_set_time_zone(f.set, "Europe/Paris", &paris, &err);
+    if (rc == BR_ENOTFOUND) {
+        fixture_close(&f);
+        print_message("skipping: %s; install tzdata\n", err.msg);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+    const int64_t feb28 = T0 + 58 * DAY_MS;             /* 2026-02-28T00:00Z */
+    const int64_t march_start = feb28 + 23 * HOUR_MS;   /* March 1 00:00 CET */
+    const int64_t day_start = T0 + 86 * DAY_MS + 23 * HOUR_MS; /* March 29 00:00 CET */
+    const int64_t now = day_start + 13 * HOUR_MS;       /* 2026-03-29T12:00Z, CEST */
+    /* One bad minute late on March 28 (Paris), one early on March 29. */
+    bad_range bad[2] = {{day_start - 30 * MIN_MS, day_start - 29 * MIN_MS},
+                        {day_start + 90 * MIN_MS, day_start + 91 * MIN_MS}};
+    write_traffic(&f, "paris", feb28, now, bad, 2, 0);
+    br_slo_def *month = availability(&f, "paris", "paris");
+    month->period.kind = BR_PERIOD_CALENDAR;
+    month->period.unit = BR_CAL_MONTH;
+    month->period.count = 1;
+    month->period.time_zone = "Europe/Paris";
+    month->period.tz = paris;
+    add(&f, month);
+    br_slo_def *day = availability(&f, "parisday", "paris");
+    day->period.kind = BR_PERIOD_CALENDAR;
+    day->period.unit = BR_CAL_DAY;
+    day->period.count = 1;
+    day->period.time_zone = "Europe/Paris";
+    day->period.tz = paris;
+    add(&f, day);
+    br_evaluator_set_slos(f.ev, f.set);
+
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, now, "paris-availability", &snap);
+    assert_true(st->period_start_ms == march_start);
+    assert_true(st->period_start_ms == 1772319600000LL);
+    assert_true(st->period.bad == 120);
+    assert_true(st->period.total == (double)(now - march_start) / 1000);
+    const br_slo_status *sd = br_slo_snapshot_find(snap, "parisday-availability");
+    assert_non_null(sd);
+    assert_true(sd->period_start_ms == day_start);
+    assert_true(sd->period_start_ms == 1774738800000LL);
+    assert_true(sd->period.bad == 60);
+    assert_true(sd->period.total == 13 * 3600);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
 /* Time slices: 5-minute slices are bad when their success ratio is below
  * 99%; the budget counts bad slices. */
 static void test_timeslices_budget_counts_bad_slices(void **state)
@@ -697,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_missing_error_series_means_zero_errors),
         cmocka_unit_test(test_counter_reset_counts_new_value),
         cmocka_unit_test(test_calendar_month_counts_from_the_first_of_the_month),
+        cmocka_unit_test(test_calendar_period_in_time_zone_starts_at_local_midnight),
         cmocka_unit_test(test_timeslices_budget_counts_bad_slices),
         cmocka_unit_test(test_history_matches_evaluations_at_each_step),
     };
