@@ -141,6 +141,47 @@ static bool authorize(void *ctx, const char *path, const char *authorization)
     return ok;
 }
 
+static bool same_opt_str(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* True when the receivers (or what alert links are built from) differ:
+ * the running notifier copied them at start-up and keeps them until a
+ * restart, so a reload must say so rather than appear to apply them. */
+static bool alerting_config_changed(const br_config *a, const br_config *b)
+{
+    if (a->n_receivers != b->n_receivers || !same_opt_str(a->external_url, b->external_url)) {
+        return true;
+    }
+    for (size_t i = 0; i < a->n_receivers; i++) {
+        const br_receiver_config *x = &a->receivers[i];
+        const br_receiver_config *y = &b->receivers[i];
+        if (!same_opt_str(x->name, y->name) || x->kind != y->kind ||
+            !same_opt_str(x->url, y->url) ||
+            !same_opt_str(x->bearer_token_file, y->bearer_token_file) ||
+            !same_opt_str(x->hmac_secret_file, y->hmac_secret_file) ||
+            x->timeout_ms != y->timeout_ms || x->n_match != y->n_match ||
+            x->n_group_by != y->n_group_by || x->group_wait_ms != y->group_wait_ms ||
+            x->group_interval_ms != y->group_interval_ms ||
+            x->repeat_interval_ms != y->repeat_interval_ms) {
+            return true;
+        }
+        for (size_t k = 0; k < x->n_match; k++) {
+            if (!same_opt_str(x->match[k].name, y->match[k].name) ||
+                !same_opt_str(x->match[k].value, y->match[k].value)) {
+                return true;
+            }
+        }
+        for (size_t k = 0; k < x->n_group_by; k++) {
+            if (!same_opt_str(x->group_by[k], y->group_by[k])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 int br_app_reload(br_app *app, br_err *err)
 {
     config_ref *fresh = br_calloc(1, sizeof(*fresh));
@@ -179,6 +220,9 @@ int br_app_reload(br_app *app, br_err *err)
     if (strcmp(old->cfg.listen, fresh->cfg.listen) != 0 ||
         strcmp(old->cfg.data_dir, fresh->cfg.data_dir) != 0) {
         br_log_warn("listen address and data dir changes take effect after a restart", NULL);
+    }
+    if (alerting_config_changed(&old->cfg, &fresh->cfg)) {
+        br_log_warn("receivers and external_url changes take effect after a restart", NULL);
     }
     config_put(old);
     br_log_set_level(fresh->cfg.log_level);
