@@ -87,45 +87,13 @@ struct br_alerting {
  * Alerts and the table
  * ---------------------------------------------------------------------- */
 
-static void free_kvs(br_kv *kv, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        br_free((void *)kv[i].key);
-        br_free((void *)kv[i].value);
-    }
-    br_free(kv);
-}
-
-static br_kv *copy_kvs(const br_kv *kv, size_t n)
-{
-    br_kv *out = br_calloc(n ? n : 1, sizeof(*out));
-    for (size_t i = 0; i < n; i++) {
-        out[i].key = br_strdup(kv[i].key);
-        out[i].value = br_strdup(kv[i].value);
-    }
-    return out;
-}
-
-static bool kvs_equal(const br_kv *a, size_t na, const br_kv *b, size_t nb)
-{
-    if (na != nb) {
-        return false;
-    }
-    for (size_t i = 0; i < na; i++) {
-        if (strcmp(a[i].key, b[i].key) != 0 || strcmp(a[i].value, b[i].value) != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void alert_free(alert *a)
 {
     if (a == NULL) {
         return;
     }
-    free_kvs(a->labels, a->n_labels);
-    free_kvs(a->annotations, a->n_annotations);
+    br_kv_free(a->labels, a->n_labels);
+    br_kv_free(a->annotations, a->n_annotations);
     br_free(a->generator_url);
     br_free(a);
 }
@@ -305,22 +273,12 @@ static bool same_text(const char *a, const char *b)
  * Blob codec
  * ---------------------------------------------------------------------- */
 
-static int put_kvs(br_buf *b, const br_kv *kv, size_t n)
-{
-    int rc = br_notify_put_uint(b, n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = br_notify_put_str(b, kv[i].key);
-        rc = rc ? rc : br_notify_put_str(b, kv[i].value);
-    }
-    return rc;
-}
-
 static int put_upsert(br_buf *b, const alert *a)
 {
     int rc = br_notify_put_uint(b, OP_UPSERT);
     rc = rc ? rc : br_notify_put_uint(b, a->fp);
-    rc = rc ? rc : put_kvs(b, a->labels, a->n_labels);
-    rc = rc ? rc : put_kvs(b, a->annotations, a->n_annotations);
+    rc = rc ? rc : br_notify_put_kvs(b, a->labels, a->n_labels);
+    rc = rc ? rc : br_notify_put_kvs(b, a->annotations, a->n_annotations);
     rc = rc ? rc : br_notify_put_str(b, a->generator_url);
     rc = rc ? rc : br_notify_put_uint(b, (uint64_t)a->state);
     rc = rc ? rc : br_notify_put_int(b, a->active_since_ms);
@@ -333,45 +291,13 @@ static int put_upsert(br_buf *b, const alert *a)
     return rc;
 }
 
-static br_kv *get_kvs(br_notify_reader *r, size_t *n_out)
-{
-    uint64_t n = br_notify_get_uint(r);
-    if (r->bad || n > MAX_LABELS || n > (uint64_t)(r->end - r->p)) {
-        r->bad = true;
-        *n_out = 0;
-        return NULL;
-    }
-    br_kv *kv = br_calloc(n ? n : 1, sizeof(br_kv));
-    size_t got = 0;
-    while (got < n && !r->bad) {
-        char *k = br_notify_get_str(r, MAX_BLOB_STR);
-        char *v = br_notify_get_str(r, MAX_BLOB_STR);
-        if (k == NULL || v == NULL) {
-            br_free(k);
-            br_free(v);
-            r->bad = true;
-            break;
-        }
-        kv[got].key = k;
-        kv[got].value = v;
-        got++;
-    }
-    if (r->bad) {
-        free_kvs(kv, got);
-        *n_out = 0;
-        return NULL;
-    }
-    *n_out = (size_t)n;
-    return kv;
-}
-
 static alert *get_upsert(br_notify_reader *r)
 {
     alert *a = br_calloc(1, sizeof(*a));
     a->fp = br_notify_get_uint(r);
-    a->labels = get_kvs(r, &a->n_labels);
+    a->labels = br_notify_get_kvs(r, MAX_LABELS, MAX_BLOB_STR, &a->n_labels);
     if (!r->bad) {
-        a->annotations = get_kvs(r, &a->n_annotations);
+        a->annotations = br_notify_get_kvs(r, MAX_LABELS, MAX_BLOB_STR, &a->n_annotations);
     }
     if (!r->bad) {
         a->generator_url = br_notify_get_str(r, MAX_BLOB_STR);
@@ -466,7 +392,7 @@ static int checkpoint_locked(br_alerting *t, br_err *err)
 /* (Re)starts a as a new pending alert from in (its labels already set). */
 static void new_alert(alert *a, const br_alert_input *in, int64_t now)
 {
-    free_kvs(a->annotations, a->n_annotations);
+    br_kv_free(a->annotations, a->n_annotations);
     a->annotations = input_annotations(in, &a->n_annotations);
     br_free(a->generator_url);
     a->generator_url = in->generator_url ? dup_text(in->generator_url) : NULL;
@@ -516,10 +442,10 @@ static void take_input(br_alerting *t, const br_alert_input *in, int64_t now, ui
         a->value = in->value;
         size_t n_ann = 0;
         br_kv *ann = input_annotations(in, &n_ann);
-        if (kvs_equal(ann, n_ann, a->annotations, a->n_annotations)) {
-            free_kvs(ann, n_ann);
+        if (br_kv_equal(ann, n_ann, a->annotations, a->n_annotations)) {
+            br_kv_free(ann, n_ann);
         } else {
-            free_kvs(a->annotations, a->n_annotations);
+            br_kv_free(a->annotations, a->n_annotations);
             a->annotations = ann;
             a->n_annotations = n_ann;
         }
@@ -542,7 +468,7 @@ static void take_input(br_alerting *t, const br_alert_input *in, int64_t now, ui
         }
         a = br_calloc(1, sizeof(*a));
         a->fp = fp;
-        a->labels = copy_kvs(labels, n_labels);
+        a->labels = br_kv_dup(labels, n_labels);
         a->n_labels = n_labels;
         table_insert(t, a);
     }

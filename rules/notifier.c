@@ -179,6 +179,47 @@ char *br_notify_get_str(br_notify_reader *r, size_t max_len)
     return br_strndup((const char *)p, len);
 }
 
+int br_notify_put_kvs(br_buf *b, const br_kv *kv, size_t n)
+{
+    int rc = br_notify_put_uint(b, n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = br_notify_put_str(b, kv[i].key);
+        rc = rc ? rc : br_notify_put_str(b, kv[i].value);
+    }
+    return rc;
+}
+
+br_kv *br_notify_get_kvs(br_notify_reader *r, size_t max_n, size_t max_len, size_t *n_out)
+{
+    *n_out = 0;
+    uint64_t n = br_notify_get_uint(r);
+    if (r->bad || n > max_n || n > (uint64_t)(r->end - r->p)) {
+        r->bad = true;
+        return NULL;
+    }
+    br_kv *kv = br_calloc(n ? n : 1, sizeof(*kv));
+    size_t got = 0;
+    while (got < n && !r->bad) {
+        char *k = br_notify_get_str(r, max_len);
+        char *v = br_notify_get_str(r, max_len);
+        if (k == NULL || v == NULL) {
+            br_free(k);
+            br_free(v);
+            r->bad = true;
+            break;
+        }
+        kv[got].key = k;
+        kv[got].value = v;
+        got++;
+    }
+    if (r->bad) {
+        br_kv_free(kv, got);
+        return NULL;
+    }
+    *n_out = (size_t)n;
+    return kv;
+}
+
 /* A count that must not exceed what the rest of the input could hold. */
 static size_t get_count(br_notify_reader *r)
 {
@@ -206,42 +247,10 @@ typedef struct nalert {
     int64_t resolved_at_ms;
 } nalert;
 
-static void free_kvs(br_kv *kv, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        br_free((void *)kv[i].key);
-        br_free((void *)kv[i].value);
-    }
-    br_free(kv);
-}
-
-static br_kv *copy_kvs(const br_kv *kv, size_t n)
-{
-    br_kv *out = br_calloc(n ? n : 1, sizeof(*out));
-    for (size_t i = 0; i < n; i++) {
-        out[i].key = br_strdup(kv[i].key ? kv[i].key : "");
-        out[i].value = br_strdup(kv[i].value ? kv[i].value : "");
-    }
-    return out;
-}
-
-static bool kvs_equal(const br_kv *a, size_t na, const br_kv *b, size_t nb)
-{
-    if (na != nb) {
-        return false;
-    }
-    for (size_t i = 0; i < na; i++) {
-        if (strcmp(a[i].key, b[i].key) != 0 || strcmp(a[i].value, b[i].value) != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void nalert_clear(nalert *a)
 {
-    free_kvs(a->labels, a->n_labels);
-    free_kvs(a->annotations, a->n_annotations);
+    br_kv_free(a->labels, a->n_labels);
+    br_kv_free(a->annotations, a->n_annotations);
     br_free(a->generator_url);
     memset(a, 0, sizeof(*a));
 }
@@ -249,9 +258,9 @@ static void nalert_clear(nalert *a)
 static void nalert_copy(nalert *dst, const br_notify_alert *src)
 {
     dst->fp = src->fingerprint;
-    dst->labels = copy_kvs(src->labels, src->n_labels);
+    dst->labels = br_kv_dup(src->labels, src->n_labels);
     dst->n_labels = src->n_labels;
-    dst->annotations = copy_kvs(src->annotations, src->n_annotations);
+    dst->annotations = br_kv_dup(src->annotations, src->n_annotations);
     dst->n_annotations = src->n_annotations;
     dst->generator_url = src->generator_url ? br_strdup(src->generator_url) : NULL;
     dst->starts_at_ms = src->starts_at_ms;
@@ -286,46 +295,11 @@ static size_t nalert_bytes(const nalert *a)
     return bytes;
 }
 
-static int put_kvs(br_buf *b, const br_kv *kv, size_t n)
-{
-    int rc = br_notify_put_uint(b, n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = br_notify_put_str(b, kv[i].key);
-        if (rc == 0) {
-            rc = br_notify_put_str(b, kv[i].value);
-        }
-    }
-    return rc;
-}
-
-static br_kv *get_kvs(br_notify_reader *r, size_t *n_out)
-{
-    size_t n = get_count(r);
-    br_kv *kv = br_calloc(n ? n : 1, sizeof(*kv));
-    size_t got = 0;
-    for (; got < n && !r->bad; got++) {
-        kv[got].key = br_notify_get_str(r, MAX_STR);
-        kv[got].value = br_notify_get_str(r, MAX_STR);
-        if (kv[got].key == NULL || kv[got].value == NULL) {
-            r->bad = true;
-            got++;
-            break;
-        }
-    }
-    if (r->bad) {
-        free_kvs(kv, got);
-        *n_out = 0;
-        return NULL;
-    }
-    *n_out = n;
-    return kv;
-}
-
 static int put_alert(br_buf *b, const nalert *a)
 {
     int rc = br_notify_put_uint(b, a->fp);
-    rc = rc ? rc : put_kvs(b, a->labels, a->n_labels);
-    rc = rc ? rc : put_kvs(b, a->annotations, a->n_annotations);
+    rc = rc ? rc : br_notify_put_kvs(b, a->labels, a->n_labels);
+    rc = rc ? rc : br_notify_put_kvs(b, a->annotations, a->n_annotations);
     rc = rc ? rc : br_notify_put_str(b, a->generator_url);
     rc = rc ? rc : br_notify_put_int(b, a->starts_at_ms);
     rc = rc ? rc : br_notify_put_int(b, a->resolved_at_ms);
@@ -336,9 +310,9 @@ static bool get_alert(br_notify_reader *r, nalert *a)
 {
     memset(a, 0, sizeof(*a));
     a->fp = br_notify_get_uint(r);
-    a->labels = get_kvs(r, &a->n_labels);
+    a->labels = br_notify_get_kvs(r, MAX_COUNT, MAX_STR, &a->n_labels);
     if (!r->bad) {
-        a->annotations = get_kvs(r, &a->n_annotations);
+        a->annotations = br_notify_get_kvs(r, MAX_COUNT, MAX_STR, &a->n_annotations);
     }
     if (!r->bad) {
         a->generator_url = br_notify_get_str(r, MAX_STR);
@@ -814,7 +788,7 @@ static void group_free(group *g)
         return;
     }
     br_free(g->key);
-    free_kvs(g->labels, g->n_labels);
+    br_kv_free(g->labels, g->n_labels);
     for (size_t i = 0; i < g->n_alerts; i++) {
         nalert_clear(&g->alerts[i]);
     }
@@ -881,7 +855,7 @@ static int put_group(br_buf *b, const br_notifier *n, const group *g)
     int rc = br_notify_put_str(b, n->receivers[g->receiver].cfg.name);
     rc = rc ? rc : br_notify_put_str(b, g->key);
     rc = rc ? rc : br_notify_put_int(b, g->next_flush_ms);
-    rc = rc ? rc : put_kvs(b, g->labels, g->n_labels);
+    rc = rc ? rc : br_notify_put_kvs(b, g->labels, g->n_labels);
     rc = rc ? rc : br_notify_put_uint(b, g->n_alerts);
     for (size_t i = 0; rc == 0 && i < g->n_alerts; i++) {
         rc = put_alert(b, &g->alerts[i]);
@@ -1149,7 +1123,7 @@ static bool apply_group(br_notifier *n, br_notify_reader *r)
     g->key = br_notify_get_str(r, MAX_STR);
     g->next_flush_ms = br_notify_get_int(r);
     if (!r->bad) {
-        g->labels = get_kvs(r, &g->n_labels);
+        g->labels = br_notify_get_kvs(r, MAX_COUNT, MAX_STR, &g->n_labels);
     }
     size_t count = get_count(r);
     g->alerts = br_calloc(count ? count : 1, sizeof(nalert));
@@ -1389,7 +1363,7 @@ static bool group_upsert(br_notifier *n, uint32_t ridx, int64_t now, const br_no
         g->key = key;
         key = NULL;
         g->hash = group_hash(ridx, g->key);
-        g->labels = copy_kvs(gl, n_gl);
+        g->labels = br_kv_dup(gl, n_gl);
         g->n_labels = n_gl;
         g->next_flush_ms = now + r->cfg.group_wait_ms;
         add_group(n, g);
@@ -1416,9 +1390,9 @@ static bool group_upsert(br_notifier *n, uint32_t ridx, int64_t now, const br_no
     nalert *cur = &g->alerts[pos];
     bool material = (cur->resolved_at_ms == 0) != (a->resolved_at_ms == 0) ||
                     cur->starts_at_ms != a->starts_at_ms ||
-                    !kvs_equal(cur->labels, cur->n_labels, a->labels, a->n_labels);
+                    !br_kv_equal(cur->labels, cur->n_labels, a->labels, a->n_labels);
     bool same_text =
-        kvs_equal(cur->annotations, cur->n_annotations, a->annotations, a->n_annotations) &&
+        br_kv_equal(cur->annotations, cur->n_annotations, a->annotations, a->n_annotations) &&
         ((cur->generator_url == NULL && a->generator_url == NULL) ||
          (cur->generator_url != NULL && a->generator_url != NULL &&
           strcmp(cur->generator_url, a->generator_url) == 0));

@@ -230,5 +230,10 @@ int64_t br_notify_get_int(br_notify_reader *r);
 double br_notify_get_double(br_notify_reader *r);
 /* Returns new (free with br_free), or NULL when longer than max_len. */
 char *br_notify_get_str(br_notify_reader *r, size_t max_len);
+/* Key/value arrays: a count, then key and value strings. The reader
+ * refuses more than max_n pairs or strings longer than max_len (r->bad);
+ * returns new (free with br_kv_free) or NULL. */
+int br_notify_put_kvs(br_buf *b, const br_kv *kv, size_t n);
+br_kv *br_notify_get_kvs(br_notify_reader *r, size_t max_n, size_t max_len, size_t *n_out);
 
 #endif

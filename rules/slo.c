@@ -31,6 +31,38 @@ struct br_slo_set {
 #define HOUR_MS (3600LL * 1000)
 #define MINUTE_MS (60LL * 1000)
 
+br_kv *br_kv_dup(const br_kv *kv, size_t n)
+{
+    br_kv *out = br_calloc(n ? n : 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        out[i].key = br_strdup(kv[i].key ? kv[i].key : "");
+        out[i].value = br_strdup(kv[i].value ? kv[i].value : "");
+    }
+    return out;
+}
+
+void br_kv_free(br_kv *kv, size_t n)
+{
+    for (size_t i = 0; kv != NULL && i < n; i++) {
+        br_free((void *)kv[i].key);
+        br_free((void *)kv[i].value);
+    }
+    br_free(kv);
+}
+
+bool br_kv_equal(const br_kv *a, size_t na, const br_kv *b, size_t nb)
+{
+    if (na != nb) {
+        return false;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i].key, b[i].key) != 0 || strcmp(a[i].value, b[i].value) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 br_slo_set *br_slo_set_new(void)
 {
     br_slo_set *s = br_calloc(1, sizeof(*s));

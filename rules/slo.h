@@ -136,6 +136,14 @@ typedef struct br_kv {
     const char *value;
 } br_kv;
 
+/* Heap copies of key/value arrays, for long-lived owners (alert state, the
+ * notification queue): returns a new array of n pairs with new strings
+ * (NULL becomes ""), never NULL; free with br_kv_free. */
+br_kv *br_kv_dup(const br_kv *kv, size_t n);
+void br_kv_free(br_kv *kv, size_t n);
+/* Same length and pairwise equal keys and values. */
+bool br_kv_equal(const br_kv *a, size_t na, const br_kv *b, size_t nb);
+
 /* One multi-window burn-rate alert tier: fires when the error ratio over
  * both windows exceeds factor * (1 - objective). */
 typedef struct br_burn_tier {
