@@ -1546,9 +1546,19 @@ static void test_promql_scripts_v3(void **state)
 int main(void)
 {
     verbose = getenv("BR_PEER_VERBOSE") != NULL;
-    const struct CMUnitTest tests[] = {
+    /* BR_PEER_SET=v242 or v3 runs one set (ctest runs them in parallel). */
+    const char *set = getenv("BR_PEER_SET");
+    const struct CMUnitTest v242[] = {cmocka_unit_test(test_promql_scripts_v242)};
+    const struct CMUnitTest v3[] = {cmocka_unit_test(test_promql_scripts_v3)};
+    const struct CMUnitTest all[] = {
         cmocka_unit_test(test_promql_scripts_v242),
         cmocka_unit_test(test_promql_scripts_v3),
     };
-    return cmocka_run_group_tests_name("promql_scripts", tests, NULL, NULL);
+    if (set != NULL && strcmp(set, "v242") == 0) {
+        return cmocka_run_group_tests_name("promql_scripts_v242", v242, NULL, NULL);
+    }
+    if (set != NULL && strcmp(set, "v3") == 0) {
+        return cmocka_run_group_tests_name("promql_scripts_v3", v3, NULL, NULL);
+    }
+    return cmocka_run_group_tests_name("promql_scripts", all, NULL, NULL);
 }
