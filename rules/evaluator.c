@@ -1553,7 +1553,8 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     double burn_1h = h1 != SIZE_MAX ? st->windows[h1].burn_rate : NAN;
     /* Share of the period's budget consumed in the last hour: errors in
      * the hour over the errors the period allows. */
-    if (h1 != SIZE_MAX && st->period.total > 0 && d->budgeting == BR_BUDGET_OCCURRENCES) {
+    if (h1 != SIZE_MAX && st->period.total > 0 && d->budgeting == BR_BUDGET_OCCURRENCES &&
+        d->sli.kind == BR_SLI_EVENTS) {
         st->consumed_last_hour = st->windows[h1].bad / (budget * st->period.total);
     } else {
         st->consumed_last_hour = isnan(burn_1h) ? NAN
@@ -1654,8 +1655,14 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         as->long_window_ms = d->alerting.budget_drop_window_ms;
         size_t wi = window_index(ds, d->alerting.budget_drop_window_ms);
         double consumed = NAN;
-        if (wi != SIZE_MAX && st->period.total > 0) {
+        if (wi != SIZE_MAX && st->period.total > 0 && d->budgeting == BR_BUDGET_OCCURRENCES &&
+            d->sli.kind == BR_SLI_EVENTS) {
             consumed = st->windows[wi].bad / (budget * st->period.total);
+        } else if (wi != SIZE_MAX) {
+            /* Raw ratios and time slices have no event counts: the
+             * workbook's burn(W) * W / P, as `generate` writes it. */
+            consumed = st->windows[wi].burn_rate * (double)d->alerting.budget_drop_window_ms /
+                       (double)d->period.duration_ms;
         }
         as->long_value = consumed;
         as->short_value = NAN;

@@ -44,11 +44,14 @@
  *     max(slo:sli_error:ratio_rate5m{F} > (14.4 * (1 - 0.999))) without (sloth_window)
  *     and max(slo:sli_error:ratio_rate1h{F} > ...) without (sloth_window)
  *   `for` is the shortest of the tiers' (one rule has one `for`). Escalation
- *   rules use the workbook's approximation (budget share = burn rate x
- *   window / period): budget drop (page) `burn(W) * W / P > share`, value
- *   the share consumed; exhaustion (ticket) `remaining * P / burn(1h) <
- *   within`, value the seconds left. Disabling page (ticket) alerts also
- *   disables the budget-drop (exhaustion) rule.
+ *   rules: budget drop (page) `burn(W) * (TOTAL(W) * W / (TOTAL(P) * P))
+ *   > share` (bool gauges: TOTAL(W) / TOTAL(P), counts), value the share
+ *   consumed: the errors in W over the errors the period's traffic allows,
+ *   as the evaluator counts them (without a total side, e.g. raw SLIs, or
+ *   with time slices, the workbook's approximation burn(W) * W / P);
+ *   exhaustion (ticket) `remaining * P / burn(1h) < within > 0`, value the
+ *   seconds left (an exhausted budget does not fire it). Disabling page
+ *   (ticket) alerts also disables the budget-drop (exhaustion) rule.
  */
 #include "generate.h"
 
@@ -957,6 +960,24 @@ static void put_duration_number(br_buf *out, int64_t ms)
     }
 }
 
+/* Whether the evaluator counts this SLO's budget in events (an events SLI
+ * with a total side, occurrences budgeting). */
+static bool counts_events(const gen *g)
+{
+    return g->d->sli.kind == BR_SLI_EVENTS && g->d->budgeting == BR_BUDGET_OCCURRENCES &&
+           g->d->sli.total.kind != BR_SOURCE_NONE;
+}
+
+/* "on(handler)" for the grouping labels, "on()" without grouping. */
+static void put_on_grouping(const gen *g, br_buf *out)
+{
+    br_buf_puts(out, "on(");
+    for (size_t i = 0; i < g->d->n_grouping; i++) {
+        br_buf_printf(out, "%s%s", i ? ", " : "", g->d->grouping[i]);
+    }
+    br_buf_putc(out, ')');
+}
+
 static int build_escalations(gen *g, group_builder *gb)
 {
     const br_slo_alerting *a = &g->d->alerting;
@@ -968,11 +989,38 @@ static int build_escalations(gen *g, group_builder *gb)
         br_buf e;
         br_buf_init(&e, 0);
         br_buf_printf(&e,
-                      "max(slo:sli_error:ratio_rate%s%s) without (" WINDOW_LABEL ")\n/ %s * ", w,
+                      "max(slo:sli_error:ratio_rate%s%s) without (" WINDOW_LABEL ")\n/ %s", w,
                       g->filter, g->budget);
-        put_duration_number(&e, a->budget_drop_window_ms);
-        br_buf_puts(&e, " / ");
-        put_duration_number(&e, g->period_ms);
+        if (counts_events(g)) {
+            /* As the evaluator counts it: the errors in W over the errors
+             * the period's traffic allows = burn(W) * traffic(W) /
+             * traffic(P). Counter and query sides are per-second rates,
+             * bool-gauge totals are sample counts. */
+            bool rates = g->d->sli.total.kind != BR_SOURCE_BOOL_GAUGE;
+            char pw[64];
+            window_name(pw, sizeof(pw), "", g->period_ms);
+            br_buf_puts(&e, "\n* ");
+            put_on_grouping(g, &e);
+            br_buf_puts(&e, " group_left()\n(\n");
+            put_side(g, &e, &g->d->sli.total, true, w);
+            if (rates) {
+                br_buf_puts(&e, " * ");
+                put_duration_number(&e, a->budget_drop_window_ms);
+            }
+            br_buf_puts(&e, "\n/\n(");
+            put_side(g, &e, &g->d->sli.total, true, pw);
+            if (rates) {
+                br_buf_puts(&e, " * ");
+                put_duration_number(&e, g->period_ms);
+            }
+            br_buf_puts(&e, ")\n)");
+        } else {
+            /* The workbook's approximation: burn(W) * W / P. */
+            br_buf_puts(&e, " * ");
+            put_duration_number(&e, a->budget_drop_window_ms);
+            br_buf_puts(&e, " / ");
+            put_duration_number(&e, g->period_ms);
+        }
         br_buf_puts(&e, "\n> ");
         put_exact(&e, a->budget_drop_ratio);
         kvlist labels = {0};
@@ -1009,13 +1057,21 @@ static int build_escalations(gen *g, group_builder *gb)
         window_name(within, sizeof(within), "", a->exhaustion_within_ms);
         br_buf e;
         br_buf_init(&e, 0);
-        br_buf_printf(&e, "slo:period_error_budget_remaining:ratio%s * ", g->filter);
+        /* Both sides without sloth_window: the remaining-budget series
+         * inherits sloth_window from the period ratio (group_left), the
+         * 1h ratio has its own, so one-to-one matching needs them gone.
+         * `> 0`: an exhausted budget is not "projected to exhaust". */
+        br_buf_printf(&e,
+                      "max(slo:period_error_budget_remaining:ratio%s) without (" WINDOW_LABEL
+                      ") * ",
+                      g->filter);
         put_duration_number(&e, g->period_ms);
         br_buf_printf(&e,
                       "\n/ (max(slo:sli_error:ratio_rate1h%s) without (" WINDOW_LABEL
                       ") / %s)\n< ",
                       g->filter, g->budget);
         put_duration_number(&e, a->exhaustion_within_ms);
+        br_buf_puts(&e, " > 0");
         kvlist labels = {0};
         kvlist ann = {0};
         char summary[300];

@@ -757,18 +757,30 @@ static void test_generate_escalation_rules_for_budget_drop_and_exhaustion(void *
     build(s, &b);
     const char *ag = ALERT("checkout-availability");
     const br_gen_rule *drop = rule(&b, ag, "CheckoutAvailabilityBudgetDrop");
+    /* The errors in the hour over the errors the period's traffic allows. */
     assert_string_equal(drop->expr, "max(slo:sli_error:ratio_rate1h" F_AVAIL
                                     ") without (sloth_window)\n"
-                                    "/ (1 - 0.999) * 3600 / 2592000\n"
+                                    "/ (1 - 0.999)\n"
+                                    "* on() group_left()\n"
+                                    "(\n"
+                                    "sum(rate(http_requests_total{service=\"checkout\"}[1h])) "
+                                    "* 3600\n"
+                                    "/\n"
+                                    "(sum(rate(http_requests_total{service=\"checkout\"}[30d])) "
+                                    "* 2592000)\n"
+                                    ")\n"
                                     "> 0.05");
     assert_string_equal(drop->severity, "page");
     assert_string_equal(drop->alert_kind, "budget_drop");
     assert_string_equal(label(drop, "routing_key"), "oncall");
     const br_gen_rule *ex = rule(&b, ag, "CheckoutAvailabilityBudgetExhaustion");
-    assert_string_equal(ex->expr, "slo:period_error_budget_remaining:ratio" F_AVAIL " * 2592000\n"
+    /* Both sides without sloth_window, or one-to-one matching finds
+     * nothing; an exhausted budget (remaining <= 0) does not fire. */
+    assert_string_equal(ex->expr, "max(slo:period_error_budget_remaining:ratio" F_AVAIL
+                                  ") without (sloth_window) * 2592000\n"
                                   "/ (max(slo:sli_error:ratio_rate1h" F_AVAIL
                                   ") without (sloth_window) / (1 - 0.999))\n"
-                                  "< 604800");
+                                  "< 604800 > 0");
     assert_string_equal(ex->severity, "ticket");
     assert_string_equal(ex->alert_kind, "exhaustion");
     assert_int_equal(ex->for_ms, 0);
@@ -789,7 +801,7 @@ static void test_generate_escalation_window_is_recorded_when_no_tier_uses_it(voi
         rule_n(&b, SLI("checkout-availability"), "slo:sli_error:ratio_rate4h", 0));
     assert_non_null(strstr(rule(&b, ALERT("checkout-availability"),
                                 "CheckoutAvailabilityBudgetDrop")->expr,
-                           "* 14400 / 2592000\n"));
+                           "[4h])) * 14400\n"));
     built_free(&b);
     br_slo_set_unref(s);
 }
