@@ -365,6 +365,7 @@ static void def_state_init(def_state *ds, const br_slo_def *d)
         add_window(ds, d->alerting.tiers[i].short_window_ms);
     }
     add_window(ds, d->alerting.budget_drop_window_ms);
+    add_window(ds, d->alerting.no_data_for_ms);
     /* The period itself is always last. */
     for (size_t i = 0; i < ds->n_windows; i++) {
         if (ds->windows[i] == d->period.duration_ms) {
@@ -1607,7 +1608,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     st->state_since_ms = sk->state_since;
 
     /* Alert rows: tiers, budget drop, exhaustion. */
-    size_t n_rows = d->alerting.n_tiers + 2;
+    size_t n_rows = d->alerting.n_tiers + 4;
     st->alerts = br_arena_calloc(a, n_rows, sizeof(br_alert_status));
     size_t r = 0;
     for (size_t i = 0; i < d->alerting.n_tiers; i++) {
@@ -1631,6 +1632,10 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         as->long_value = li != SIZE_MAX ? st->windows[li].burn_rate : NAN;
         as->short_value = si != SIZE_MAX ? st->windows[si].burn_rate : NAN;
         as->condition = as->long_value > tier->factor && as->short_value > tier->factor;
+        if (as->condition && d->alerting.min_events > 0 && d->sli.kind == BR_SLI_EVENTS &&
+            li != SIZE_MAX && st->windows[li].total < d->alerting.min_events) {
+            as->condition = false; /* too little traffic to page on */
+        }
         int64_t for_ms = tier->for_ms;
         int64_t *since = r < 12 ? &sk->alert_since[r] : NULL;
         if (since != NULL) {
@@ -1646,7 +1651,26 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         }
         r++;
     }
-    if (d->alerting.budget_drop_ratio > 0 && d->alerting.budget_drop_window_ms > 0) {
+    if (d->alerting.inhibit_tickets) {
+        /* The faster tier inhibits the slower: no ticket burn-rate
+         * condition while a page burn-rate condition holds. */
+        bool page = false;
+        for (size_t i = 0; i < r; i++) {
+            page = page || (st->alerts[i].condition && strcmp(st->alerts[i].severity, "page") == 0);
+        }
+        for (size_t i = 0; page && i < r; i++) {
+            if (strcmp(st->alerts[i].severity, "ticket") == 0 && st->alerts[i].condition) {
+                st->alerts[i].condition = false;
+                st->alerts[i].state = BR_ALERT_INACTIVE;
+                st->alerts[i].active_since_ms = 0;
+                if (i < 12) {
+                    sk->alert_since[i] = 0;
+                }
+            }
+        }
+    }
+    if (d->alerting.budget_drop_ratio > 0 && d->alerting.budget_drop_window_ms > 0 &&
+        !d->alerting.page_disabled) {
         br_alert_status *as = &st->alerts[r];
         as->alertname = alert_name(a, d, "budget_drop");
         as->kind = "budget_drop";
@@ -1670,7 +1694,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         as->condition = consumed > d->alerting.budget_drop_ratio;
         r++;
     }
-    if (d->alerting.exhaustion_within_ms > 0) {
+    if (d->alerting.exhaustion_within_ms > 0 && !d->alerting.ticket_disabled) {
         br_alert_status *as = &st->alerts[r];
         as->alertname = alert_name(a, d, "exhaustion");
         as->kind = "exhaustion";
@@ -1681,6 +1705,33 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         as->short_value = NAN;
         as->threshold = (double)d->alerting.exhaustion_within_ms / 1000.0;
         as->condition = st->exhaustion_eta_s < as->threshold && st->exhaustion_eta_s > 0;
+        r++;
+    }
+    if (d->alerting.budget_low_ratio > 0 && !d->alerting.ticket_disabled) {
+        br_alert_status *as = &st->alerts[r];
+        as->alertname = alert_name(a, d, "budget_low");
+        as->kind = "budget_low";
+        as->tier = "budget-low";
+        as->severity = "ticket";
+        as->long_window_ms = d->period.duration_ms;
+        as->long_value = st->budget_remaining;
+        as->short_value = NAN;
+        as->threshold = d->alerting.budget_low_ratio;
+        as->condition = st->budget_remaining < d->alerting.budget_low_ratio;
+        r++;
+    }
+    if (d->alerting.no_data_for_ms > 0 && !d->alerting.ticket_disabled) {
+        br_alert_status *as = &st->alerts[r];
+        size_t wi = window_index(ds, d->alerting.no_data_for_ms);
+        as->alertname = alert_name(a, d, "no_data");
+        as->kind = "no_data";
+        as->tier = "no-data";
+        as->severity = "ticket";
+        as->long_window_ms = d->alerting.no_data_for_ms;
+        as->long_value = wi != SIZE_MAX ? st->windows[wi].total : NAN;
+        as->short_value = NAN;
+        as->threshold = 0;
+        as->condition = wi == SIZE_MAX || !(st->windows[wi].total > 0);
         r++;
     }
     for (size_t i = 0; i < r; i++) {

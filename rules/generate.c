@@ -847,6 +847,10 @@ const char *br_generate_alert_name(const br_slo_def *d, const char *kind, char *
     const char *suffix = "";
     if (kind != NULL && strcmp(kind, "budget_drop") == 0) {
         suffix = "BudgetDrop";
+    } else if (kind != NULL && strcmp(kind, "budget_low") == 0) {
+        suffix = "BudgetLow";
+    } else if (kind != NULL && strcmp(kind, "no_data") == 0) {
+        suffix = "NoData";
     } else if (kind != NULL && strcmp(kind, "exhaustion") == 0) {
         suffix = "BudgetExhaustion";
     }
@@ -881,6 +885,26 @@ static int alert_meta(gen *g, const char *severity, kvlist *labels, kvlist *anno
     return g->rc;
 }
 
+/* Writes a duration as a number of seconds (or ms when not whole). */
+static void put_duration_number(br_buf *out, int64_t ms)
+{
+    if (ms % 1000 == 0) {
+        br_buf_printf(out, "%lld", (long long)(ms / 1000));
+    } else {
+        br_buf_printf(out, "%lld / 1000", (long long)ms);
+    }
+}
+
+/* "on(handler)" for the grouping labels, "on()" without grouping. */
+static void put_on_grouping(const gen *g, br_buf *out)
+{
+    br_buf_puts(out, "on(");
+    for (size_t i = 0; i < g->d->n_grouping; i++) {
+        br_buf_printf(out, "%s%s", i ? ", " : "", g->d->grouping[i]);
+    }
+    br_buf_putc(out, ')');
+}
+
 static int build_burn_alert(gen *g, group_builder *gb, const char *severity)
 {
     const br_slo_alerting *a = &g->d->alerting;
@@ -909,14 +933,47 @@ static int build_burn_alert(gen *g, group_builder *gb, const char *severity)
                       "(\n"
                       "    max(slo:sli_error:ratio_rate%s%s > %s) without (" WINDOW_LABEL ")\n"
                       "    and\n"
-                      "    max(slo:sli_error:ratio_rate%s%s > %s) without (" WINDOW_LABEL ")\n"
-                      ")",
+                      "    max(slo:sli_error:ratio_rate%s%s > %s) without (" WINDOW_LABEL ")",
                       sw, g->filter, br_buf_str(&thr), lw, g->filter, br_buf_str(&thr));
         br_buf_free(&thr);
+        if (a->min_events > 0 && g->d->sli.kind == BR_SLI_EVENTS) {
+            /* Low traffic: valid events in the long window, counted from
+             * the total source, must reach min_events. */
+            br_buf_puts(&e, "\n    and ");
+            put_on_grouping(g, &e);
+            br_buf_puts(&e, "\n    (");
+            put_side(g, &e, &g->d->sli.total, true, lw);
+            if (g->d->sli.total.kind != BR_SOURCE_BOOL_GAUGE) {
+                br_buf_puts(&e, " * ");
+                put_duration_number(&e, t->long_window_ms);
+            }
+            br_buf_puts(&e, " >= ");
+            put_exact(&e, a->min_events);
+            br_buf_putc(&e, ')');
+        }
+        br_buf_puts(&e, "\n)");
         if (for_ms < 0 || t->for_ms < for_ms) {
             for_ms = t->for_ms;
         }
         used++;
+    }
+    if (used > 0 && a->inhibit_tickets && strcmp(severity, "ticket") == 0 &&
+        !a->page_disabled) {
+        /* Inhibited while the page alert of the same instance fires. */
+        char page_name[300];
+        br_generate_alert_name(g->d, "burn_rate", page_name, sizeof(page_name));
+        br_buf inner;
+        br_buf_init(&inner, 0);
+        br_buf_printf(&inner, "(\n%s\n)\nunless on(sloth_id", br_buf_str(&e));
+        for (size_t i = 0; i < g->d->n_grouping; i++) {
+            br_buf_printf(&inner, ", %s", g->d->grouping[i]);
+        }
+        br_buf_puts(&inner, ") ALERTS{alertname=");
+        put_promql_string(&inner, page_name);
+        br_buf_puts(&inner, ", severity=\"page\", alertstate=\"firing\"}");
+        br_buf_reset(&e);
+        br_buf_puts(&e, br_buf_str(&inner));
+        br_buf_free(&inner);
     }
     if (used > 0) {
         kvlist labels = {0};
@@ -950,15 +1007,6 @@ static int build_burn_alert(gen *g, group_builder *gb, const char *severity)
     return g->rc;
 }
 
-/* Writes a duration as a number of seconds (or ms when not whole). */
-static void put_duration_number(br_buf *out, int64_t ms)
-{
-    if (ms % 1000 == 0) {
-        br_buf_printf(out, "%lld", (long long)(ms / 1000));
-    } else {
-        br_buf_printf(out, "%lld / 1000", (long long)ms);
-    }
-}
 
 /* Whether the evaluator counts this SLO's budget in events (an events SLI
  * with a total side, occurrences budgeting). */
@@ -968,15 +1016,6 @@ static bool counts_events(const gen *g)
            g->d->sli.total.kind != BR_SOURCE_NONE;
 }
 
-/* "on(handler)" for the grouping labels, "on()" without grouping. */
-static void put_on_grouping(const gen *g, br_buf *out)
-{
-    br_buf_puts(out, "on(");
-    for (size_t i = 0; i < g->d->n_grouping; i++) {
-        br_buf_printf(out, "%s%s", i ? ", " : "", g->d->grouping[i]);
-    }
-    br_buf_putc(out, ')');
-}
 
 static int build_escalations(gen *g, group_builder *gb)
 {
@@ -1099,6 +1138,78 @@ static int build_escalations(gen *g, group_builder *gb)
         kv_free(&ann);
         br_buf_free(&e);
     }
+    if (a->budget_low_ratio > 0 && !a->ticket_disabled) {
+        br_buf e;
+        br_buf_init(&e, 0);
+        br_buf_printf(&e,
+                      "max(slo:period_error_budget_remaining:ratio%s) without (" WINDOW_LABEL
+                      ") < ",
+                      g->filter);
+        put_exact(&e, a->budget_low_ratio);
+        kvlist labels = {0};
+        kvlist ann = {0};
+        char summary[300];
+        snprintf(summary, sizeof(summary),
+                 "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO has less than %.12g%% of "
+                 "its error budget left.",
+                 a->budget_low_ratio * 100.0);
+        kv_put(&ann, "title",
+               "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget is low.");
+        kv_put(&ann, "summary", summary);
+        alert_meta(g, "ticket", &labels, &ann);
+        char name[300];
+        br_generate_alert_name(g->d, "budget_low", name, sizeof(name));
+        rule_spec s = {.kind = BR_GEN_ALERT,
+                       .name = name,
+                       .expr = &e,
+                       .labels = &labels,
+                       .annotations = &ann,
+                       .keep_firing_for_ms = a->keep_firing_for_ms,
+                       .alert_kind = "budget_low",
+                       .severity = "ticket"};
+        add_rule(g, gb, &s);
+        kv_free(&labels);
+        kv_free(&ann);
+        br_buf_free(&e);
+    }
+    if (a->no_data_for_ms > 0 && !a->ticket_disabled) {
+        char w[64];
+        window_name(w, sizeof(w), "", a->no_data_for_ms);
+        br_buf e;
+        br_buf_init(&e, 0);
+        /* No traffic: the window's ratio is 0/0 (NaN, which differs from
+         * itself) or the series is gone. */
+        br_buf_printf(&e,
+                      "(max(slo:sli_error:ratio_rate%s%s) without (" WINDOW_LABEL
+                      ") != max(slo:sli_error:ratio_rate%s%s) without (" WINDOW_LABEL "))\n"
+                      "or absent(slo:sli_error:ratio_rate%s%s)",
+                      w, g->filter, w, g->filter, w, g->filter);
+        kvlist labels = {0};
+        kvlist ann = {0};
+        char summary[300];
+        snprintf(summary, sizeof(summary),
+                 "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO had no valid events for "
+                 "%s.",
+                 w);
+        kv_put(&ann, "title",
+               "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO has no data.");
+        kv_put(&ann, "summary", summary);
+        alert_meta(g, "ticket", &labels, &ann);
+        char name[300];
+        br_generate_alert_name(g->d, "no_data", name, sizeof(name));
+        rule_spec s = {.kind = BR_GEN_ALERT,
+                       .name = name,
+                       .expr = &e,
+                       .labels = &labels,
+                       .annotations = &ann,
+                       .keep_firing_for_ms = a->keep_firing_for_ms,
+                       .alert_kind = "no_data",
+                       .severity = "ticket"};
+        add_rule(g, gb, &s);
+        kv_free(&labels);
+        kv_free(&ann);
+        br_buf_free(&e);
+    }
     return g->rc;
 }
 
@@ -1200,6 +1311,9 @@ static int gen_init(gen *g, const br_slo_def *d, br_arena *arena, br_err *err)
     }
     if (d->alerting.exhaustion_within_ms > 0 && HOUR_MS < g->period_ms) {
         add_window(g, HOUR_MS);
+    }
+    if (d->alerting.no_data_for_ms > 0) {
+        add_window(g, d->alerting.no_data_for_ms);
     }
     if (g->n_windows == 0) {
         /* No alert windows at all: keep Sloth's 5m current burn rate. */

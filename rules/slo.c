@@ -404,6 +404,9 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
                              t->name);
         }
     }
+    if (d->alerting.no_data_for_ms > d->period.duration_ms) {
+        return def_error(d, err, "alerting.no_data_for is longer than the period");
+    }
     if (d->policy.n_states == 0) {
         return def_error(d, err, "the error-budget policy has no states");
     }

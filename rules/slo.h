@@ -182,6 +182,16 @@ typedef struct br_slo_alerting {
     int64_t exhaustion_within_ms;  /* notify when projected to exhaust within (7d) */
     int64_t keep_firing_for_ms;
     const char *runbook_url;
+    /* Low traffic: a burn-rate tier fires only with at least this many
+     * valid events in its long window (0 = any traffic). Events SLIs only. */
+    double min_events;
+    /* Ticket when budget remaining falls below this share (0 = off). */
+    double budget_low_ratio;
+    /* Ticket when the SLI had no valid events for this long (0 = off). */
+    int64_t no_data_for_ms;
+    /* No ticket burn-rate alert while the page burn-rate alert of the same
+     * SLO instance fires (the slower tier is inhibited by the faster). */
+    bool inhibit_tickets;
 } br_slo_alerting;
 
 /* Error-budget policy state: active while budget remaining (as a ratio of

@@ -14,7 +14,8 @@
  *       sli: {events | latency | bool_gauge | query | raw | threshold},
  *       alerting: {name, labels, annotations, page, ticket, tiers,
  *                  budget_drop, exhaustion_within, keep_firing_for,
- *                  runbook_url},
+ *                  runbook_url, min_events, budget_low, no_data_for,
+ *                  inhibit_tickets},
  *       policy: {states: [{name, above, deploy, actions}]}
  *
  * Rules: `defaults` is applied to every SLO of the document before the
@@ -681,6 +682,10 @@ static int parse_alerting(native_ctx *c, br_slo_def *d, br_yaml_node *n)
                                        "exhaustion_within",
                                        "keep_firing_for",
                                        "runbook_url",
+                                       "min_events",
+                                       "budget_low",
+                                       "no_data_for",
+                                       "inhibit_tickets",
                                        NULL};
     int rc = br_yaml_expect_map(c->doc, n, "alerting", c->err);
     if (rc == 0) {
@@ -720,6 +725,23 @@ static int parse_alerting(native_ctx *c, br_slo_def *d, br_yaml_node *n)
         } else if (strcmp(k, "keep_firing_for") == 0) {
             rc = br_yaml_get_duration(c->doc, v, "alerting.keep_firing_for", true,
                                       &al->keep_firing_for_ms, c->err);
+        } else if (strcmp(k, "min_events") == 0) {
+            int64_t m = 0;
+            rc = br_yaml_get_int(c->doc, v, "alerting.min_events", 0, INT64_C(1) << 52, &m,
+                                 c->err);
+            al->min_events = (double)m;
+        } else if (strcmp(k, "budget_low") == 0) {
+            const char *bv = br_yaml_scalar(v);
+            if (bv != NULL && strcmp(bv, "false") == 0) {
+                al->budget_low_ratio = 0;
+            } else {
+                rc = get_share(c, v, "alerting.budget_low", &al->budget_low_ratio);
+            }
+        } else if (strcmp(k, "no_data_for") == 0) {
+            rc = get_duration_or_false(c, v, "alerting.no_data_for", &al->no_data_for_ms);
+        } else if (strcmp(k, "inhibit_tickets") == 0) {
+            rc = br_yaml_get_bool(c->doc, v, "alerting.inhibit_tickets", &al->inhibit_tickets,
+                                  c->err);
         } else {
             rc = get_str(c, v, "alerting.runbook_url", &al->runbook_url);
         }

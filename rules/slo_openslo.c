@@ -956,7 +956,7 @@ static int load_objective(os_ctx *c, const os_obj *slo, const slo_common *sc, br
     d->service = sc->service;
     d->description = sc->description;
     d->budgeting = sc->budgeting;
-    d->name = slo->name;
+    d->name = br_slo_strdup(c->s, slo->name);
     if (count > 1) {
         br_yaml_node *dn = br_yaml_map_get(doc, obj, "displayName");
         const char *disp = br_yaml_scalar(dn);

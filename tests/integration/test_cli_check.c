@@ -75,6 +75,35 @@ static void test_check_without_files_is_usage_error(void **state)
     assert_int_equal(run_check("", out, sizeof(out)), 2);
 }
 
+/* `burnrate generate` on the repository's examples: promtool accepts the
+ * rules (skipped without promtool). */
+static void test_generate_examples_pass_promtool(void **state)
+{
+    (void)state;
+    if (system("command -v promtool >/dev/null 2>&1") != 0) {
+        skip();
+    }
+    char *dir = tu_mkdtemp("gen-check");
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && '%s' generate --slos 'examples/slos/*.yml' --slos 'examples/slos/*/*.yml' "
+             "--out '%s/rules.yml' && promtool check rules '%s/rules.yml' 2>&1",
+             getenv("BR_SOURCE_DIR"), getenv("BURNRATE_BIN"), dir, dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char out[16384];
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "%s\n", out);
+    }
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_non_null(strstr(out, "SUCCESS"));
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (getenv("BURNRATE_BIN") == NULL || getenv("BR_SOURCE_DIR") == NULL) {
@@ -86,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_check_slo_files_of_each_format),
         cmocka_unit_test(test_check_bad_file_names_position_and_fails),
         cmocka_unit_test(test_check_without_files_is_usage_error),
+        cmocka_unit_test(test_generate_examples_pass_promtool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

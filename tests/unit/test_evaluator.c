@@ -402,6 +402,96 @@ static void test_late_data_is_counted_at_the_next_tick(void **state)
     fixture_close(&f);
 }
 
+
+/* Issue 10's alert kinds: low traffic holds a page back, the page inhibits
+ * the ticket tier, budget-low and no-data tickets. */
+static const br_alert_status *row(const br_slo_status *st, const char *tier)
+{
+    for (size_t k = 0; k < st->n_alerts; k++) {
+        if (strcmp(st->alerts[k].tier, tier) == 0) {
+            return &st->alerts[k];
+        }
+    }
+    return NULL;
+}
+
+static void test_min_events_holds_back_a_page_on_low_traffic(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[1] = {{T0 - 10 * MIN_MS, T0}};
+    write_traffic(&f, "low", T0 - 2 * DAY_MS, T0, bad, 1, 0);
+    br_slo_def *d = availability(&f, "low", "low");
+    d->alerting.min_events = 3601; /* the 1h window holds 3600 events */
+    add(&f, d);
+    br_slo_def *d2 = availability(&f, "low2", "low");
+    d2->alerting.min_events = 3600;
+    add(&f, d2);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "low-availability", &snap);
+    assert_false(row(st, "page-fast")->condition);
+    const br_slo_status *st2 = br_slo_snapshot_find(snap, "low2-availability");
+    assert_true(row(st2, "page-fast")->condition);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+static void test_page_inhibits_ticket_tier(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    /* Six hours at 50% errors: every tier's condition holds. */
+    bad_range bad[1] = {{T0 - 6 * HOUR_MS, T0}};
+    write_traffic(&f, "inh", T0 - 4 * DAY_MS, T0, bad, 1, 0.5);
+    br_slo_def *d = availability(&f, "inh", "inh");
+    d->alerting.inhibit_tickets = true;
+    add(&f, d);
+    br_slo_def *d2 = availability(&f, "noinh", "inh");
+    add(&f, d2);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "inh-availability", &snap);
+    assert_true(row(st, "page-fast")->condition);
+    assert_false(row(st, "ticket-fast")->condition);
+    const br_slo_status *st2 = br_slo_snapshot_find(snap, "noinh-availability");
+    assert_true(row(st2, "ticket-fast")->condition);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+static void test_budget_low_and_no_data_tickets(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[1] = {{T0 - 2 * DAY_MS, T0 - 2 * DAY_MS + 40 * MIN_MS}};
+    /* Traffic stops 20 minutes before T0. */
+    write_traffic(&f, "quiet", T0 - 31 * DAY_MS, T0 - 20 * MIN_MS, bad, 1, 0);
+    br_slo_def *d = availability(&f, "q", "quiet");
+    d->alerting.budget_low_ratio = 0.10;
+    d->alerting.no_data_for_ms = 15 * MIN_MS;
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "q-availability", &snap);
+    /* 40 bad minutes of a 43.2-minute budget: 7.4% left. */
+    assert_true(row(st, "budget-low")->condition);
+    assert_true(fabs(row(st, "budget-low")->long_value - (1 - 40.0 / 43.2)) < 1e-3);
+    assert_true(row(st, "no-data")->condition);
+    assert_true(row(st, "no-data")->long_value == 0);
+    br_slo_snapshot_unref(snap);
+    /* Ten minutes earlier traffic still flowed in the last 15 minutes. */
+    br_evaluator *e = fresh_evaluator(&f);
+    st = tick_and_find(e, T0 - 10 * MIN_MS, "q-availability", &snap);
+    assert_false(row(st, "no-data")->condition);
+    br_slo_snapshot_unref(snap);
+    br_evaluator_free(e);
+    fixture_close(&f);
+}
+
 /* ---------------------------------------------------------------- sources */
 
 static void test_grouping_fans_out_one_instance_per_value(void **state)
@@ -750,6 +840,9 @@ int main(void)
         cmocka_unit_test(test_fast_burn_page_pending_firing_then_inactive),
         cmocka_unit_test(test_incremental_ticks_equal_full_recount),
         cmocka_unit_test(test_late_data_is_counted_at_the_next_tick),
+        cmocka_unit_test(test_min_events_holds_back_a_page_on_low_traffic),
+        cmocka_unit_test(test_page_inhibits_ticket_tier),
+        cmocka_unit_test(test_budget_low_and_no_data_tickets),
         cmocka_unit_test(test_grouping_fans_out_one_instance_per_value),
         cmocka_unit_test(test_good_events_from_le_bucket_match_numerically),
         cmocka_unit_test(test_bool_gauge_counts_samples),

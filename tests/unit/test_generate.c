@@ -524,6 +524,39 @@ static void test_generate_grouped_slo_sums_by_the_grouping_labels(void **state)
     br_slo_set_unref(s);
 }
 
+/* Issue 10's alert kinds: min_events joins each burn condition, the ticket
+ * alert is inhibited while the page fires, budget-low and no-data alerts. */
+static void test_generate_low_traffic_inhibition_budget_low_and_no_data(void **state)
+{
+    (void)state;
+    br_slo_set *s = br_slo_set_new();
+    br_slo_def *d = availability(s);
+    d->alerting.min_events = 500;
+    d->alerting.inhibit_tickets = true;
+    d->alerting.budget_low_ratio = 0.1;
+    d->alerting.no_data_for_ms = 15 * MIN_MS;
+    add(s, d);
+    built b;
+    build(s, &b);
+    const char *ag = ALERT("checkout-availability");
+    const br_gen_rule *page = rule_n(&b, ag, "CheckoutAvailability", 0);
+    assert_non_null(strstr(page->expr, "    and on()\n    (sum(rate(http_requests_total{"));
+    assert_non_null(strstr(page->expr, "[1h])) * 3600 >= 500)"));
+    const br_gen_rule *ticket = rule_n(&b, ag, "CheckoutAvailability", 1);
+    assert_string_equal(label(ticket, "severity"), "ticket");
+    assert_non_null(strstr(ticket->expr, "unless on(sloth_id) ALERTS{alertname=\"CheckoutAvailability\", "
+                                         "severity=\"page\", alertstate=\"firing\"}"));
+    const br_gen_rule *low = rule(&b, ag, "CheckoutAvailabilityBudgetLow");
+    assert_non_null(strstr(low->expr, "slo:period_error_budget_remaining:ratio"));
+    assert_non_null(strstr(low->expr, "< 0.1"));
+    const br_gen_rule *nodata = rule(&b, ag, "CheckoutAvailabilityNoData");
+    assert_non_null(strstr(nodata->expr, "absent(slo:sli_error:ratio_rate15m"));
+    /* The 15m window is recorded so the no-data rule has its series. */
+    assert_non_null(rule(&b, SLI("checkout-availability"), "slo:sli_error:ratio_rate15m"));
+    built_free(&b);
+    br_slo_set_unref(s);
+}
+
 static void test_generate_bool_gauge_counts_ones_and_samples(void **state)
 {
     (void)state;
@@ -1046,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_generate_raw_sli_renders_the_window_template),
         cmocka_unit_test(test_generate_grouped_slo_sums_by_the_grouping_labels),
         cmocka_unit_test(test_generate_bool_gauge_counts_ones_and_samples),
+        cmocka_unit_test(test_generate_low_traffic_inhibition_budget_low_and_no_data),
         cmocka_unit_test(test_generate_query_sources_render_their_templates),
         cmocka_unit_test(test_generate_threshold_sli_records_slice_value_and_bad_slices),
         cmocka_unit_test(test_generate_time_slices_average_bad_slices),

@@ -55,6 +55,9 @@ static void test_slo_openslo_ratio_sli_by_reference(void **state)
     const br_slo_def *d = br_slo_set_find(set, "web-availability");
     assert_non_null(d);
     assert_int_equal(d->format, BR_SLO_FORMAT_OPENSLO);
+    /* Read after the YAML documents are freed: the strings are the set's. */
+    assert_string_equal(d->service, "web");
+    assert_string_equal(d->name, "availability");
     assert_int_equal(d->line, 82);
     assert_true(fabs(d->objective - 0.999) < 1e-12);
     assert_int_equal(d->sli.kind, BR_SLI_EVENTS);
