@@ -32,6 +32,9 @@
  */
 #include "budget_api.h"
 
+#include "engine/promql/ast.h"
+#include "rules/generate.h"
+
 #include "api/json.h"
 #include "engine/core/alloc.h"
 #include "engine/core/arena.h"
@@ -479,8 +482,13 @@ typedef struct view {
 
 static bool eval_stale(const view *v)
 {
-    return v->snap->interval_ms > 0 &&
-           v->now - v->snap->eval_time_ms > STALE_EVAL_INTERVALS * v->snap->interval_ms;
+    /* Three intervals, but never less than 30 s: with 1 s intervals a slow
+     * tick is not a stuck evaluator. */
+    int64_t limit = STALE_EVAL_INTERVALS * v->snap->interval_ms;
+    if (limit < 30000) {
+        limit = 30000;
+    }
+    return v->snap->interval_ms > 0 && v->now - v->snap->eval_time_ms > limit;
 }
 
 static bool sample_stale(const view *v, const br_slo_status *st)
@@ -646,7 +654,9 @@ static cJSON *slo_summary(const view *v, const br_slo_status *st)
         put_window_status(ws, &st->windows[i], false);
     }
     br_window_status pw = st->period;
-    pw.window_ms = plen;
+    if (pw.window_ms <= 0) {
+        pw.window_ms = plen; /* calendar periods: the part so far, else the period */
+    }
     put_window_status(ws, &pw, true);
 
     cJSON *as = cJSON_AddArrayToObject(o, "alerts");
@@ -668,167 +678,45 @@ static cJSON *slo_summary(const view *v, const br_slo_status *st)
     return o;
 }
 
-/* Appends tmpl with every {{.window}} (spaces allowed inside the braces)
- * replaced by w. */
-static void expand_template(br_buf *out, const char *tmpl, const char *w)
+/* The PromQL behind the SLI over each window: the expressions of the
+ * recording rules `burnrate generate` writes for the SLO (one line each),
+ * keyed "sli_<window>", and "sli_period" for the period. */
+static void put_queries(cJSON *q, const br_slo_status *st)
 {
-    const char *p = tmpl;
-    while (*p != '\0') {
-        if (p[0] == '{' && p[1] == '{') {
-            const char *q = p + 2;
-            while (*q == ' ') {
-                q++;
-            }
-            if (strncmp(q, ".window", 7) == 0) {
-                q += 7;
-                while (*q == ' ') {
-                    q++;
-                }
-                if (q[0] == '}' && q[1] == '}') {
-                    br_buf_puts(out, w);
-                    p = q + 2;
-                    continue;
-                }
-            }
-        }
-        br_buf_putc(out, *p);
-        p++;
-    }
-}
-
-/* A counter or gauge selector with the numeric le filter written as a
- * label matcher, then the range. */
-static void selector_range(br_buf *out, const br_event_source *e, const char *w)
-{
-    const char *sel = e->expr;
-    size_t len = strlen(sel);
-    if (!isnan(e->le)) {
-        char le[BR_FLOAT_BUF];
-        br_format_float(e->le, le, sizeof(le));
-        if (len > 0 && sel[len - 1] == '}') {
-            br_buf_append(out, sel, len - 1);
-            bool empty = len >= 2 && sel[len - 2] == '{';
-            br_buf_printf(out, "%sle=\"%s\"}", empty ? "" : ",", le);
-        } else {
-            br_buf_printf(out, "%s{le=\"%s\"}", sel, le);
-        }
-    } else {
-        br_buf_puts(out, sel);
-    }
-    br_buf_printf(out, "[%s]", w);
-}
-
-/* Events of one SLI side over window w, per group. count_side: a boolean
- * gauge on the total side counts samples instead of summing ones. */
-static void events_expr(br_buf *out, const br_event_source *e, const char *w, const char *by,
-                        bool count_side)
-{
-    switch (e->kind) {
-    case BR_SOURCE_COUNTER:
-        br_buf_printf(out, "sum%s(increase(", by);
-        selector_range(out, e, w);
-        br_buf_puts(out, "))");
-        break;
-    case BR_SOURCE_BOOL_GAUGE:
-        br_buf_printf(out, "sum%s(%s(", by, count_side ? "count_over_time" : "sum_over_time");
-        selector_range(out, e, w);
-        br_buf_puts(out, "))");
-        break;
-    case BR_SOURCE_QUERY:
-        br_buf_printf(out, "sum%s(", by);
-        expand_template(out, e->expr, w);
-        br_buf_putc(out, ')');
-        break;
-    case BR_SOURCE_NONE:
-        br_buf_puts(out, "vector(0)");
-        break;
-    }
-}
-
-static const char *op_text(br_threshold_op op)
-{
-    switch (op) {
-    case BR_OP_LT:
-        return "<";
-    case BR_OP_LE:
-        return "<=";
-    case BR_OP_GT:
-        return ">";
-    case BR_OP_GE:
-        return ">=";
-    }
-    return "<";
-}
-
-/* PromQL equivalent to the error ratio the evaluator computes over w. */
-static void error_ratio_expr(br_buf *out, const br_slo_def *d, int64_t window_ms)
-{
-    char w[64];
-    fmt_window(window_ms, w, sizeof(w));
-    char by[512] = "";
-    if (d->n_grouping > 0) {
-        size_t off = (size_t)snprintf(by, sizeof(by), " by (");
-        for (size_t i = 0; i < d->n_grouping && off < sizeof(by); i++) {
-            int n = snprintf(by + off, sizeof(by) - off, "%s%s", i ? ", " : "", d->grouping[i]);
-            if (n < 0) {
-                break;
-            }
-            off += (size_t)n;
-        }
-        if (off < sizeof(by)) {
-            snprintf(by + off, sizeof(by) - off, ") ");
-        }
-    } else {
-        snprintf(by, sizeof(by), " ");
-    }
-    const br_sli *s = &d->sli;
-    switch (s->kind) {
-    case BR_SLI_EVENTS: {
-        bool good = s->bad.kind == BR_SOURCE_NONE;
-        if (good) {
-            br_buf_puts(out, "1 - (");
-        }
-        br_buf_putc(out, '(');
-        events_expr(out, good ? &s->good : &s->bad, w, by, false);
-        br_buf_puts(out, ") / (");
-        events_expr(out, &s->total, w, by, true);
-        br_buf_putc(out, ')');
-        if (good) {
-            br_buf_putc(out, ')');
-        }
-        break;
-    }
-    case BR_SLI_RAW:
-        br_buf_putc(out, '(');
-        expand_template(out, s->query, w);
-        br_buf_putc(out, ')');
-        break;
-    case BR_SLI_THRESHOLD: {
-        char slice[64];
-        char thr[BR_FLOAT_BUF];
-        fmt_window(d->slice_ms, slice, sizeof(slice));
-        br_buf_puts(out, "1 - avg_over_time(((");
-        expand_template(out, s->query, slice);
-        br_buf_printf(out, ") %s bool %s)[%s:%s])", op_text(s->op),
-                      fmt_exact(s->threshold, thr, sizeof(thr)), w, slice);
-        break;
-    }
-    }
-}
-
-static void put_query(cJSON *q, const br_slo_def *d, int64_t window_ms)
-{
-    char key[80];
-    char w[64];
-    snprintf(key, sizeof(key), "sli_%s", fmt_window(window_ms, w, sizeof(w)));
-    if (cJSON_GetObjectItemCaseSensitive(q, key) != NULL) {
+    br_arena arena;
+    br_arena_init(&arena, 16 * 1024, 0);
+    br_gen_rules rules;
+    br_err err;
+    br_err_clear(&err);
+    if (br_generate_build_slo(st->def, &arena, &rules, &err) != 0) {
+        br_arena_free(&arena);
         return;
     }
-    br_buf b;
-    br_buf_init(&b, 64 * 1024);
-    error_ratio_expr(&b, d, window_ms);
-    cJSON_AddStringToObject(q, key, br_buf_str(&b));
-    br_buf_free(&b);
+    char period[64];
+    br_buf pb;
+    br_buf_init(&pb, 0);
+    br_promql_print_duration(st->def->period.duration_ms, &pb);
+    snprintf(period, sizeof(period), "%s", br_buf_str(&pb));
+    br_buf_free(&pb);
+    static const char prefix[] = "slo:sli_error:ratio_rate";
+    for (size_t g = 0; g < rules.n_groups; g++) {
+        if (rules.groups[g].kind != BR_GEN_GROUP_SLI) {
+            continue;
+        }
+        for (size_t r = 0; r < rules.groups[g].n_rules; r++) {
+            const br_gen_rule *rule = &rules.groups[g].rules[r];
+            if (strncmp(rule->name, prefix, sizeof(prefix) - 1) != 0) {
+                continue;
+            }
+            const char *w = rule->name + sizeof(prefix) - 1;
+            char key[96];
+            snprintf(key, sizeof(key), "sli_%s", strcmp(w, period) == 0 ? "period" : w);
+            if (cJSON_GetObjectItemCaseSensitive(q, key) == NULL) {
+                cJSON_AddStringToObject(q, key, rule->query);
+            }
+        }
+    }
+    br_arena_free(&arena);
 }
 
 static void add_detail(cJSON *o, const br_slo_status *st)
@@ -848,10 +736,7 @@ static void add_detail(cJSON *o, const br_slo_status *st)
         cJSON_AddItemToArray(pol, s);
     }
     cJSON *q = cJSON_AddObjectToObject(o, "queries");
-    for (size_t i = 0; i < st->n_windows; i++) {
-        put_query(q, d, st->windows[i].window_ms);
-    }
-    put_query(q, d, period_length(st));
+    put_queries(q, st);
     cJSON *tiers = cJSON_AddArrayToObject(o, "alert_tiers");
     for (size_t i = 0; i < d->alerting.n_tiers; i++) {
         const br_burn_tier *t = &d->alerting.tiers[i];
@@ -1045,7 +930,9 @@ static void respond_history(const br_budget_api *api, const br_slo_status *st,
         return;
     }
     br_arena arena;
-    br_arena_init(&arena, 0, max_points * sizeof(br_history_point) + 256 * 1024);
+    /* The evaluator reads every SLI series over the range into this arena:
+     * room for a few thousand series, not only the points. */
+    br_arena_init(&arena, 0, max_points * sizeof(br_history_point) + 256u * 1024 * 1024);
     br_history h = {NULL, 0};
     int rc = api->src->history(api->src->ctx, st->instance_id, start, end, step, max_points, &arena,
                                &h, &err);

@@ -237,6 +237,14 @@ static int64_t calendar_start(const br_period *p, int64_t t)
     return start_day * DAY_MS - off;
 }
 
+/* End of the calendar period that starts at start: the next one's start. */
+static int64_t calendar_end(const br_period *p, int64_t start)
+{
+    static const int64_t ahead[] = {26 * HOUR_MS, 8 * DAY_MS, 32 * DAY_MS, 93 * DAY_MS,
+                                    367 * DAY_MS};
+    return calendar_start(p, start + ahead[p->unit]);
+}
+
 /* Start of the period the budget covers at time t. */
 static int64_t period_start_at(const br_slo_def *d, int64_t t)
 {
@@ -1505,7 +1513,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         st->group_labels[g].value = br_arena_strdup(a, in->group[g].value);
     }
     st->period_start_ms = period_start_at(d, t);
-    st->period_end_ms = t;
+    st->period_end_ms = ds->calendar ? calendar_end(&d->period, st->period_start_ms) : t;
     st->last_sample_ms = in->last_t == INT64_MIN ? 0 : in->last_t;
     st->error = ds->error ? br_arena_strdup(a, ds->error) : NULL;
 
@@ -1546,7 +1554,12 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     }
     st->no_data = isnan(st->period.error_ratio);
     st->sli = 1.0 - st->period.error_ratio;
-    st->budget_total_ms = budget * (double)d->period.duration_ms;
+    /* A calendar period's budget is its own length's (28 to 31 days for a
+     * month), the rest the nominal period's. */
+    st->budget_total_ms = budget * (double)(st->period_end_ms - st->period_start_ms);
+    if (!ds->calendar) {
+        st->budget_total_ms = budget * (double)d->period.duration_ms;
+    }
     st->budget_consumed = st->period.error_ratio / budget;
     st->budget_remaining = 1.0 - st->budget_consumed;
     st->budget_remaining_ms = st->budget_remaining * st->budget_total_ms;
@@ -1674,6 +1687,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         br_alert_status *as = &st->alerts[r];
         as->alertname = alert_name(a, d, "budget_drop");
         as->kind = "budget_drop";
+        as->factor = NAN;
         as->tier = "budget-drop";
         as->severity = "page";
         as->long_window_ms = d->alerting.budget_drop_window_ms;
@@ -1698,6 +1712,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         br_alert_status *as = &st->alerts[r];
         as->alertname = alert_name(a, d, "exhaustion");
         as->kind = "exhaustion";
+        as->factor = NAN;
         as->tier = "exhaustion";
         as->severity = "ticket";
         as->long_window_ms = HOUR_MS;
@@ -1711,6 +1726,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         br_alert_status *as = &st->alerts[r];
         as->alertname = alert_name(a, d, "budget_low");
         as->kind = "budget_low";
+        as->factor = NAN;
         as->tier = "budget-low";
         as->severity = "ticket";
         as->long_window_ms = d->period.duration_ms;
@@ -1725,6 +1741,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         size_t wi = window_index(ds, d->alerting.no_data_for_ms);
         as->alertname = alert_name(a, d, "no_data");
         as->kind = "no_data";
+        as->factor = NAN;
         as->tier = "no-data";
         as->severity = "ticket";
         as->long_window_ms = d->alerting.no_data_for_ms;
@@ -1755,6 +1772,9 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     if (e->opts.alerting != NULL) {
         collect_alert_inputs(tc, ds, in, st);
     }
+    /* The snapshot lists the alert windows; the period is st->period (the
+     * array keeps its entry for the recorded series below). */
+    st->n_windows = ds->n_windows - 1;
 
     /* Recorded series: Sloth's names and labels, then burnrate's own. */
     if (e->opts.append == NULL) {
@@ -2054,6 +2074,9 @@ static int history_exact(br_evaluator *e, def_state *ds, const char *instance_id
     np = u;
     size_t n_iv = np - 1;
     br_interval *iv = br_arena_alloc(arena, sizeof(*iv) * (n_iv + 1));
+    if (iv == NULL) {
+        return br_err_set(err, BR_ELIMIT, "history memory limit reached");
+    }
     for (size_t i = 0; i < n_iv; i++) {
         iv[i].start = pts[i];
         iv[i].end = pts[i + 1];
@@ -2079,6 +2102,9 @@ static int history_exact(br_evaluator *e, def_state *ds, const char *instance_id
     }
     out->n = n_steps;
     out->points = br_arena_alloc(arena, sizeof(br_history_point) * n_steps);
+    if (out->points == NULL) {
+        return br_err_set(err, BR_ELIMIT, "history memory limit reached");
+    }
     double budget = 1.0 - d->objective;
     for (size_t i = 0; i < n_steps; i++) {
         int64_t t = start + (int64_t)i * step;
@@ -2113,6 +2139,9 @@ static int history_query(br_evaluator *e, def_state *ds, const char *instance_id
     for (int w = 0; w < 2; w++) {
         for (int s = 0; s < 2; s++) {
             vals[w][s] = br_arena_calloc(arena, n_steps, sizeof(double));
+            if (vals[w][s] == NULL) {
+                return br_err_set(err, BR_ELIMIT, "history memory limit reached");
+            }
             for (size_t i = 0; i < n_steps; i++) {
                 vals[w][s][i] = NAN;
             }
@@ -2157,6 +2186,9 @@ static int history_query(br_evaluator *e, def_state *ds, const char *instance_id
     double budget = 1.0 - d->objective;
     out->n = n_steps;
     out->points = br_arena_alloc(arena, sizeof(br_history_point) * n_steps);
+    if (out->points == NULL) {
+        return br_err_set(err, BR_ELIMIT, "history memory limit reached");
+    }
     for (size_t i = 0; i < n_steps; i++) {
         double r[2];
         for (int w = 0; w < 2; w++) {

@@ -138,6 +138,19 @@
     return fmtPct(sli, d);
   }
 
+  // An error ratio as a percentage with three significant digits
+  // (0.000437 -> "0.0437%"), "<0.001%" below that.
+  function fmtErrorRatio(v) {
+    if (!isNum(v)) {
+      return NA;
+    }
+    const p = v * 100;
+    if (p !== 0 && Math.abs(p) < 0.001) {
+      return '<0.001%';
+    }
+    return String(Number(p.toPrecision(3))) + '%';
+  }
+
   function fmtBudget(r) {
     return fmtPct(r, 1);
   }
@@ -441,6 +454,7 @@
           const c = document.createElement('span');
           c.className = 'chip';
           c.textContent = k + '=' + v;
+          c.title = k + '=' + v; // the whole value when the chip is cut short
           td.append(' ', c);
         }
         if (s.error) {
@@ -526,6 +540,42 @@
     return cols;
   }
 
+  // How an alert's values and threshold read, by alert kind: burn rates as
+  // factors, budget drops as shares of the budget, exhaustion as time left.
+  function alertValueFormat(kind) {
+    if (kind === 'burn_rate') {
+      return fmtBurn;
+    }
+    if (kind === 'budget_drop') {
+      return (v) => fmtPct(v, 1);
+    }
+    if (kind === 'exhaustion') {
+      return fmtDuration;
+    }
+    return fmtNum;
+  }
+
+  // The SLO's windows without repeats: the API may list the period's window
+  // both as a plain window and flagged `period`; the flagged one is kept.
+  function uniqueWindows(s) {
+    const out = [];
+    const at = new Map();
+    for (const w of s.windows || []) {
+      const key = w.window + '/' + w.window_seconds;
+      if (!at.has(key)) {
+        at.set(key, out.length);
+        out.push(w);
+      } else if (w.period) {
+        out[at.get(key)] = w;
+      }
+    }
+    return out;
+  }
+
+  function isPeriodWindow(s, w) {
+    return w.period === true || (!!s.period && w.window_seconds === s.period.duration_seconds);
+  }
+
   function burnOf(s, window) {
     for (const w of s.windows || []) {
       if (w.window === window) {
@@ -551,9 +601,8 @@
   function alertWindows(slos) {
     const seen = new Map();
     for (const s of slos) {
-      const period = s.period ? s.period.duration_seconds : null;
       for (const w of s.windows || []) {
-        if (w.window_seconds === period || seen.has(w.window)) {
+        if (isPeriodWindow(s, w) || seen.has(w.window)) {
           continue;
         }
         seen.set(w.window, w.window_seconds);
@@ -1198,13 +1247,13 @@
       const alerts = d.alerts || [];
       const rowsEls = alerts.map((a) => {
         const isBurn = a.kind === 'burn_rate';
-        const v = isBurn ? fmtBurn : fmtNum;
-        return el('tr', { dataset: { alert: a.alertname + '/' + (a.tier || '') } },
+        const v = alertValueFormat(a.kind);
+        return el('tr', { dataset: { alert: a.alertname + '/' + (a.tier || ''), kind: a.kind || '' } },
           el('td', {}, el('span', { class: 'alertname', text: a.alertname }),
             a.tier ? el('span', { class: 'muted', text: ' ' + a.tier }) : null),
           el('td', { text: a.severity || NA }),
           el('td', { dataset: { col: 'windows' }, text: a.short_window ? a.long_window + ' + ' + a.short_window : (a.long_window || NA) }),
-          el('td', { class: 'num', dataset: { col: 'factor' }, text: isBurn ? fmtBurn(a.factor) : fmtNum(a.factor) }),
+          el('td', { class: 'num', dataset: { col: 'factor' }, text: isBurn ? fmtBurn(a.factor) : NA }),
           el('td', { class: 'num', dataset: { col: 'long' }, text: v(a.long_value) }),
           el('td', { class: 'num', dataset: { col: 'short' }, text: v(a.short_value) }),
           el('td', { class: 'num', dataset: { col: 'threshold' }, text: v(a.threshold) }),
@@ -1218,7 +1267,8 @@
             el('thead', {}, el('tr', {}, ['Alert', 'Severity', 'Windows (long + short)', 'Factor', 'Long', 'Short',
               'Threshold', 'State', 'Active since'].map((t, i) => el('th', { scope: 'col', class: i >= 3 && i <= 6 ? 'num' : null, text: t })))),
             el('tbody', {}, rowsEls))),
-        el('p', { class: 'muted small', text: 'A burn-rate alert fires when both windows burn faster than the factor; the short window makes it stop soon after the burning stops.' }));
+        el('p', { class: 'muted small', text: 'A burn-rate alert fires when both windows burn faster than the factor; the short window makes it stop soon after the burning stops. ' +
+          'A budget-drop alert compares the share of the budget spent in its window with its threshold; an exhaustion alert, the time left at the last hour\'s burn rate.' }));
     }
 
     function renderPolicy(d, st) {
@@ -1252,16 +1302,18 @@
     }
 
     function renderWindows(d) {
-      const ws = d.windows || [];
+      const ws = uniqueWindows(d);
       fill(windowsSec, el('h2', { id: 'h-windows', text: 'Windows' }),
         el('div', { class: 'table-wrap' }, el('table', { class: 'grid windows', id: 'window-table' },
           el('thead', {}, el('tr', {}, ['Window', 'Error ratio', 'Burn rate', 'Bad / total', 'PromQL'].map((t, i) =>
             el('th', { scope: 'col', class: i >= 1 && i <= 3 ? 'num' : null, text: t })))),
           el('tbody', {}, ws.map((w) => {
-            const expr = queryFor(d, w.window);
-            return el('tr', { dataset: { window: w.window } },
-              el('td', { text: w.window }),
-              el('td', { class: 'num', text: isNum(w.error_ratio) ? fmtNum(w.error_ratio) : NA }),
+            const period = isPeriodWindow(d, w);
+            const expr = (period && (d.queries || {}).sli_period) || queryFor(d, w.window);
+            return el('tr', { dataset: { window: w.window, period: String(period) } },
+              el('td', { title: w.window }, period ? 'period ' : null,
+                period && d.period && d.period.kind === 'calendar' ? fmtDuration(w.window_seconds) + ' so far' : w.window),
+              el('td', { class: 'num', text: fmtErrorRatio(w.error_ratio) }),
               el('td', { class: 'num', text: fmtBurn(w.burn_rate) }),
               el('td', { class: 'num', text: fmtCount(w.bad) + ' / ' + fmtCount(w.total) }),
               el('td', {}, expr ? queryButtons(expr) : el('span', { class: 'muted', text: NA })));
@@ -1291,11 +1343,54 @@
         ? getJSON(base + '?' + new URLSearchParams({ start: (end - seconds).toFixed(3), end: end.toFixed(3) }),
           pg.abort.signal)
         : periodReq;
-      const [ph, rh] = await Promise.all([periodReq, rangeReq]);
+      // The two requests succeed or fail on their own: a failed period
+      // history leaves the SLI and burn-rate charts drawn, and the reverse.
+      const [pr, rr] = await Promise.allSettled([periodReq, rangeReq]);
       if (page !== pg) {
         return;
       }
-      // Burn-down: budget remaining and the ideal line, aligned on time.
+      let errors = 0;
+      for (const r of [pr, rr]) {
+        if (r.status === 'rejected' && r.reason && r.reason.name === 'AbortError') {
+          return;
+        }
+      }
+      if (pr.status === 'fulfilled') {
+        chartError(burnFig, null);
+        drawBurnDown(pr.value);
+      } else {
+        errors++;
+        chartError(burnFig, pr.reason);
+      }
+      if (rr.status === 'fulfilled') {
+        chartError(sliFig, null);
+        chartError(burnRateFig, null);
+        drawRange(rr.value);
+      } else {
+        errors++;
+        chartError(sliFig, rr.reason);
+        chartError(burnRateFig, rr.reason);
+      }
+      chartsSec.dataset.range = range;
+      chartsSec.dataset.errors = String(errors);
+      chartsSec.dataset.loaded = 'true';
+    }
+
+    // Shows err (or removes the message when err is null) in a figure.
+    function chartError(fig, err) {
+      const old = fig.querySelector('.chart-error');
+      if (old) {
+        old.remove();
+      }
+      if (err) {
+        fig.insertBefore(el('p', { class: 'error chart-error', role: 'alert' },
+          el('strong', { text: 'History unavailable: ' }), err.message || String(err)),
+        fig.querySelector('.plot'));
+      }
+    }
+
+    // Burn-down: budget remaining and the ideal line, aligned on time.
+    function drawBurnDown(ph) {
       const budget = historyColumn(ph.points, (p) => (isNum(p.budget_remaining) ? p.budget_remaining * 100 : null));
       const ideal = Array.isArray(ph.ideal) && ph.ideal.length
         ? historyColumn(ph.ideal, (p) => (isNum(p.budget_remaining) ? p.budget_remaining * 100 : null))
@@ -1304,7 +1399,10 @@
       const hasIdeal = Array.isArray(ph.ideal) && ph.ideal.length > 0;
       burnChart.show(2, hasIdeal); // rolling periods have no ideal line
       burnFig.dataset.ideal = String(hasIdeal);
+    }
 
+    // SLI and burn rate over the selected range.
+    function drawRange(rh) {
       const sli = historyColumn(rh.points, (p) => (isNum(p.error_ratio) ? (1 - p.error_ratio) * 100 : null));
       const objective = detail.objective * 100;
       if (sliChart === null) {
@@ -1328,8 +1426,6 @@
         }
       }
       burnRateChart.set([burn[0], burn[1], constantLike(burn[0], 1), constantLike(burn[0], fastest)]);
-      chartsSec.dataset.range = range;
-      chartsSec.dataset.loaded = 'true';
     }
 
     async function load(first) {

@@ -9,32 +9,91 @@
  * 2. test_ui_shell_loads_from_burnrate: headless Chromium loads the embedded
  *    shell, app.js and uPlot from burnrate under its real headers
  *    (tests/ui/ui_test.mjs --mode smoke).
- * 3. test_ui_browser_full: starts a data server and runs
- *    tests/ui/ui_test.mjs against it: overview numbers equal the API's JSON,
- *    filters, search, sort, keyboard, SLO page, query page, a label value
- *    "<script>alert(1)</script>" rendered as text, screenshots. The data
- *    server is tests/ui/fixture-server.mjs for now; start_data_server() is
- *    the one place to switch to burnrate fed by the load generator once the
- *    budget API is in. BR_UI_BASE_URL, when set, points the test at an
- *    already running server instead.
+ * 3. test_ui_browser_live: burnrate (evaluation every second, the
+ *    repository's example SLOs plus TEST_SLO below) fed by burnrate-loadgen
+ *    (LOADGEN_ARGS): a week of history, then live traffic, with an incident
+ *    on svc-0 that started 15 minutes before the live phase; svc-3's series
+ *    carry route="<script>alert(1)</script>" (--extra-label), which
+ *    TEST_SLO groups by. tests/ui/ui_test.mjs --mode full then checks the
+ *    overview against /api/v1/slos of the same evaluation, filters,
+ *    search, sort, keyboard, the SLO page of svc-0-availability (charts,
+ *    alert table, windows, budget, policy, PromQL) against the API, the
+ *    query page, the markup rendered as text, and saves screenshots
+ *    (readme-*.png are the README's). BR_UI_BASE_URL, when set, points the
+ *    test at an already running server instead.
+ * 4. test_ui_browser_fixture_scale: the same overview checks, search and
+ *    escaping against tests/ui/fixture-server.mjs with 1,000 SLOs
+ *    (--mode scale), with build and paint times printed.
  *
+ * SLO files are given relative to the source tree and burnrate runs there,
+ * so pages (and screenshots) show "examples/slos/...", not a machine path.
  * Browser tests skip (with the reason) when node, Debian's chromium or
  * web/node_modules (scripts/setup.sh) are missing. Screenshots and logs go
  * to $BR_TEST_OUT or a fresh /tmp directory whose path is printed; that
  * directory is kept for people to look at.
  */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "tests/helpers/peer.h"
 
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <sys/stat.h>
 
-#define UI_TEST_TIMEOUT_S 420.0
+#define UI_TEST_TIMEOUT_S 240.0
+#define LIVE_WAIT_S       120.0
+
+/* The label value that must render as text wherever it appears. */
+#define XSS "<script>alert(1)</script>"
+
+/* Load generator: 4 services x 2 endpoints, a week of history at a
+ * one-minute scrape interval (so the burn-down of a 30-day SLO has a week
+ * to show; about 1.7 million samples, ingested in 20-30 s under the
+ * sanitizers), then live. The incident (8% of svc-0's requests fail) is
+ * counted from the first backfilled step: it starts 15 minutes before the
+ * live phase and outlasts the test, so by the time the browser looks svc-0
+ * burns its budget about 20x over the last hour, the page tier is pending
+ * and the budget-drop page fires. */
+/* clang-format off */
+static const char *const LOADGEN_ARGS[] = {
+    "--services", "4", "--endpoints", "2", "--interval", "60s",
+    "--backfill", "7d", "--live",
+    "--incident", "6d23h45m:1h:0.08", "--incident-service", "0",
+    "--extra-label", "route=" XSS, "--extra-label-service", "3",
+    "--seed", "7", "--quiet"};
+/* clang-format on */
+
+/* The SLO page the full run checks in detail and shoots for the README. */
+#define README_SLO "svc-0-availability"
+
+/* Grouped by the route label that only svc-3's series carry, so its one
+ * instance is svc-3-availability-by-route{route="<script>alert(1)</script>"}.
+ * A calendar month, so the burn-down has the ideal line, and an explicit
+ * alert tier. At 99% it stays healthy with most of its budget, so it sorts
+ * below the SLOs the incident hurts (and low in the README's overview). */
+static const char *const TEST_SLO =
+    "slos:\n"
+    "  - service: svc-3\n"
+    "    name: availability-by-route\n"
+    "    description: \"Escaping check: <img src=x onerror=alert(2)> in a description\"\n"
+    "    objective: 99%\n"
+    "    period: {calendar: month, count: 1, time_zone: UTC}\n"
+    "    grouping: [route]\n"
+    "    labels: {team: escaping}\n"
+    "    sli:\n"
+    "      events:\n"
+    "        bad: 'http_requests_total{service=\"svc-3\", code=~\"5..\"}'\n"
+    "        total: 'http_requests_total{service=\"svc-3\"}'\n"
+    "    alerting:\n"
+    "      name: Svc3RouteAvailability\n"
+    "      tiers:\n"
+    "        - {name: page-fast, severity: page, long: 1h, short: 5m, factor: 14.4, for: 0s}\n";
 
 /* Directories are kept short enough that every path built from them fits
  * PATH_BUF with its file name. */
@@ -172,9 +231,9 @@ static bool start_burnrate(peer *p, const char *tag, char *base_url, size_t size
     return true;
 }
 
-/* The server with SLO data that the full browser test reads. Today: the
- * fixture server (1,000 SLOs shaped like the budget API). */
-static bool start_data_server(peer *p, char *base_url, size_t size)
+/* tests/ui/fixture-server.mjs with 1,000 SLOs shaped like the budget
+ * API; fills base_url. */
+static bool start_fixture_server(peer *p, char *base_url, size_t size)
 {
     int port = peer_free_port();
     char script[PATH_BUF];
@@ -197,6 +256,147 @@ static bool start_data_server(peer *p, char *base_url, size_t size)
         return false;
     }
     return true;
+}
+
+/* Starts argv with the source tree as working directory (relative SLO
+ * globs, and pages that show "examples/slos/..."). */
+static int start_in_source_dir(peer *p, const char *log, char *const argv[])
+{
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == NULL || chdir(source_dir()) != 0) {
+        return -1;
+    }
+    int rc = peer_start(p, log, argv);
+    if (chdir(cwd) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
+/* True once the live server shows what the browser test needs: the
+ * backfill has reached the present (svc-0's newest sample is recent), the
+ * markup-labelled instance exists, and an alert fires. */
+static bool live_data_ready(const char *base)
+{
+    char url[320];
+    snprintf(url, sizeof(url), "%s/api/v1/slos", base);
+    tu_http_result r;
+    if (tu_http("GET", url, NULL, 0, NULL, &r) != 0 || r.status != 200) {
+        tu_http_free(&r);
+        return false;
+    }
+    cJSON *root = cJSON_Parse(r.body);
+    tu_http_free(&r);
+    bool fresh = false;
+    bool markup = false;
+    bool firing = false;
+    cJSON *slo;
+    cJSON_ArrayForEach(slo, cJSON_GetObjectItem(cJSON_GetObjectItem(root, "data"), "slos"))
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(slo, "id"));
+        cJSON *age = cJSON_GetObjectItem(slo, "data_age_seconds");
+        if (id != NULL && strcmp(id, README_SLO) == 0 && cJSON_IsNumber(age) &&
+            cJSON_GetNumberValue(age) < 90) {
+            fresh = true;
+        }
+        const char *route = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(slo, "group_labels"), "route"));
+        if (route != NULL && strcmp(route, XSS) == 0) {
+            markup = true;
+        }
+        if (cJSON_GetNumberValue(cJSON_GetObjectItem(slo, "firing")) > 0) {
+            firing = true;
+        }
+    }
+    cJSON_Delete(root);
+    return fresh && markup && firing;
+}
+
+/* burnrate with the example SLOs and TEST_SLO, fed live by the load
+ * generator; fills base_url once live_data_ready(). */
+static bool start_live_servers(peer *br, peer *lg, char *base_url, size_t size)
+{
+    const char *bin = getenv("BURNRATE_BIN");
+    const char *loadgen = getenv("BURNRATE_LOADGEN");
+    if (bin == NULL || loadgen == NULL || access(bin, X_OK) != 0 || access(loadgen, X_OK) != 0) {
+        fprintf(stderr, "BURNRATE_BIN or BURNRATE_LOADGEN is not set or not executable\n");
+        return false;
+    }
+    char *slo = tu_write_file(work_dir, "test-slo.yml", TEST_SLO);
+    if (slo == NULL) {
+        return false;
+    }
+    char cfg_text[2 * PATH_BUF];
+    snprintf(cfg_text, sizeof(cfg_text),
+             "evaluation:\n  interval: 1s\n"
+             "storage:\n  data_dir: %s/live-data\n"
+             "slos:\n  - examples/slos/*.yml\n  - examples/slos/*/*.yml\n  - %s\n",
+             work_dir, slo);
+    free(slo);
+    char *cfg = tu_write_file(work_dir, "burnrate.yml", cfg_text);
+    if (cfg == NULL) {
+        return false;
+    }
+    int port = peer_free_port();
+    char listen[64];
+    char log[PATH_BUF];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(log, sizeof(log), "%s/live-burnrate.log", out_dir);
+    char *const argv[] = {(char *)bin, "serve", "--config", cfg, "--listen", listen, NULL};
+    unlink(log);
+    int rc = start_in_source_dir(br, log, argv);
+    free(cfg);
+    if (rc != 0) {
+        return false;
+    }
+    snprintf(base_url, size, "http://127.0.0.1:%d", port);
+    char url[320];
+    snprintf(url, sizeof(url), "%s/-/ready", base_url);
+    if (!peer_wait_http(br, url, 30)) {
+        peer_dump_log(br);
+        peer_stop(br, SIGKILL, 5);
+        return false;
+    }
+
+    enum { N_ARGS = sizeof(LOADGEN_ARGS) / sizeof(LOADGEN_ARGS[0]) };
+    char *lg_argv[N_ARGS + 4];
+    char write_url[320];
+    snprintf(write_url, sizeof(write_url), "%s/api/v1/write", base_url);
+    lg_argv[0] = (char *)loadgen;
+    lg_argv[1] = "--url";
+    lg_argv[2] = write_url;
+    for (size_t i = 0; i < N_ARGS; i++) {
+        lg_argv[3 + i] = (char *)LOADGEN_ARGS[i];
+    }
+    lg_argv[3 + N_ARGS] = NULL;
+    snprintf(log, sizeof(log), "%s/live-loadgen.log", out_dir);
+    unlink(log);
+    if (peer_start(lg, log, lg_argv) != 0) {
+        peer_stop(br, SIGTERM, 20);
+        return false;
+    }
+    double t0 = peer_now();
+    while (peer_now() - t0 < LIVE_WAIT_S) {
+        if (live_data_ready(base_url)) {
+            fprintf(stderr, "# live data ready %.1f s after the load generator started\n",
+                    peer_now() - t0);
+            return true;
+        }
+        int status = 0;
+        if (waitpid(br->pid, &status, WNOHANG) == br->pid) {
+            br->pid = 0;
+            break;
+        }
+        usleep(500 * 1000);
+    }
+    fprintf(stderr, "the live data never became ready (backfill, markup instance, firing alert)\n");
+    peer_dump_log(br);
+    peer_dump_log(lg);
+    peer_stop(lg, SIGKILL, 5);
+    if (br->pid > 0) {
+        peer_stop(br, SIGKILL, 5);
+    }
+    return false;
 }
 
 /* Waits for p to exit within timeout_s; returns its exit code, or -1 after
@@ -230,17 +430,28 @@ static void print_file(const char *path)
     fclose(f);
 }
 
-/* Runs tests/ui/ui_test.mjs in mode against base_url; returns its exit
- * code (0 = every check passed). Its report is printed. */
-static int run_ui_test(const char *mode, const char *base_url)
+/* Runs tests/ui/ui_test.mjs in mode against base_url (full mode: slo is
+ * the SLO page to check in detail, or NULL); returns its exit code (0 =
+ * every check passed). Its report is printed. */
+static int run_ui_test(const char *mode, const char *base_url, const char *slo)
 {
     char script[PATH_BUF];
     char log[PATH_BUF];
     snprintf(script, sizeof(script), "%s/tests/ui/ui_test.mjs", source_dir());
     snprintf(log, sizeof(log), "%s/ui_test-%s.log", out_dir, mode);
-    char *const argv[] = {
-        node_bin, script,       "--base-url", (char *)base_url,       "--out", out_dir,
-        "--mode", (char *)mode, "--chromium", (char *)chromium_bin(), NULL};
+    char *const argv[] = {node_bin,
+                          script,
+                          "--base-url",
+                          (char *)base_url,
+                          "--out",
+                          out_dir,
+                          "--mode",
+                          (char *)mode,
+                          "--chromium",
+                          (char *)chromium_bin(),
+                          slo != NULL ? "--slo" : NULL,
+                          (char *)slo,
+                          NULL};
     peer p;
     unlink(log); /* peer_start appends; keep one run per log */
     if (peer_start(&p, log, argv) != 0) {
@@ -402,12 +613,12 @@ static void test_ui_shell_loads_from_burnrate(void **state)
     peer br;
     char base[64];
     assert_true(start_burnrate(&br, "smoke", base, sizeof(base)));
-    int rc = run_ui_test("smoke", base);
+    int rc = run_ui_test("smoke", base, NULL);
     peer_stop(&br, SIGTERM, 20);
     assert_int_equal(rc, 0);
 }
 
-static void test_ui_browser_full(void **state)
+static void test_ui_browser_live(void **state)
 {
     (void)state;
     const char *why = browser_missing();
@@ -416,19 +627,47 @@ static void test_ui_browser_full(void **state)
         skip();
     }
     const char *given = getenv("BR_UI_BASE_URL");
-    peer server;
-    memset(&server, 0, sizeof(server));
+    peer br;
+    peer lg;
+    memset(&br, 0, sizeof(br));
+    memset(&lg, 0, sizeof(lg));
     char base[256];
     if (given != NULL && given[0] != '\0') {
         snprintf(base, sizeof(base), "%s", given);
     } else {
-        assert_true(start_data_server(&server, base, sizeof(base)));
+        assert_true(start_live_servers(&br, &lg, base, sizeof(base)));
     }
-    int rc = run_ui_test("full", base);
-    if (server.pid > 0) {
-        peer_stop(&server, SIGTERM, 10);
+    int rc = run_ui_test("full", base, given != NULL && given[0] != '\0' ? NULL : README_SLO);
+    if (lg.pid > 0) {
+        peer_stop(&lg, SIGTERM, 10);
     }
-    fprintf(stderr, "# screenshots: %s/overview.png %s/slo.png\n", out_dir, out_dir);
+    int br_rc = 0;
+    if (br.pid > 0) {
+        br_rc = peer_stop(&br, SIGTERM, 20);
+        if (br_rc != 0) {
+            peer_dump_log(&br);
+        }
+    }
+    fprintf(stderr, "# screenshots: %s/overview.png %s/slo.png (README: readme-*.png)\n", out_dir,
+            out_dir);
+    assert_int_equal(rc, 0);
+    /* A clean exit: no sanitizer report, no crash while serving the UI. */
+    assert_int_equal(br_rc, 0);
+}
+
+static void test_ui_browser_fixture_scale(void **state)
+{
+    (void)state;
+    const char *why = browser_missing();
+    if (why != NULL) {
+        fprintf(stderr, "# skipped: %s\n", why);
+        skip();
+    }
+    peer server;
+    char base[256];
+    assert_true(start_fixture_server(&server, base, sizeof(base)));
+    int rc = run_ui_test("scale", base, NULL);
+    peer_stop(&server, SIGTERM, 10);
     assert_int_equal(rc, 0);
 }
 
@@ -437,7 +676,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ui_served_with_types_and_cache_headers),
         cmocka_unit_test(test_ui_shell_loads_from_burnrate),
-        cmocka_unit_test(test_ui_browser_full),
+        cmocka_unit_test(test_ui_browser_live),
+        cmocka_unit_test(test_ui_browser_fixture_scale),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

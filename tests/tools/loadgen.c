@@ -22,6 +22,12 @@
  *   --incident START:LEN:RATIO makes RATIO of one service's requests fail
  *   (70% 500, 30% 503) and quadruples its latency, from START after the
  *   first step for LEN.
+ *   --extra-label NAME=VALUE adds one constant label to every series of one
+ *   service (--extra-label-service, default 0), in label-name order; the
+ *   values sent are unchanged. Tests use it to put arbitrary text (markup,
+ *   quotes, non-ASCII) into label values that SLOs group by. NAME must be a
+ *   plain label name other than the model's own (__name__, code, handler,
+ *   method, service, le); VALUE may be any text up to 1024 bytes.
  *
  * Sending: --concurrency workers each own whole groups (requests are cut at
  * group boundaries), so a series is only ever sent by one worker, in time
@@ -37,7 +43,8 @@
  *   run_start=<ms> samples=<k> histograms=<h> status=<http> attempts=<r>
  * The request held every series in [a, b) at every step from t_from to t_to.
  * To recompute the values, rerun with the same model flags (--seed,
- * --services, --endpoints, --interval, --native-histograms, --incident),
+ * --services, --endpoints, --interval, --native-histograms, --incident,
+ * --extra-label),
  * --now <t_to> --backfill <t_to - run_start> --dump DIR: step 0 is then
  * run_start again, so the bodies hold the same values.
  * --dump DIR writes req-<n>.bin (snappy-compressed bodies) and index.txt
@@ -78,6 +85,8 @@
 #define NATIVE_N       17
 #define MIN_BACKOFF_MS 30
 #define MAX_BACKOFF_MS 5000
+#define MAX_LABELS     6 /* the model's 5 at most, plus --extra-label */
+#define MAX_EXTRA_VAL  1024
 
 static const char *const code_names[N_CODES] = {"200", "201", "400", "404", "429", "500", "503"};
 /* Baseline shares of requests per code; 5xx total 0.08%. */
@@ -117,6 +126,10 @@ typedef struct opts {
     int64_t inc_len_ms;
     double inc_ratio;
     int inc_service;
+    const char *extra_name;  /* --extra-label; NULL = none; points into extra_name_buf */
+    const char *extra_value; /* points into argv */
+    char extra_name_buf[128];
+    int extra_service;
     bool native;
     int concurrency;
     int series_per_request;
@@ -145,6 +158,8 @@ static void usage(FILE *f)
                "  --backfill DUR            first send history from now-DUR to now\n"
                "  --incident START:LEN:R    e.g. 10m:15m:0.08, on --incident-service\n"
                "  --incident-service I      service index (default 0)\n"
+               "  --extra-label NAME=VALUE  add a constant label to one service's series\n"
+               "  --extra-label-service I   service index for --extra-label (default 0)\n"
                "  --native-histograms       also send a native histogram per endpoint\n"
                "  --concurrency N           sender threads (default 4)\n"
                "  --series-per-request N    cut requests at whole groups near N series "
@@ -205,6 +220,39 @@ static int parse_incident(const char *s, opts *o)
         return -1;
     }
     o->incident = true;
+    return 0;
+}
+
+/* NAME=VALUE for --extra-label: NAME a plain label name that the model
+ * does not use itself (its series would get the label twice), VALUE any
+ * text up to MAX_EXTRA_VAL bytes. The value points into s (an argv
+ * string, which outlives the run); the name is copied into o. */
+static int parse_extra_label(const char *s, opts *o)
+{
+    static const char *const taken[] = {"code", "handler", "method", "service", "le"};
+    const char *eq = strchr(s, '=');
+    size_t len = eq != NULL ? (size_t)(eq - s) : 0;
+    if (len == 0 || len >= sizeof(o->extra_name_buf) || strlen(eq + 1) > MAX_EXTRA_VAL) {
+        return -1;
+    }
+    memcpy(o->extra_name_buf, s, len);
+    o->extra_name_buf[len] = '\0';
+    const char *name = o->extra_name_buf;
+    bool ok = (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z') ||
+               (name[0] >= 'A' && name[0] <= 'Z')) &&
+              strncmp(name, "__", 2) != 0;
+    for (const char *c = name + 1; ok && *c != '\0'; c++) {
+        ok = *c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+             (*c >= '0' && *c <= '9');
+    }
+    for (size_t i = 0; ok && i < sizeof(taken) / sizeof(taken[0]); i++) {
+        ok = strcmp(name, taken[i]) != 0;
+    }
+    if (!ok) {
+        return -1;
+    }
+    o->extra_name = name;
+    o->extra_value = eq + 1;
     return 0;
 }
 
@@ -274,6 +322,13 @@ static int parse_args(int argc, char **argv, opts *o)
             NEED_VALUE();
             bad = parse_int(v, 0, 100000, &n);
             o->inc_service = (int)n;
+        } else if (strcmp(a, "--extra-label") == 0) {
+            NEED_VALUE();
+            bad = parse_extra_label(v, o);
+        } else if (strcmp(a, "--extra-label-service") == 0) {
+            NEED_VALUE();
+            bad = parse_int(v, 0, 100000, &n);
+            o->extra_service = (int)n;
         } else if (strcmp(a, "--concurrency") == 0) {
             NEED_VALUE();
             bad = parse_int(v, 1, 256, &n);
@@ -331,6 +386,11 @@ static int parse_args(int argc, char **argv, opts *o)
     if (o->incident && o->inc_service >= o->services) {
         fprintf(stderr, "burnrate-loadgen: --incident-service %d but only %d services\n",
                 o->inc_service, o->services);
+        return -1;
+    }
+    if (o->extra_name != NULL && o->extra_service >= o->services) {
+        fprintf(stderr, "burnrate-loadgen: --extra-label-service %d but only %d services\n",
+                o->extra_service, o->services);
         return -1;
     }
     return 0;
@@ -392,6 +452,18 @@ static double lognormal_cdf(double x, double median, double sigma)
     return 0.5 * erfc(-(log(x) - log(median)) / (sigma * M_SQRT2));
 }
 
+/* Inserts x into the name-sorted labels l[0..*n), which has room for it. */
+static void insert_label(br_label *l, size_t *n, br_label x)
+{
+    size_t at = *n;
+    while (at > 0 && strcmp(l[at - 1].name, x.name) > 0) {
+        l[at] = l[at - 1];
+        at--;
+    }
+    l[at] = x;
+    (*n)++;
+}
+
 /* One service x endpoint: fixed traits, label sets, cumulative counters. */
 typedef struct group {
     int service;
@@ -399,7 +471,7 @@ typedef struct group {
     double base_rps;
     double median_s;
     double sigma;
-    br_label (*labels)[5]; /* per series; views into the run arena */
+    br_label (*labels)[MAX_LABELS]; /* per series, sorted by name; views into the run arena */
     size_t *n_labels;
     /* Cumulative state. */
     double codes[N_CODES];
@@ -440,7 +512,8 @@ static void model_init(model *m, const opts *o, int64_t start_ms)
                                   ? handler_names[g->endpoint]
                                   : br_arena_printf(&m->arena, "/api/v1/endpoint%d", g->endpoint);
         const char *method = (rng_next(&r) % 4 == 0) ? "POST" : "GET";
-        g->labels = br_arena_alloc(&m->arena, (size_t)m->series_per_group * sizeof(br_label[5]));
+        g->labels =
+            br_arena_alloc(&m->arena, (size_t)m->series_per_group * sizeof(br_label[MAX_LABELS]));
         g->n_labels = br_arena_alloc(&m->arena, (size_t)m->series_per_group * sizeof(size_t));
         int k = 0;
         for (int c = 0; c < N_CODES; c++, k++) {
@@ -469,6 +542,12 @@ static void model_init(model *m, const opts *o, int64_t start_ms)
             l[1] = (br_label){"handler", handler};
             l[2] = (br_label){"service", service};
             g->n_labels[k] = 3;
+        }
+        if (o->extra_name != NULL && g->service == o->extra_service) {
+            br_label extra = {o->extra_name, o->extra_value};
+            for (k = 0; k < m->series_per_group; k++) {
+                insert_label(g->labels[k], &g->n_labels[k], extra);
+            }
         }
     }
 }

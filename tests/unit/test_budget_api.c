@@ -639,10 +639,12 @@ static void test_budget_detail_includes_policy_queries_and_tiers(void **state)
     assert_true(cJSON_IsFalse(item(cJSON_GetArrayItem(pol, 2), "allow_deploy")));
     assert_true(cJSON_IsNull(item(cJSON_GetArrayItem(pol, 3), "above")));
     cJSON *q = item(d, "queries");
+    /* The expressions of `burnrate generate`'s recording rules. */
     assert_string_equal(str(q, "sli_5m"),
-                        "(sum (increase(http_requests_total{job=\"api\",code=~\"5..\"}[5m]))) / "
-                        "(sum (increase(http_requests_total{job=\"api\"}[5m])))");
-    assert_non_null(cJSON_GetObjectItemCaseSensitive(q, "sli_30d"));
+                        "(sum(rate(http_requests_total{code=~\"5..\",job=\"api\"}[5m])) or (0 * "
+                        "sum(rate(http_requests_total{job=\"api\"}[5m])))) / "
+                        "(sum(rate(http_requests_total{job=\"api\"}[5m])))");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(q, "sli_period"));
     cJSON *t0 = cJSON_GetArrayItem(item(d, "alert_tiers"), 0);
     assert_string_equal(str(t0, "name"), "page-fast");
     assert_string_equal(str(t0, "long_window"), "1h");
@@ -662,8 +664,9 @@ static void test_budget_detail_query_groups_by_grouping_labels(void **state)
     assert_int_equal(get(path, &j), 200);
     assert_string_equal(
         str(item(data_of(j), "queries"), "sli_1h"),
-        "(sum by (route) (increase(http_requests_total{job=\"api\",code=~\"5..\"}[1h]))) / "
-        "(sum by (route) (increase(http_requests_total{job=\"api\"}[1h])))");
+        "(sum by (route) (rate(http_requests_total{code=~\"5..\",job=\"api\"}[1h])) or (0 * "
+        "sum by (route) (rate(http_requests_total{job=\"api\"}[1h])))) / "
+        "(sum by (route) (rate(http_requests_total{job=\"api\"}[1h])))");
     cJSON_Delete(j);
 }
 
