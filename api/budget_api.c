@@ -513,6 +513,10 @@ static const br_window_status *find_window(const br_slo_status *st, int64_t wind
             return &st->windows[i];
         }
     }
+    /* A window as long as the period (a 1h SLO's 1h burn rate) is the period. */
+    if (st->period.window_ms == window_ms) {
+        return &st->period;
+    }
     return NULL;
 }
 
@@ -685,7 +689,7 @@ static void put_queries(cJSON *q, const br_slo_status *st)
 {
     br_arena arena;
     br_arena_init(&arena, 16 * 1024, 0);
-    br_gen_rules rules;
+    br_gen_rules rules = {0};
     br_err err;
     br_err_clear(&err);
     if (br_generate_build_slo(st->def, &arena, &rules, &err) != 0) {
