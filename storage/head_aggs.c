@@ -10,6 +10,9 @@
  * value against prev) plus summary.increase, which chunk.c computes with
  * the same pairwise rule. Every other chunk is decoded sample by sample.
  *
+ * Chunks lying in a gap between intervals are not read at all, and a chunk
+ * wholly before an interval only gives its last value (from the summary).
+ *
  * Locking: the shard mutex is held only to copy the chunk pointers that
  * matter and the open chunk's samples (appends change it); frozen chunks
  * are immutable and stay alive for the read bracket, so they are decoded
@@ -71,7 +74,18 @@ static void walk_chunk(agg_walk *w, const br_chunk *c)
         return;
     }
     seek_interval(w, s->min_t);
-    bool inside = w->j < w->n && s->min_t > w->iv[w->j].start && s->max_t <= w->iv[w->j].end;
+    if (w->j >= w->n) {
+        return; /* after every interval */
+    }
+    if (s->max_t <= w->iv[w->j].start && !isnan(s->last)) {
+        /* Wholly before the next interval (a gap): only its last value
+         * matters, as the predecessor of the interval's first sample. */
+        w->prev = s->last;
+        w->have_prev = true;
+        w->last_t = s->max_t;
+        return;
+    }
+    bool inside = s->min_t > w->iv[w->j].start && s->max_t <= w->iv[w->j].end;
     if (inside && !s->has_nan && !w->want_sum) {
         br_window_agg *a = &w->out[w->j];
         if (w->have_prev) {
@@ -89,31 +103,6 @@ static void walk_chunk(agg_walk *w, const br_chunk *c)
     while (br_chunk_iter_next(&it)) {
         walk_sample(w, it.t, it.v);
     }
-}
-
-/* The last non-NaN sample of c, scanning when the summary cannot tell. */
-static bool chunk_last_number(const br_chunk *c, double *v, int64_t *t)
-{
-    const br_chunk_summary *s = br_chunk_get_summary(c);
-    if (s->count == 0) {
-        return false;
-    }
-    if (!isnan(s->last)) {
-        *v = s->last;
-        *t = s->max_t;
-        return true;
-    }
-    bool found = false;
-    br_chunk_iter it;
-    br_chunk_iter_init(&it, c);
-    while (br_chunk_iter_next(&it)) {
-        if (!isnan(it.v)) {
-            *v = it.v;
-            *t = it.t;
-            found = true;
-        }
-    }
-    return found;
 }
 
 /* How many chunks before the first interval to look through for the value
@@ -136,32 +125,45 @@ bool br_head_series_window_aggs(br_head *h, br_series_ref ref, const br_interval
         pthread_mutex_unlock(&sh->mu);
         return true;
     }
-    int64_t first_start = iv[0].start;
     int64_t last_end = iv[n - 1].end;
-    /* First chunk whose newest sample is after the first interval's start
-     * (binary search: chunks are in time order). */
-    uint32_t lo = 0;
-    uint32_t hi = s->n_chunks;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (br_chunk_get_summary(s->chunks[mid])->max_t <= first_start) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+    /* The chunks each interval needs: from the first one whose newest
+     * sample is after the interval's start (binary search; chunks are in
+     * time order), less PREV_SEARCH_CHUNKS for the value before it, to the
+     * last one starting inside it. Chunks in the gaps between intervals
+     * are never copied or read, so short intervals far apart (a tick's
+     * entering and leaving edges) cost O(log chunks) each, not O(chunks). */
+    uint32_t *pick = br_malloc(sizeof(*pick) * (s->n_chunks + 1));
+    size_t n_pick = 0;
+    for (size_t q = 0; q < n; q++) {
+        uint32_t lo = 0;
+        uint32_t hi = s->n_chunks;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (br_chunk_get_summary(s->chunks[mid])->max_t <= iv[q].start) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
         }
-    }
-    uint32_t from = lo >= PREV_SEARCH_CHUNKS ? lo - PREV_SEARCH_CHUNKS : 0;
-    uint32_t to = lo;
-    while (to < s->n_chunks && br_chunk_get_summary(s->chunks[to])->min_t <= last_end) {
-        to++;
+        uint32_t a = lo >= PREV_SEARCH_CHUNKS ? lo - PREV_SEARCH_CHUNKS : 0;
+        uint32_t b = lo;
+        while (b < s->n_chunks && br_chunk_get_summary(s->chunks[b])->min_t <= iv[q].end) {
+            b++;
+        }
+        if (n_pick > 0 && a <= pick[n_pick - 1]) {
+            a = pick[n_pick - 1] + 1;
+        }
+        for (uint32_t c = a; c < b; c++) {
+            pick[n_pick++] = c;
+        }
     }
     /* Copy what the walk needs; the open chunk's samples are copied. */
     size_t n_frozen = 0;
-    const br_chunk **frozen = br_malloc(sizeof(*frozen) * (to - from + 1));
+    const br_chunk **frozen = br_malloc(sizeof(*frozen) * (n_pick + 1));
     br_sample *tail = NULL;
     size_t n_tail = 0;
-    for (uint32_t i = from; i < to; i++) {
-        br_chunk *c = s->chunks[i];
+    for (size_t q = 0; q < n_pick; q++) {
+        br_chunk *c = s->chunks[pick[q]];
         if (br_chunk_frozen(c)) {
             frozen[n_frozen++] = c;
             continue;
@@ -176,24 +178,15 @@ bool br_head_series_window_aggs(br_head *h, br_series_ref ref, const br_interval
             n_tail++;
         }
     }
-    size_t n_before = lo - from; /* chunks wholly at or before the first start */
-    if (n_before > n_frozen) {
-        n_before = n_frozen; /* an open chunk cannot be wholly before */
-    }
+    br_free(pick);
     pthread_mutex_unlock(&sh->mu);
 
     agg_walk w = {.iv = iv, .n = n, .want_sum = want_sum, .last_t = INT64_MIN, .out = out};
-    for (size_t k = n_before; k > 0; k--) {
-        if (chunk_last_number(frozen[k - 1], &w.prev, &w.last_t)) {
-            w.have_prev = true;
-            break;
-        }
+    for (size_t q = 0; q < n_frozen; q++) {
+        walk_chunk(&w, frozen[q]);
     }
-    for (size_t k = n_before; k < n_frozen; k++) {
-        walk_chunk(&w, frozen[k]);
-    }
-    for (size_t k = 0; k < n_tail; k++) {
-        walk_sample(&w, tail[k].t, tail[k].v);
+    for (size_t q = 0; q < n_tail; q++) {
+        walk_sample(&w, tail[q].t, tail[q].v);
     }
     br_free(frozen);
     br_free(tail);

@@ -139,12 +139,15 @@ static void test_window_aggs_match_reference_on_random_counters(void **state)
     br_series_ref ref = commit_series(h, "rand", s, N);
     int64_t t_min = s[0].t - 100000;
     int64_t t_max = s[N - 1].t + 100000;
-    for (int round = 0; round < 200; round++) {
+    for (int round = 0; round < 400; round++) {
         br_interval iv[12];
         size_t n_iv = 1 + (size_t)(rand() % 12);
         int64_t cur = t_min + (int64_t)(rand() % (int)((t_max - t_min) / 4));
         for (size_t j = 0; j < n_iv; j++) {
-            int64_t gap = rand() % 3 == 0 ? rand() % 400000 : 0;
+            /* Short gaps, and long ones that skip whole chunks. */
+            int64_t gap = rand() % 3 == 0   ? rand() % 400000
+                          : rand() % 4 == 0 ? (int64_t)rand() % 20000000
+                                            : 0;
             int64_t len = 1 + (rand() % 2 == 0 ? rand() % 200000 : (int64_t)rand() % 40000000);
             iv[j].start = cur + gap;
             iv[j].end = iv[j].start + len;
