@@ -27,6 +27,7 @@
 #include "storage/labels.h"
 #include "storage/matcher.h"
 #include "storage/postings.h"
+#include "storage/range_stats.h"
 #include "storage/sample.h"
 #include "storage/wal.h"
 
@@ -188,6 +189,30 @@ void br_series_iter_free(br_series_iter *it);
  */
 bool br_head_series_window_aggs(br_head *h, br_series_ref ref, const br_interval *iv, size_t n,
                                 bool want_sum, br_window_agg *out, int64_t *last_t);
+
+/*
+ * Range statistics (storage/range_stats.h) of series ref's float samples
+ * in the window [mint, maxt], or (mint, maxt] when left_open (Prometheus
+ * 3's range selectors; 2.x's are closed). Frozen chunks wholly inside the
+ * window are read from their summaries; only the chunks at the window's
+ * edges, and chunks holding NaNs or more than one counter reset, are
+ * decoded, so a 30-day window costs O(chunks), not O(samples), and the
+ * result is identical to a sample-by-sample pass. Returns false when the
+ * series does not exist. Call inside a read bracket.
+ */
+bool br_head_series_range_stats(br_head *h, br_series_ref ref, int64_t mint, int64_t maxt,
+                                bool left_open, br_range_stats *out);
+
+/*
+ * The same for n windows of one length: window k is
+ * [ends[k] - range_ms, ends[k]] (left-open when left_open), out[k] its
+ * statistics. ends need not be sorted. Takes the series' lock once for
+ * all of them, so a range query's steps cost one look-up. Returns false
+ * when the series does not exist (out untouched). Call inside a read
+ * bracket.
+ */
+bool br_head_series_range_stats_at(br_head *h, br_series_ref ref, const int64_t *ends, size_t n,
+                                   int64_t range_ms, bool left_open, br_range_stats *out);
 
 /* Histogram samples of series ref in [mint, maxt] appended to out as
  * copies whose arrays live in arena. Returns the number appended. */

@@ -18,6 +18,7 @@
 #include "engine/core/arena.h"
 #include "engine/core/err.h"
 #include "storage/matcher.h"
+#include "storage/range_stats.h"
 #include "storage/sample.h"
 
 #include <stdbool.h>
@@ -50,6 +51,18 @@ typedef struct br_series_aggs_set {
     size_t n;
 } br_series_aggs_set;
 
+/* One series' range statistics, one entry per window asked for. */
+typedef struct br_series_range_stats {
+    const br_label *labels; /* sorted by name */
+    size_t n_labels;
+    br_range_stats *stats;
+} br_series_range_stats;
+
+typedef struct br_series_range_stats_set {
+    br_series_range_stats *series; /* sorted by labels, as select sorts */
+    size_t n;
+} br_series_range_stats_set;
+
 typedef struct br_queryable {
     void *ctx;
     /* Fills out with the matching series and their samples in
@@ -73,6 +86,19 @@ typedef struct br_queryable {
      * lands inside windows it already summed. NULL = unknown; the
      * evaluator then relies on its periodic recount. */
     int64_t (*take_oldest_append)(void *ctx);
+    /* Optional (NULL when the backend cannot): range statistics
+     * (storage/range_stats.h) of every matching series' float samples in
+     * n_ends windows of one length, window k being (ends[k] - range_ms,
+     * ends[k]] when left_open and closed otherwise; for the evaluator's
+     * long-range rate/increase/delta/count/min/max_over_time, which then
+     * need not copy samples. Fills out with the series that have a float
+     * sample or may have a histogram sample in some window, stats[n_ends]
+     * each, labels and stats all in arena. Errors as select; BR_ELIMIT
+     * also when series x n_ends would exceed max_windows (0 = no limit),
+     * which bounds the memory the answer takes. */
+    int (*range_stats)(void *ctx, const br_matcher *ms, size_t n, const int64_t *ends,
+                       size_t n_ends, int64_t range_ms, bool left_open, size_t max_windows,
+                       br_arena *arena, br_series_range_stats_set *out, br_err *err);
 } br_queryable;
 
 struct br_head;

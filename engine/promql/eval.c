@@ -20,6 +20,11 @@
  * Experimental anchored/smoothed selectors widen ranges by the lookback
  * delta (before; smoothed: after too) for functions.c's boundary values.
  * Duration expressions are computed once per query, before evaluating.
+ * Long ranges: rate, increase, delta and count/min/max_over_time straight
+ * over a selector of at least range_stats_min_ms ask the backend for
+ * per-window statistics (chunk summaries in the embedded store) instead
+ * of its samples, with identical results ("Long ranges from chunk
+ * summaries" below).
  *
  * Memory: a private "persistent" arena holds everything that outlives one
  * step (selected data, output series); a "step" arena holds the per-step
@@ -62,6 +67,7 @@
 #define DEFAULT_SUBQ_STEP   (60 * 1000)
 #define MAX_STEPS           11000 /* Prometheus' API refuses more points per series */
 #define MAX_NOTES           64
+#define DEFAULT_RANGE_STATS_MIN_MS (60 * 60 * 1000)
 
 /* ======================================================================== */
 /* Types                                                                    */
@@ -110,6 +116,7 @@ typedef struct ev_shared {
     int64_t q_step;
     bool v2;
     bool delayed;
+    int64_t range_stats_min; /* see br_promql_options; < 0 = off */
     size_t max_samples;
     size_t loaded;
     size_t points;     /* points computed so far (all nodes) */
@@ -1331,6 +1338,182 @@ static bool name_is_counter_like(const char *name)
     return false;
 }
 
+/* Dropping names can make two series of a range call's output the same:
+ * Prometheus' error then (unless names are removed late). */
+static int check_unique_after_drop(ev *e, const ev_value *out)
+{
+    if (e->sh->delayed) {
+        return 0;
+    }
+    br_imap idx;
+    if (br_imap_init(&e->sh->pa, &idx, out->m.n) != 0) {
+        return oom(e);
+    }
+    for (size_t i = 0; i < out->m.n; i++) {
+        uint64_t key = br_lset_hash(out->m.s[i].ls);
+        uint32_t j;
+        if (br_imap_get(&idx, key, &j)) {
+            return dup_error(e);
+        }
+        if (br_imap_put(&e->sh->pa, &idx, key, (uint32_t)i) != 0) {
+            return oom(e);
+        }
+    }
+    return 0;
+}
+
+/* ---- Long ranges from chunk summaries -----------------------------------
+ *
+ * rate/increase/delta/count_over_time/min_over_time/max_over_time applied
+ * straight to a long matrix selector (no subquery; offset and @ are fine,
+ * anchored and smoothed are not) ask the backend for per-window range
+ * statistics (backend.h range_stats, storage/range_stats.h) instead of
+ * selecting every sample of the range: the embedded store answers from
+ * chunk summaries in O(chunks) per window. The windows and the arithmetic
+ * (br_fn_range_from_stats) are the sample path's, so results are
+ * identical; whenever a window holds a NaN or may hold a histogram the
+ * whole call falls back to the samples, as it does when the statistics
+ * would take more memory than the max-samples budget allows. Labels,
+ * output order, name dropping and annotations follow eval_range_call. */
+
+/* One br_range_stats weighs this many samples against max_samples. */
+#define RANGE_STATS_WEIGHT ((sizeof(br_range_stats) + sizeof(br_sample) - 1) / sizeof(br_sample))
+
+static bool range_stats_applies(const ev *e, const br_promql_node *n, size_t margs)
+{
+    const ev_shared *sh = e->sh;
+    if (sh->range_stats_min < 0 || sh->q->range_stats == NULL || margs != 0 ||
+        n->u.call.nargs != 1 || !br_fn_range_stats_supported(n->u.call.func->id)) {
+        return false;
+    }
+    const br_promql_node *m = unparen(n->u.call.args[0]);
+    if (m->kind != BR_PROMQL_MATRIX_SELECTOR) {
+        return false;
+    }
+    const br_promql_node *vs = m->u.matrix.vs;
+    if (vs->u.vs.anchored || vs->u.vs.smoothed) {
+        return false;
+    }
+    int64_t range = dur_ms(e, m->u.matrix.range_ms, m->u.matrix.range_expr, false);
+    return range > 0 && range >= sh->range_stats_min;
+}
+
+/* Fills out as eval_range_call would, from range statistics; *used false
+ * (out untouched, nothing reported) when the sample path must run. */
+static int eval_range_stats_call(ev *e, const br_promql_node *n, ev_value *out, bool *used)
+{
+    ev_shared *sh = e->sh;
+    *used = false;
+    br_promql_func_id id = n->u.call.func->id;
+    const br_promql_node *m = unparen(n->u.call.args[0]);
+    const br_promql_node *vs = m->u.matrix.vs;
+    int64_t range = dur_ms(e, m->u.matrix.range_ms, m->u.matrix.range_expr, false);
+    int64_t offset = vs_offset(e, vs);
+    bool has_at;
+    int64_t at = at_time(e, vs->u.vs.at, vs->u.vs.at_ms, &has_at);
+    size_t ns = num_steps(e);
+    if (ns == 0 || sh->loaded >= sh->max_samples) {
+        return 0;
+    }
+    size_t max_windows = (sh->max_samples - sh->loaded) / RANGE_STATS_WEIGHT;
+    size_t n_ends = has_at ? 1 : ns;
+    if (max_windows < n_ends) {
+        return 0;
+    }
+    /* The statistics live in a scratch arena freed before returning; only
+     * the output series are kept. */
+    br_arena tmp;
+    br_arena_init(&tmp, 1 << 16, 0);
+    int64_t *ends = br_arena_alloc(&tmp, sizeof(*ends) * n_ends);
+    if (ends == NULL) {
+        br_arena_free(&tmp);
+        return oom(e);
+    }
+    for (size_t k = 0; k < n_ends; k++) {
+        ends[k] = (has_at ? at : e->start + (int64_t)k * e->interval) - offset;
+    }
+    const br_selector *sel = vs->u.vs.matchers;
+    br_series_range_stats_set set;
+    int rc = sh->q->range_stats(sh->q->ctx, sel->matchers, sel->n, ends, n_ends, range, !sh->v2,
+                                max_windows, &tmp, &set, sh->err);
+    if (rc == BR_ELIMIT) {
+        br_err_clear(sh->err); /* too big this way: the sample path decides */
+        br_arena_free(&tmp);
+        return 0;
+    }
+    if (rc != 0) {
+        br_arena_free(&tmp);
+        return rc;
+    }
+    for (size_t i = 0; i < set.n; i++) {
+        for (size_t k = 0; k < n_ends; k++) {
+            const br_range_stats *st = &set.series[i].stats[k];
+            if (st->has_nan || st->has_histograms) {
+                br_arena_free(&tmp);
+                return 0;
+            }
+        }
+    }
+    *used = true;
+    memset(out, 0, sizeof(*out));
+    out->type = BR_PROMQL_TYPE_VECTOR;
+    br_fctx cx = fctx(e);
+    uint32_t pos = n->u.call.args[0]->start;
+    sh->pos_main = pos;
+    sh->pos_param = pos;
+    for (size_t i = 0; rc == 0 && i < set.n; i++) {
+        br_lset src = {set.series[i].labels, set.series[i].n_labels};
+        ev_series *o = NULL;
+        for (size_t k = 0; k < ns; k++) {
+            rc = check_deadline(e);
+            if (rc != 0) {
+                break;
+            }
+            size_t w = has_at ? 0 : k;
+            br_fout fo;
+            br_fn_range_from_stats(id, &cx, &set.series[i].stats[w], ends[w] - range, ends[w],
+                                   range, &fo);
+            if (!fo.ok) {
+                continue;
+            }
+            if (o == NULL) {
+                o = matrix_add(&sh->pa, &out->m);
+                if (o == NULL || lset_persist(&sh->pa, src, &o->ls) != 0) {
+                    rc = oom(e);
+                    break;
+                }
+                o->drop_name = true; /* none of these functions keeps it */
+                if (!sh->delayed && br_lset_drop_name(&sh->pa, o->ls, !sh->v2, &o->ls) != 0) {
+                    rc = oom(e);
+                    break;
+                }
+            }
+            if (++sh->points > sh->max_points) {
+                rc = too_many_samples(e);
+                break;
+            }
+            if (series_add_f(&sh->pa, o, e->start + (int64_t)k * e->interval, fo.f, ns) != 0) {
+                rc = oom(e);
+                break;
+            }
+        }
+        if (rc == 0 && (id == BR_PROMQL_FN_RATE || id == BR_PROMQL_FN_INCREASE) && o != NULL &&
+            o->nf > 0) {
+            const char *name = br_lset_get(src, BR_LABEL_NAME);
+            if (name != NULL && name[0] != '\0' && !name_is_counter_like(name)) {
+                char msg[400];
+                snprintf(msg, sizeof(msg),
+                         "metric might not be a counter, name does not end in "
+                         "_total/_sum/_count/_bucket: \"%s\"",
+                         name);
+                note(e, pos, false, msg);
+            }
+        }
+    }
+    br_arena_free(&tmp);
+    return rc;
+}
+
 /* A function with a range-vector argument (Prometheus' matrix path). */
 static int eval_range_call(ev *e, const br_promql_node *n, size_t margs, ev_value *out)
 {
@@ -1370,6 +1553,13 @@ static int eval_range_call(ev *e, const br_promql_node *n, size_t margs, ev_valu
                               "smoothed modifier can only be used with: delta, increase, rate - "
                               "not with %s",
                               f->name);
+        }
+    }
+    if (range_stats_applies(e, n, margs)) {
+        bool used;
+        int rc = eval_range_stats_call(e, n, out, &used);
+        if (rc != 0 || used) {
+            return rc != 0 ? rc : check_unique_after_drop(e, out);
         }
     }
     range_src rs;
@@ -1492,24 +1682,7 @@ static int eval_range_call(ev *e, const br_promql_node *n, size_t margs, ev_valu
         }
         return 0;
     }
-    if (!e->sh->delayed) {
-        /* Dropping names can make two series the same. */
-        br_imap idx;
-        if (br_imap_init(&e->sh->pa, &idx, out->m.n) != 0) {
-            return oom(e);
-        }
-        for (size_t i = 0; i < out->m.n; i++) {
-            uint64_t key = br_lset_hash(out->m.s[i].ls);
-            uint32_t j;
-            if (br_imap_get(&idx, key, &j)) {
-                return dup_error(e);
-            }
-            if (br_imap_put(&e->sh->pa, &idx, key, (uint32_t)i) != 0) {
-                return oom(e);
-            }
-        }
-    }
-    return 0;
+    return check_unique_after_drop(e, out);
 }
 
 /* ---- label_replace / label_join ---------------------------------------- */
@@ -3200,6 +3373,8 @@ int br_promql_eval_tree(const br_queryable *q, const br_promql_options *opts,
     sh->v2 = opts->compat == BR_PROMQL_COMPAT_V2;
     sh->delayed = !sh->v2 && opts->delayed_name_removal;
     sh->max_samples = opts->max_samples > 0 ? opts->max_samples : DEFAULT_MAX_SAMPLES;
+    sh->range_stats_min =
+        opts->range_stats_min_ms != 0 ? opts->range_stats_min_ms : DEFAULT_RANGE_STATS_MIN_MS;
     /* Computed points are bounded too (Prometheus counts them with the
      * loaded samples); intermediate results of several nodes may coexist,
      * hence the factor. */

@@ -92,6 +92,12 @@ typedef struct br_promql_options {
      * default, as in Prometheus. br_promql_eval_tree evaluates whatever
      * tree it is given. */
     bool experimental_syntax;
+    /* Long ranges from chunk summaries: rate, increase, delta,
+     * count_over_time, min_over_time and max_over_time applied straight to
+     * a selector whose range is at least this long are computed from the
+     * backend's range_stats (when it has one) instead of its samples, with
+     * identical results. 0 = 1 hour; < 0 = never (always read samples). */
+    int64_t range_stats_min_ms;
     /* Annotations (warnings, infos) are produced only under compat V3. */
 } br_promql_options;
 

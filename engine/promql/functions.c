@@ -217,6 +217,71 @@ static br_fhist *histogram_rate(br_fctx *cx, const br_window *w, bool counter, b
     return h;
 }
 
+/* Where a rate/increase/delta window's samples lie, for extrapolation. */
+typedef struct rate_span {
+    int64_t range_start; /* the window, as in br_window */
+    int64_t range_end;
+    int64_t range_ms;
+    int64_t first_t; /* first and last sample */
+    int64_t last_t;
+    size_t n_minus_one; /* samples - 1 (>= 1) */
+    double first;       /* first float value, or the first histogram's count */
+} rate_span;
+
+/* The factor Prometheus' extrapolatedRate multiplies the raw difference
+ * (result, or the histogram rh) by: extrapolation to the window's edges,
+ * and per second for rate. */
+static double extrapolation_factor(const br_fctx *cx, const rate_span *sp, bool counter,
+                                   bool is_rate, double result, const br_fhist *rh)
+{
+    double to_start = (double)(sp->first_t - sp->range_start) / 1000;
+    double to_end = (double)(sp->range_end - sp->last_t) / 1000;
+    double sampled = (double)(sp->last_t - sp->first_t) / 1000;
+    double avg = sampled / (double)sp->n_minus_one;
+    double threshold = avg * 1.1;
+    if (cx->v2) {
+        if (counter && rh == NULL && result > 0 && sp->first >= 0) {
+            double to_zero = sampled * (sp->first / result);
+            if (to_zero < to_start) {
+                to_start = to_zero;
+            }
+        }
+        double ext = sampled;
+        ext += to_start < threshold ? to_start : avg / 2;
+        ext += to_end < threshold ? to_end : avg / 2;
+        double factor = ext / sampled;
+        if (is_rate) {
+            factor /= (double)sp->range_ms / 1000;
+        }
+        return factor;
+    }
+    if (to_start >= threshold) {
+        to_start = avg / 2;
+    }
+    if (counter) {
+        double to_zero = to_start;
+        if (rh == NULL && result > 0 && sp->first >= 0) {
+            to_zero = sampled * (sp->first / result);
+        } else if (rh != NULL && rh->count > 0 && sp->first >= 0) {
+            to_zero = sampled * (sp->first / rh->count);
+        }
+        if (to_zero < to_start) {
+            to_start = to_zero;
+        }
+    }
+    if (to_end >= threshold) {
+        to_end = avg / 2;
+    }
+    double factor = 1.0;
+    if (sampled != 0) {
+        factor = (sampled + to_start + to_end) / sampled;
+    }
+    if (is_rate) {
+        factor /= (double)sp->range_ms / 1000;
+    }
+    return factor;
+}
+
 static int extrapolated_rate(br_fctx *cx, const br_window *w, bool counter, bool is_rate,
                              br_fout *out, br_err *err)
 {
@@ -227,16 +292,16 @@ static int extrapolated_rate(br_fctx *cx, const br_window *w, bool counter, bool
     }
     double result = 0;
     br_fhist *rh = NULL;
-    int64_t first_t;
-    int64_t last_t;
-    size_t n_minus_one;
+    rate_span sp = {
+        .range_start = w->range_start, .range_end = w->range_end, .range_ms = w->range_ms};
     if (w->nh > 0) {
         if (w->nh < 2) {
             return 0;
         }
-        n_minus_one = w->nh - 1;
-        first_t = w->h[0].t;
-        last_t = w->h[n_minus_one].t;
+        sp.n_minus_one = w->nh - 1;
+        sp.first_t = w->h[0].t;
+        sp.last_t = w->h[sp.n_minus_one].t;
+        sp.first = w->h[0].h->count;
         bool oom;
         rh = histogram_rate(cx, w, counter, &oom);
         if (oom) {
@@ -249,10 +314,11 @@ static int extrapolated_rate(br_fctx *cx, const br_window *w, bool counter, bool
         if (w->nf < 2) {
             return 0;
         }
-        n_minus_one = w->nf - 1;
-        first_t = w->f[0].t;
-        last_t = w->f[n_minus_one].t;
-        result = w->f[n_minus_one].v - w->f[0].v;
+        sp.n_minus_one = w->nf - 1;
+        sp.first_t = w->f[0].t;
+        sp.last_t = w->f[sp.n_minus_one].t;
+        sp.first = w->f[0].v;
+        result = w->f[sp.n_minus_one].v - w->f[0].v;
         if (counter) {
             for (size_t i = 1; i < w->nf; i++) {
                 if (w->f[i].v < w->f[i - 1].v) {
@@ -263,65 +329,78 @@ static int extrapolated_rate(br_fctx *cx, const br_window *w, bool counter, bool
     } else {
         return 0;
     }
-    double to_start = (double)(first_t - w->range_start) / 1000;
-    double to_end = (double)(w->range_end - last_t) / 1000;
-    double sampled = (double)(last_t - first_t) / 1000;
-    double avg = sampled / (double)n_minus_one;
-    double threshold = avg * 1.1;
-    if (cx->v2) {
-        if (counter && rh == NULL && result > 0 && w->f[0].v >= 0) {
-            double to_zero = sampled * (w->f[0].v / result);
-            if (to_zero < to_start) {
-                to_start = to_zero;
-            }
-        }
-        double ext = sampled;
-        ext += to_start < threshold ? to_start : avg / 2;
-        ext += to_end < threshold ? to_end : avg / 2;
-        double factor = ext / sampled;
-        if (is_rate) {
-            factor /= (double)w->range_ms / 1000;
-        }
-        if (rh == NULL) {
-            result *= factor;
-        } else {
-            br_fhist_mul(rh, factor);
-        }
+    double factor = extrapolation_factor(cx, &sp, counter, is_rate, result, rh);
+    if (rh == NULL) {
+        result *= factor;
     } else {
-        if (to_start >= threshold) {
-            to_start = avg / 2;
-        }
-        if (counter) {
-            double to_zero = to_start;
-            if (result > 0 && w->nf > 0 && w->f[0].v >= 0) {
-                to_zero = sampled * (w->f[0].v / result);
-            } else if (rh != NULL && rh->count > 0 && w->nh > 0 && w->h[0].h->count >= 0) {
-                to_zero = sampled * (w->h[0].h->count / rh->count);
-            }
-            if (to_zero < to_start) {
-                to_start = to_zero;
-            }
-        }
-        if (to_end >= threshold) {
-            to_end = avg / 2;
-        }
-        double factor = 1.0;
-        if (sampled != 0) {
-            factor = (sampled + to_start + to_end) / sampled;
-        }
-        if (is_rate) {
-            factor /= (double)w->range_ms / 1000;
-        }
-        if (rh == NULL) {
-            result *= factor;
-        } else {
-            br_fhist_mul(rh, factor);
-        }
+        br_fhist_mul(rh, factor);
     }
     out->ok = true;
     out->f = result;
     out->h = rh;
     return 0;
+}
+
+bool br_fn_range_stats_supported(br_promql_func_id id)
+{
+    switch (id) {
+    case BR_PROMQL_FN_RATE:
+    case BR_PROMQL_FN_INCREASE:
+    case BR_PROMQL_FN_DELTA:
+    case BR_PROMQL_FN_COUNT_OVER_TIME:
+    case BR_PROMQL_FN_MIN_OVER_TIME:
+    case BR_PROMQL_FN_MAX_OVER_TIME:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void br_fn_range_from_stats(br_promql_func_id id, const br_fctx *cx, const br_range_stats *st,
+                            int64_t range_start, int64_t range_end, int64_t range_ms, br_fout *out)
+{
+    out->ok = false;
+    out->f = 0;
+    out->h = NULL;
+    if (st->count == 0) {
+        return;
+    }
+    switch (id) {
+    case BR_PROMQL_FN_RATE:
+    case BR_PROMQL_FN_INCREASE:
+    case BR_PROMQL_FN_DELTA: {
+        if (st->count < 2) {
+            return;
+        }
+        bool counter = id != BR_PROMQL_FN_DELTA;
+        rate_span sp = {.range_start = range_start,
+                        .range_end = range_end,
+                        .range_ms = range_ms,
+                        .first_t = st->first_t,
+                        .last_t = st->last_t,
+                        .n_minus_one = (size_t)(st->count - 1),
+                        .first = st->first};
+        double result = counter ? st->counter_delta : st->last - st->first;
+        result *= extrapolation_factor(cx, &sp, counter, id == BR_PROMQL_FN_RATE, result, NULL);
+        out->ok = true;
+        out->f = result;
+        return;
+    }
+    case BR_PROMQL_FN_COUNT_OVER_TIME:
+        out->ok = true;
+        out->f = (double)st->count;
+        return;
+    case BR_PROMQL_FN_MIN_OVER_TIME:
+        out->ok = true;
+        out->f = st->min;
+        return;
+    case BR_PROMQL_FN_MAX_OVER_TIME:
+        out->ok = true;
+        out->f = st->max;
+        return;
+    default:
+        return;
+    }
 }
 
 /* ---- Anchored and smoothed windows (Prometheus' extended range selectors)

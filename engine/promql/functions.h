@@ -25,6 +25,7 @@
 #include "engine/core/err.h"
 #include "engine/promql/functions_table.h"
 #include "engine/promql/value.h"
+#include "storage/range_stats.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -91,6 +92,20 @@ bool br_fn_takes_range(br_promql_func_id id);
  */
 int br_fn_range(br_promql_func_id id, br_fctx *cx, const br_window *w, const double *params,
                 size_t n_params, br_fout *out, br_err *err);
+
+/*
+ * Long-range shortcut: the functions below (rate, increase, delta,
+ * count_over_time, min_over_time, max_over_time) computed from a window's
+ * range statistics (storage/range_stats.h) instead of its samples. For a
+ * window of floats only, without NaNs (st->has_nan and has_histograms
+ * false; eval.c falls back to br_fn_range otherwise), the result is the
+ * one br_fn_range gives, bit for bit: the same extrapolation code runs.
+ * range_start/range_end/range_ms as in br_window. No annotations arise
+ * for such windows.
+ */
+bool br_fn_range_stats_supported(br_promql_func_id id);
+void br_fn_range_from_stats(br_promql_func_id id, const br_fctx *cx, const br_range_stats *st,
+                            int64_t range_start, int64_t range_end, int64_t range_ms, br_fout *out);
 
 /*
  * A smoothed instant vector selector at time ref (Prometheus'
