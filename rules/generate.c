@@ -69,10 +69,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define HOUR_MS    (3600LL * 1000)
-#define DAY_MS     (24 * HOUR_MS)
-#define MAX_WINDOWS 16
-#define MAX_RULES   (MAX_WINDOWS + 8)
+#define HOUR_MS      (3600LL * 1000)
+#define DAY_MS       (24 * HOUR_MS)
+#define MAX_WINDOWS  16
+#define MAX_RULES    (MAX_WINDOWS + 8)
 #define WINDOW_LABEL "sloth_window"
 
 /* ------------------------------------------------------------------------ */
@@ -87,13 +87,13 @@ typedef struct kvlist {
 
 typedef struct gen {
     const br_slo_def *d;
-    br_arena *arena;   /* results */
-    br_arena scratch;  /* parser nodes, reset per rule */
+    br_arena *arena;  /* results */
+    br_arena scratch; /* parser nodes, reset per rule */
     br_err *err;
-    int rc;            /* first error; later steps are skipped */
-    const char *filter; /* {sloth_id="..", sloth_service="..", sloth_slo=".."} */
-    const char *budget; /* (1 - 0.999) */
-    kvlist base;        /* sloth ids + SLO labels */
+    int rc;                       /* first error; later steps are skipped */
+    const char *filter;           /* {sloth_id="..", sloth_service="..", sloth_slo=".."} */
+    const char *budget;           /* (1 - 0.999) */
+    kvlist base;                  /* sloth ids + SLO labels */
     int64_t windows[MAX_WINDOWS]; /* alert windows, ascending, without the period */
     size_t n_windows;
     int64_t period_ms;
@@ -112,8 +112,7 @@ static int fail(gen *g, int code, const char *fmt, const char *a, const char *b)
         if (snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "") < 0) {
             msg[0] = '\0';
         }
-        g->rc = br_err_setpos(g->err, code, g->d->file, g->d->line, 0, "SLO %s: %s", g->d->id,
-                              msg);
+        g->rc = br_err_setpos(g->err, code, g->d->file, g->d->line, 0, "SLO %s: %s", g->d->id, msg);
     }
     return g->rc;
 }
@@ -469,8 +468,7 @@ static int put_side(gen *g, br_buf *out, const br_event_source *src, bool total,
         br_buf_printf(out, "[%s]))", w);
         return 0;
     }
-    case BR_SOURCE_QUERY:
-    {
+    case BR_SOURCE_QUERY: {
         br_buf t;
         br_buf_init(&t, 0);
         render_template(&t, src->expr, w);
@@ -957,8 +955,7 @@ static int build_burn_alert(gen *g, group_builder *gb, const char *severity)
         }
         used++;
     }
-    if (used > 0 && a->inhibit_tickets && strcmp(severity, "ticket") == 0 &&
-        !a->page_disabled) {
+    if (used > 0 && a->inhibit_tickets && strcmp(severity, "ticket") == 0 && !a->page_disabled) {
         /* Inhibited while the page alert of the same instance fires. */
         char page_name[300];
         br_generate_alert_name(g->d, "burn_rate", page_name, sizeof(page_name));
@@ -1007,7 +1004,6 @@ static int build_burn_alert(gen *g, group_builder *gb, const char *severity)
     return g->rc;
 }
 
-
 /* Whether the evaluator counts this SLO's budget in events (an events SLI
  * with a total side, occurrences budgeting). */
 static bool counts_events(const gen *g)
@@ -1016,6 +1012,31 @@ static bool counts_events(const gen *g)
            g->d->sli.total.kind != BR_SOURCE_NONE;
 }
 
+/* Adds one escalation alert (budget drop, exhaustion, budget low, no
+ * data): expr, a title and a summary annotation, the SLO's labels and
+ * annotations for the severity. */
+static void add_escalation(gen *g, group_builder *gb, const char *kind, const char *severity,
+                           br_buf *expr, const char *title, const char *summary)
+{
+    kvlist labels = {0};
+    kvlist ann = {0};
+    kv_put(&ann, "title", title);
+    kv_put(&ann, "summary", summary);
+    alert_meta(g, severity, &labels, &ann);
+    char name[300];
+    br_generate_alert_name(g->d, kind, name, sizeof(name));
+    rule_spec s = {.kind = BR_GEN_ALERT,
+                   .name = name,
+                   .expr = expr,
+                   .labels = &labels,
+                   .annotations = &ann,
+                   .keep_firing_for_ms = g->d->alerting.keep_firing_for_ms,
+                   .alert_kind = kind,
+                   .severity = severity};
+    add_rule(g, gb, &s);
+    kv_free(&labels);
+    kv_free(&ann);
+}
 
 static int build_escalations(gen *g, group_builder *gb)
 {
@@ -1027,8 +1048,7 @@ static int build_escalations(gen *g, group_builder *gb)
         window_name(w, sizeof(w), "", a->budget_drop_window_ms);
         br_buf e;
         br_buf_init(&e, 0);
-        br_buf_printf(&e,
-                      "max(slo:sli_error:ratio_rate%s%s) without (" WINDOW_LABEL ")\n/ %s", w,
+        br_buf_printf(&e, "max(slo:sli_error:ratio_rate%s%s) without (" WINDOW_LABEL ")\n/ %s", w,
                       g->filter, g->budget);
         if (counts_events(g)) {
             /* As the evaluator counts it: the errors in W over the errors
@@ -1062,8 +1082,6 @@ static int build_escalations(gen *g, group_builder *gb)
         }
         br_buf_puts(&e, "\n> ");
         put_exact(&e, a->budget_drop_ratio);
-        kvlist labels = {0};
-        kvlist ann = {0};
         char pct[48];
         snprintf(pct, sizeof(pct), "%.12g%%", a->budget_drop_ratio * 100.0);
         char summary[300];
@@ -1071,24 +1089,10 @@ static int build_escalations(gen *g, group_builder *gb)
                  "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO consumed more than %s of "
                  "its %s error budget in %s.",
                  pct, period_s, w);
-        kv_put(&ann, "title",
-               "(page) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget is "
-               "dropping fast.");
-        kv_put(&ann, "summary", summary);
-        alert_meta(g, "page", &labels, &ann);
-        char name[300];
-        br_generate_alert_name(g->d, "budget_drop", name, sizeof(name));
-        rule_spec s = {.kind = BR_GEN_ALERT,
-                       .name = name,
-                       .expr = &e,
-                       .labels = &labels,
-                       .annotations = &ann,
-                       .keep_firing_for_ms = a->keep_firing_for_ms,
-                       .alert_kind = "budget_drop",
-                       .severity = "page"};
-        add_rule(g, gb, &s);
-        kv_free(&labels);
-        kv_free(&ann);
+        add_escalation(g, gb, "budget_drop", "page", &e,
+                       "(page) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget is "
+                       "dropping fast.",
+                       summary);
         br_buf_free(&e);
     }
     if (a->exhaustion_within_ms > 0 && !a->ticket_disabled) {
@@ -1100,76 +1104,42 @@ static int build_escalations(gen *g, group_builder *gb)
          * inherits sloth_window from the period ratio (group_left), the
          * 1h ratio has its own, so one-to-one matching needs them gone.
          * `> 0`: an exhausted budget is not "projected to exhaust". */
-        br_buf_printf(&e,
-                      "max(slo:period_error_budget_remaining:ratio%s) without (" WINDOW_LABEL
-                      ") * ",
-                      g->filter);
+        br_buf_printf(
+            &e, "max(slo:period_error_budget_remaining:ratio%s) without (" WINDOW_LABEL ") * ",
+            g->filter);
         put_duration_number(&e, g->period_ms);
         br_buf_printf(&e,
-                      "\n/ (max(slo:sli_error:ratio_rate1h%s) without (" WINDOW_LABEL
-                      ") / %s)\n< ",
+                      "\n/ (max(slo:sli_error:ratio_rate1h%s) without (" WINDOW_LABEL ") / %s)\n< ",
                       g->filter, g->budget);
         put_duration_number(&e, a->exhaustion_within_ms);
         br_buf_puts(&e, " > 0");
-        kvlist labels = {0};
-        kvlist ann = {0};
         char summary[300];
         snprintf(summary, sizeof(summary),
                  "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO will exhaust its error "
                  "budget in less than %s at the current (1h) burn rate.",
                  within);
-        kv_put(&ann, "title",
-               "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget "
-               "exhaustion is near.");
-        kv_put(&ann, "summary", summary);
-        alert_meta(g, "ticket", &labels, &ann);
-        char name[300];
-        br_generate_alert_name(g->d, "exhaustion", name, sizeof(name));
-        rule_spec s = {.kind = BR_GEN_ALERT,
-                       .name = name,
-                       .expr = &e,
-                       .labels = &labels,
-                       .annotations = &ann,
-                       .keep_firing_for_ms = a->keep_firing_for_ms,
-                       .alert_kind = "exhaustion",
-                       .severity = "ticket"};
-        add_rule(g, gb, &s);
-        kv_free(&labels);
-        kv_free(&ann);
+        add_escalation(g, gb, "exhaustion", "ticket", &e,
+                       "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget "
+                       "exhaustion is near.",
+                       summary);
         br_buf_free(&e);
     }
     if (a->budget_low_ratio > 0 && !a->ticket_disabled) {
         br_buf e;
         br_buf_init(&e, 0);
-        br_buf_printf(&e,
-                      "max(slo:period_error_budget_remaining:ratio%s) without (" WINDOW_LABEL
-                      ") < ",
-                      g->filter);
+        br_buf_printf(
+            &e, "max(slo:period_error_budget_remaining:ratio%s) without (" WINDOW_LABEL ") < ",
+            g->filter);
         put_exact(&e, a->budget_low_ratio);
-        kvlist labels = {0};
-        kvlist ann = {0};
         char summary[300];
         snprintf(summary, sizeof(summary),
                  "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO has less than %.12g%% of "
                  "its error budget left.",
                  a->budget_low_ratio * 100.0);
-        kv_put(&ann, "title",
-               "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget is low.");
-        kv_put(&ann, "summary", summary);
-        alert_meta(g, "ticket", &labels, &ann);
-        char name[300];
-        br_generate_alert_name(g->d, "budget_low", name, sizeof(name));
-        rule_spec s = {.kind = BR_GEN_ALERT,
-                       .name = name,
-                       .expr = &e,
-                       .labels = &labels,
-                       .annotations = &ann,
-                       .keep_firing_for_ms = a->keep_firing_for_ms,
-                       .alert_kind = "budget_low",
-                       .severity = "ticket"};
-        add_rule(g, gb, &s);
-        kv_free(&labels);
-        kv_free(&ann);
+        add_escalation(
+            g, gb, "budget_low", "ticket", &e,
+            "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget is low.",
+            summary);
         br_buf_free(&e);
     }
     if (a->no_data_for_ms > 0 && !a->ticket_disabled) {
@@ -1184,30 +1154,14 @@ static int build_escalations(gen *g, group_builder *gb)
                       ") != max(slo:sli_error:ratio_rate%s%s) without (" WINDOW_LABEL "))\n"
                       "or absent(slo:sli_error:ratio_rate%s%s)",
                       w, g->filter, w, g->filter, w, g->filter);
-        kvlist labels = {0};
-        kvlist ann = {0};
         char summary[300];
         snprintf(summary, sizeof(summary),
                  "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO had no valid events for "
                  "%s.",
                  w);
-        kv_put(&ann, "title",
-               "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO has no data.");
-        kv_put(&ann, "summary", summary);
-        alert_meta(g, "ticket", &labels, &ann);
-        char name[300];
-        br_generate_alert_name(g->d, "no_data", name, sizeof(name));
-        rule_spec s = {.kind = BR_GEN_ALERT,
-                       .name = name,
-                       .expr = &e,
-                       .labels = &labels,
-                       .annotations = &ann,
-                       .keep_firing_for_ms = a->keep_firing_for_ms,
-                       .alert_kind = "no_data",
-                       .severity = "ticket"};
-        add_rule(g, gb, &s);
-        kv_free(&labels);
-        kv_free(&ann);
+        add_escalation(g, gb, "no_data", "ticket", &e,
+                       "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO has no data.",
+                       summary);
         br_buf_free(&e);
     }
     return g->rc;
@@ -1266,8 +1220,9 @@ static int gen_init(gen *g, const br_slo_def *d, br_arena *arena, br_err *err)
     br_arena_init(&g->scratch, 64 * 1024, 0);
     g->period_ms = d->period.duration_ms;
     if (d->id == NULL || d->service == NULL || d->name == NULL) {
-        g->rc = br_err_set(err, BR_EINVAL, "an SLO without id, service or name cannot be "
-                                           "generated (add it with br_slo_set_add first)");
+        g->rc = br_err_set(err, BR_EINVAL,
+                           "an SLO without id, service or name cannot be "
+                           "generated (add it with br_slo_set_add first)");
         return g->rc;
     }
     if (!(d->objective > 0 && d->objective < 1) || g->period_ms <= 0) {
@@ -1364,7 +1319,7 @@ int br_generate_build(const br_slo_set *set, br_arena *arena, br_gen_rules *out,
 
 static bool reserved_word(const char *s)
 {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
+    static const char *const words[] = {"true", "false", "yes",  "no", "on", "off",
                                         "y",    "n",     "null", "~",  NULL};
     for (size_t i = 0; words[i] != NULL; i++) {
         if (strcasecmp(s, words[i]) == 0) {
