@@ -460,6 +460,14 @@ static int read_snapshot(br_head *h, const char *path, uint32_t expect_seg, load
         rc = br_err_set(err, BR_ECORRUPT, "header names segment %u", get_u32(hdr + 12));
     }
     *next_id = get_u64(hdr + 16);
+    /* Record lengths are checked against what the file still holds before
+     * anything is allocated, so a corrupt length cannot make a restart
+     * allocate up to SNAP_MAX_RECORD for nothing. */
+    struct stat st;
+    uint64_t left = 0;
+    if (rc == 0 && fstat(fileno(f), &st) == 0 && st.st_size > (off_t)sizeof(hdr)) {
+        left = (uint64_t)st.st_size - sizeof(hdr);
+    }
     unsigned char *payload = NULL;
     size_t payload_cap = 0;
     bool ended = false;
@@ -469,11 +477,17 @@ static int read_snapshot(br_head *h, const char *path, uint32_t expect_seg, load
             rc = br_err_set(err, BR_ECORRUPT, "truncated (no end record)");
             break;
         }
+        left = left >= 8 ? left - 8 : 0;
         uint32_t len = get_u32(fr);
         if (len == 0 || len > SNAP_MAX_RECORD) {
             rc = br_err_set(err, BR_ECORRUPT, "impossible record length %u", len);
             break;
         }
+        if (len > left) {
+            rc = br_err_set(err, BR_ECORRUPT, "truncated record");
+            break;
+        }
+        left -= len;
         if (len > payload_cap) {
             payload = br_realloc(payload, len);
             payload_cap = len;

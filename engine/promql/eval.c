@@ -373,12 +373,23 @@ static int64_t last_t(const ev_series *s)
     return t;
 }
 
+/* Times, offsets, ranges and steps are clamped to +-2^60 ms (36 million
+ * years), so that sums of a few of them cannot overflow int64: that is
+ * undefined in C (Go wraps around). No sample lies that far from the epoch,
+ * so no result changes. */
+#define TIME_CLAMP (INT64_C(1) << 60)
+
+static int64_t clamp_time(int64_t v)
+{
+    return v > TIME_CLAMP ? TIME_CLAMP : v < -TIME_CLAMP ? -TIME_CLAMP : v;
+}
+
 static int64_t at_time(const ev *e, br_promql_at at, int64_t at_ms, bool *has)
 {
     *has = true;
     switch (at) {
     case BR_PROMQL_AT_TIMESTAMP:
-        return at_ms;
+        return clamp_time(at_ms);
     case BR_PROMQL_AT_START:
         return e->sh->q_start;
     case BR_PROMQL_AT_END:
@@ -395,11 +406,11 @@ static int64_t at_time(const ev *e, br_promql_at at, int64_t at_ms, bool *has)
 static int64_t dur_ms(const ev *e, int64_t ms, const br_promql_dur *expr, bool offset)
 {
     if (expr == NULL) {
-        return ms;
+        return clamp_time(ms);
     }
     int64_t v = 0;
     (void)br_promql_dur_eval(expr, e->sh->q_step, e->sh->q_end - e->sh->q_start, offset, &v, NULL);
-    return v;
+    return clamp_time(v);
 }
 
 static int64_t vs_offset(const ev *e, const br_promql_node *vs)
@@ -1134,9 +1145,11 @@ static void window_at(const ev *e, const range_src *rs, const sel_series *s, int
     size_t f1 = search_f(s->f, s->nf, sel_hi, true);
     size_t h0 = search_h(s->h, s->nh, sel_lo, strict);
     size_t h1 = search_h(s->h, s->nh, sel_hi, true);
-    w->f = s->f + f0;
+    /* A series without floats or histograms has a NULL array: NULL + 0 is
+     * undefined in C, so such a window keeps the NULL. */
+    w->f = s->f != NULL ? s->f + f0 : NULL;
     w->nf = f1 > f0 ? f1 - f0 : 0;
-    w->h = s->h + h0;
+    w->h = s->h != NULL ? s->h + h0 : NULL;
     w->nh = h1 > h0 ? h1 - h0 : 0;
     w->range_start = lo;
     w->range_end = ref;
@@ -1212,8 +1225,8 @@ static int eval_subquery_raw(ev *e, const br_promql_node *n, ev_value *out)
     ev child = *e;
     child.skip_buckets = false;
     child.interval = step;
-    child.end = pend - off;
-    int64_t lowest = pstart - off - range;
+    child.end = clamp_time(pend - off);
+    int64_t lowest = clamp_time(pstart - off - range);
     child.start = step * (lowest / step);
     if (e->sh->v2 ? child.start < lowest : child.start <= lowest) {
         child.start += step;
@@ -1711,9 +1724,21 @@ static int re2_compile(ev *e, const char *re, re2posix *out)
     int posix_group = 1;
     int re2_group = 0;
     bool in_class = false;
+    bool quant = false;     /* the last token written was a repetition operator */
+    bool in_repeat = false; /* inside {n,m} */
     int rc = 0;
     for (; *p && rc == 0; p++) {
         char c = *p;
+        /* RE2 rejects a repetition operator applied to another (a++, a*{2},
+         * a{2}{3}); POSIX accepts it, and glibc's regcomp can then need
+         * memory exponential in the pattern's length. */
+        bool starts_quant = !in_class && (c == '*' || c == '+' || c == '?' ||
+                                          (c == '{' && isdigit((unsigned char)p[1])));
+        if (starts_quant && quant) {
+            rc = -1;
+            break;
+        }
+        quant = false;
         if (c == '\\' && p[1] != '\0') {
             char d = p[1];
             const char *rep = NULL;
@@ -1820,7 +1845,17 @@ static int re2_compile(ev *e, const char *re, re2posix *out)
             /* lazy quantifier: same set of full matches */
             rc = br_buf_putc(&b, c);
             p++;
+            quant = c != '}' || in_repeat;
+            in_repeat = false;
             continue;
+        }
+        if (c == '{' && isdigit((unsigned char)p[1])) {
+            in_repeat = true;
+        } else if (c == '}' && in_repeat) {
+            in_repeat = false;
+            quant = true;
+        } else if (c == '*' || c == '+' || c == '?') {
+            quant = true;
         }
         rc = br_buf_putc(&b, c);
     }
@@ -3346,6 +3381,9 @@ int br_promql_eval_tree(const br_queryable *q, const br_promql_options *opts,
         opts = &defaults;
     }
     bool range_query = step > 0;
+    start = clamp_time(start);
+    end = clamp_time(end);
+    step = clamp_time(step);
     if (range_query) {
         if (end < start) {
             return br_err_set(err, BR_EINVAL, "end timestamp must not be before start time");
@@ -3368,8 +3406,9 @@ int br_promql_eval_tree(const br_queryable *q, const br_promql_options *opts,
     sh->q = q;
     sh->err = err;
     sh->query = query;
-    sh->lookback = opts->lookback_ms > 0 ? opts->lookback_ms : DEFAULT_LOOKBACK_MS;
-    sh->sub_step = opts->subquery_step_ms > 0 ? opts->subquery_step_ms : DEFAULT_SUBQ_STEP;
+    sh->lookback = opts->lookback_ms > 0 ? clamp_time(opts->lookback_ms) : DEFAULT_LOOKBACK_MS;
+    sh->sub_step =
+        opts->subquery_step_ms > 0 ? clamp_time(opts->subquery_step_ms) : DEFAULT_SUBQ_STEP;
     sh->v2 = opts->compat == BR_PROMQL_COMPAT_V2;
     sh->delayed = !sh->v2 && opts->delayed_name_removal;
     sh->max_samples = opts->max_samples > 0 ? opts->max_samples : DEFAULT_MAX_SAMPLES;

@@ -2715,7 +2715,9 @@ int br_fn_vector(br_promql_func_id id, br_fctx *cx, const br_vvec *in, bool has_
         if (tmp == NULL) {
             return arena_full(err);
         }
-        merge_sort(&sc, out->v + start, tmp, n);
+        if (n > 1) { /* out->v is NULL when nothing was pushed: no NULL + 0 */
+            merge_sort(&sc, out->v + start, tmp, n);
+        }
         return 0;
     }
     default: {
