@@ -21,8 +21,8 @@ packages=(
   libcjson-dev libyaml-dev libcurl4-openssl-dev
   # runtime: the IANA zone files calendar SLO periods are computed in
   tzdata
-  # tests
-  libcmocka-dev
+  # tests; clang and its runtime (libFuzzer, sanitizers) for the fuzz run
+  libcmocka-dev clang libclang-rt-14-dev
   # real peers started on loopback by the integration tests and benchmarks
   prometheus prometheus-alertmanager victoria-metrics
   # the web UI's browser test (headless) and a font for its screenshots

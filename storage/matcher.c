@@ -1148,6 +1148,112 @@ static bool fast_path(br_matcher *m)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Cost of a POSIX pattern for regcomp                                       */
+/* ------------------------------------------------------------------------ */
+
+static size_t cost_add(size_t a, size_t b, size_t cap)
+{
+    return a >= cap || b >= cap - a ? cap : a + b;
+}
+
+static size_t cost_mul(size_t a, size_t b, size_t cap)
+{
+    return a != 0 && b > cap / a ? cap : (a * b > cap ? cap : a * b);
+}
+
+size_t br_matcher_ere_cost(const char *ere, size_t limit)
+{
+    size_t cap = limit + 1;
+    size_t len = strlen(ere);
+    size_t outer[MAX_DEPTH]; /* cost of each enclosing group before it opened */
+    size_t depth = 0;
+    size_t cost = 0; /* of the innermost open group so far */
+    size_t last = 0; /* of the last atom or group: what a repetition copies */
+    for (size_t i = 0; i < len; i++) {
+        switch (ere[i]) {
+        case '\\':
+            i += i + 1 < len;
+            last = 1;
+            cost = cost_add(cost, 1, cap);
+            break;
+        case '[': {
+            size_t k = i + 1;
+            k += k < len && ere[k] == '^';
+            k += k < len && ere[k] == ']';
+            while (k < len && ere[k] != ']') {
+                if (ere[k] == '[' && k + 1 < len &&
+                    (ere[k + 1] == ':' || ere[k + 1] == '=' || ere[k + 1] == '.')) {
+                    char d = ere[k + 1];
+                    k += 2;
+                    while (k + 1 < len && !(ere[k] == d && ere[k + 1] == ']')) {
+                        k++;
+                    }
+                    k += 2;
+                    continue;
+                }
+                k++;
+            }
+            i = k < len ? k : len;
+            last = 1;
+            cost = cost_add(cost, 1, cap);
+            break;
+        }
+        case '(':
+            if (depth == MAX_DEPTH) {
+                return cap;
+            }
+            outer[depth++] = cost;
+            cost = 0;
+            last = 0;
+            break;
+        case ')':
+            if (depth > 0) {
+                last = cost;
+                cost = cost_add(outer[--depth], cost, cap);
+            } else {
+                last = 1;
+                cost = cost_add(cost, 1, cap);
+            }
+            break;
+        case '|':
+            last = 0;
+            break;
+        case '*':
+        case '?':
+            break;
+        case '+':
+            cost = cost_add(cost, last, cap);
+            last = cost_mul(last, 2, cap);
+            break;
+        case '{': {
+            long n = 0;
+            long m = 0;
+            size_t end = 0;
+            if (!read_repeat(ere, len, i, &n, &m, &end)) {
+                last = 1;
+                cost = cost_add(cost, 1, cap);
+                break;
+            }
+            size_t k = m >= 0 ? (size_t)m : (size_t)n + 1;
+            k = k > 0 ? k : 1;
+            cost = cost_add(cost, cost_mul(last, k - 1, cap), cap);
+            last = cost_mul(last, k, cap);
+            i = end - 1;
+            break;
+        }
+        default:
+            last = 1;
+            cost = cost_add(cost, 1, cap);
+            break;
+        }
+    }
+    while (depth > 0) {
+        cost = cost_add(outer[--depth], cost, cap);
+    }
+    return cost;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Public API                                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -1190,6 +1296,12 @@ int br_matcher_init_opts(br_matcher *m, br_match_type type, const char *name, co
                                 "regex for label \"%s\" is too complex (%zu bytes once translated, "
                                 "limit %d)",
                                 name, pat.len, BR_MATCHER_MAX_COMPILED);
+            } else if (br_matcher_ere_cost(br_buf_str(&pat), BR_MATCHER_MAX_EXPANDED) >
+                       BR_MATCHER_MAX_EXPANDED) {
+                rc = br_err_set(err, BR_ELIMIT,
+                                "regex for label \"%s\" is too complex (its repetitions expand "
+                                "it past %d nodes)",
+                                name, BR_MATCHER_MAX_EXPANDED);
             } else {
                 int rrc = regcomp(&m->re, br_buf_str(&pat), REG_EXTENDED | REG_NOSUB);
                 if (rrc != 0) {

@@ -52,6 +52,10 @@ typedef enum br_match_type {
 /* Longest translated pattern handed to regcomp (BR_ELIMIT beyond); fast-path
  * regexes (e.g. long literal alternations) are not compiled. */
 #define BR_MATCHER_MAX_COMPILED (64 * 1024)
+/* Largest br_matcher_ere_cost handed to regcomp (BR_ELIMIT beyond): the
+ * repetitions of a pattern may not make it bigger than the longest pattern
+ * accepted (about 15 MB and 60 ms of regcomp). */
+#define BR_MATCHER_MAX_EXPANDED (64 * 1024)
 
 /* br_matcher_init_opts flags. */
 enum {
@@ -125,6 +129,17 @@ bool br_matcher_is_negative(const br_matcher *m);
  * look values up instead of scanning them.
  */
 bool br_matcher_value_set(const br_matcher *m, const char *const **vals, size_t *n);
+
+/*
+ * How many nodes glibc's regcomp builds for the POSIX extended pattern ere
+ * (borrowed), estimated: every atom counts 1, and a repetition copies what
+ * it repeats: x+ counts x twice, x{n,m} m times, x{n,} n + 1 times, x* and
+ * x? once. Nested repetitions multiply, so ((a+)+)+... grows exponentially
+ * with the nesting and a pattern of a few dozen bytes would need gigabytes;
+ * callers refuse patterns above BR_MATCHER_MAX_EXPANDED before regcomp.
+ * Counting stops at limit: the result is min(cost, limit + 1).
+ */
+size_t br_matcher_ere_cost(const char *ere, size_t limit);
 
 /* "=", "!=", "=~" or "!~" (static strings). */
 const char *br_match_type_str(br_match_type type);

@@ -1863,7 +1863,13 @@ static int re2_compile(ev *e, const char *re, re2posix *out)
         rc = br_buf_puts(&b, ")$");
     }
     out->n_groups = re2_group < 99 ? re2_group : 99;
-    int crc = rc == 0 ? regcomp(&out->re, br_buf_str(&b), flags) : -1;
+    /* As for selectors (storage/matcher.h): nested repetitions could make
+     * regcomp need gigabytes for a short pattern. */
+    int crc = -1;
+    if (rc == 0 &&
+        br_matcher_ere_cost(br_buf_str(&b), BR_MATCHER_MAX_EXPANDED) <= BR_MATCHER_MAX_EXPANDED) {
+        crc = regcomp(&out->re, br_buf_str(&b), flags);
+    }
     br_buf_free(&b);
     return crc == 0 ? 0 : -1;
 }

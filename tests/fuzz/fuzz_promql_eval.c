@@ -20,7 +20,8 @@
  * series with the same value, or the same scalar), as Prometheus defines a
  * range query as instant queries at each step. The comparison is skipped
  * when either evaluation fails (limits count differently) and for string
- * and range-vector results, which range queries do not allow.
+ * and range-vector results, which range queries do not allow, and for
+ * queries naming step() (0 in an instant query, the step in a range one).
  */
 #include "engine/core/arena.h"
 #include "engine/promql/backend.h"
@@ -203,7 +204,7 @@ static bool same_value(const br_point *a, const br_point *b)
         return false;
     }
     if (a->h != NULL) {
-        return fz_hist_diff(a->h, b->h) == NULL;
+        return fz_hist_diff(a->h, b->h, 0) == NULL;
     }
     return fz_same_bits(a->v, b->v) || (isnan(a->v) && isnan(b->v));
 }
@@ -292,7 +293,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         check_well_formed(&r2);
     }
-    if (rc1 == 0 && rc2 == 0) {
+    /* step() is the query's step: 0 for an instant query, 60 s here for
+     * the range query, so queries that use it may differ. */
+    if (rc1 == 0 && rc2 == 0 && strcasestr(q, "step") == NULL) {
         compare(q, len, &r1, &r2, t);
     }
     br_arena_free(&a2);

@@ -181,9 +181,17 @@ static inline int fz_same_bits(double a, double b)
     return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
-/* Field-by-field equality of two histograms, doubles compared by bits.
- * Returns NULL when equal, else the name of the first differing field. */
-static inline const char *fz_hist_diff(const br_histogram *a, const br_histogram *b)
+/* fz_same_bits, except that -0.0 and +0.0 count as equal when any_zero. */
+static inline int fz_same_num(double a, double b, int any_zero)
+{
+    return fz_same_bits(a, b) || (any_zero && a == 0 && b == 0);
+}
+
+/* Field-by-field equality of two histograms, doubles compared by bits
+ * (zeros of either sign equal when any_zero). Returns NULL when equal,
+ * else the name of the first differing field. */
+static inline const char *fz_hist_diff(const br_histogram *a, const br_histogram *b,
+                                       int any_zero)
 {
     if (a->schema != b->schema || a->is_float != b->is_float) {
         return "schema/is_float";
@@ -191,8 +199,9 @@ static inline const char *fz_hist_diff(const br_histogram *a, const br_histogram
     if (a->reset_hint != b->reset_hint) {
         return "reset_hint";
     }
-    if (!fz_same_bits(a->zero_threshold, b->zero_threshold) || !fz_same_bits(a->count, b->count) ||
-        !fz_same_bits(a->sum, b->sum) || !fz_same_bits(a->zero_count, b->zero_count)) {
+    if (!fz_same_num(a->zero_threshold, b->zero_threshold, any_zero) ||
+        !fz_same_num(a->count, b->count, any_zero) || !fz_same_num(a->sum, b->sum, any_zero) ||
+        !fz_same_num(a->zero_count, b->zero_count, any_zero)) {
         return "zero_threshold/count/sum/zero_count";
     }
     if (a->n_pos_spans != b->n_pos_spans || a->n_neg_spans != b->n_neg_spans ||
@@ -212,17 +221,17 @@ static inline const char *fz_hist_diff(const br_histogram *a, const br_histogram
         }
     }
     for (uint32_t i = 0; i < a->n_pos; i++) {
-        if (!fz_same_bits(a->pos_buckets[i], b->pos_buckets[i])) {
+        if (!fz_same_num(a->pos_buckets[i], b->pos_buckets[i], any_zero)) {
             return "pos_buckets";
         }
     }
     for (uint32_t i = 0; i < a->n_neg; i++) {
-        if (!fz_same_bits(a->neg_buckets[i], b->neg_buckets[i])) {
+        if (!fz_same_num(a->neg_buckets[i], b->neg_buckets[i], any_zero)) {
             return "neg_buckets";
         }
     }
     for (uint32_t i = 0; i < a->n_custom; i++) {
-        if (!fz_same_bits(a->custom_values[i], b->custom_values[i])) {
+        if (!fz_same_num(a->custom_values[i], b->custom_values[i], any_zero)) {
             return "custom_values";
         }
     }

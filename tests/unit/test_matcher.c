@@ -466,6 +466,32 @@ static void test_matcher_rejects_bad_type_and_oversized_regex(void **state)
     br_free(big);
 }
 
+/* Nested repetitions would make glibc's regcomp build an exponential
+ * automaton (gigabytes for a 30-byte pattern): refused before regcomp. */
+static void test_matcher_refuses_exploding_nested_repetitions(void **state)
+{
+    (void)state;
+    br_matcher m;
+    br_err err;
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "job", "((a{1000}){1000}){1000}", &err),
+                     BR_ELIMIT);
+    assert_non_null(strstr(err.msg, "too complex"));
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "job",
+                                     "(((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)",
+                                     &err),
+                     BR_ELIMIT);
+    /* ordinary repetitions still compile and match */
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "job", "(ap(i|p)){1,3}-[0-9]{2,8}", &err), 0);
+    assert_true(br_matcher_matches(&m, "apiapp-1234"));
+    assert_false(br_matcher_matches(&m, "api-1"));
+    br_matcher_free(&m);
+    /* the estimate itself: atoms count 1, x{n,m} counts x m times, nesting multiplies */
+    assert_int_equal(br_matcher_ere_cost("abc", 100), 3);
+    assert_int_equal(br_matcher_ere_cost("(ab){3}", 100), 6);
+    assert_int_equal(br_matcher_ere_cost("((a){10}){10}", 1000), 100);
+    assert_int_equal(br_matcher_ere_cost("((a){10}){10}", 50), 51);
+}
+
 static void test_matcher_matches_empty_follows_prometheus(void **state)
 {
     (void)state;
@@ -681,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_matcher_dot_consumes_whole_utf8_characters),
         cmocka_unit_test(test_matcher_rejects_untranslatable_constructs_with_messages),
         cmocka_unit_test(test_matcher_rejects_bad_type_and_oversized_regex),
+        cmocka_unit_test(test_matcher_refuses_exploding_nested_repetitions),
         cmocka_unit_test(test_matcher_matches_empty_follows_prometheus),
         cmocka_unit_test(test_matcher_fast_path_kinds),
         cmocka_unit_test(test_matcher_fast_paths_equal_regexec_results),
