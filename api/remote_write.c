@@ -9,6 +9,7 @@
 #include "engine/core/alloc.h"
 #include "engine/core/log.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,8 @@ struct br_remote_write_api {
     br_counter *request_errors_too_large;
     br_counter *request_errors_undecodable;
     br_counter *request_errors_wal;
+    br_counter *request_errors_overloaded;
+    _Atomic size_t inflight_bytes; /* bodies admitted and not yet answered */
 };
 
 br_remote_write_api *br_remote_write_api_new(br_head *head, br_metrics *m,
@@ -91,6 +94,9 @@ br_remote_write_api *br_remote_write_api_new(br_head *head, br_metrics *m,
     api->request_errors_undecodable = br_metrics_counter(m, err_name, err_help,
                                                          "reason=\"undecodable\"");
     api->request_errors_wal = br_metrics_counter(m, err_name, err_help, "reason=\"wal_failure\"");
+    api->request_errors_overloaded =
+        br_metrics_counter(m, err_name, err_help, "reason=\"overloaded\"");
+    atomic_init(&api->inflight_bytes, 0);
     return api;
 }
 
@@ -109,12 +115,56 @@ static void written_headers(br_http_request *req, br_http_response *resp, uint64
     br_http_add_header(resp, "X-Prometheus-Remote-Write-Exemplars-Written", "0");
 }
 
+bool br_remote_write_admit(br_remote_write_api *api, size_t cost, size_t bound)
+{
+    size_t cur = atomic_load(&api->inflight_bytes);
+    for (;;) {
+        /* Alone, any request is admitted: otherwise a retry could never succeed. */
+        if (bound > 0 && cur > 0 && (cost > bound || cur > bound - cost)) {
+            return false;
+        }
+        if (atomic_compare_exchange_weak(&api->inflight_bytes, &cur, cur + cost)) {
+            return true;
+        }
+    }
+}
+
+void br_remote_write_release(br_remote_write_api *api, size_t cost)
+{
+    atomic_fetch_sub(&api->inflight_bytes, cost);
+}
+
+static int handle_write_admitted(br_remote_write_api *api, const br_remote_write_settings *st,
+                                 br_http_request *req, br_http_response *resp);
+
 static int handle_write(void *ctx, br_http_request *req, br_http_response *resp)
 {
     br_remote_write_api *api = ctx;
     br_remote_write_settings st;
     memset(&st, 0, sizeof(st));
     api->settings(api->settings_ctx, &st);
+    size_t cost = req->body_len > 0 ? req->body_len : 1;
+    if (!br_remote_write_admit(api, cost, st.max_inflight_bytes)) {
+        br_counter_inc(api->request_errors_overloaded);
+        br_http_add_header(resp, "Retry-After", "1");
+        br_http_set_text(resp, 503,
+                         "overloaded: %zu bytes of remote-write bodies are being stored "
+                         "(limits.max_inflight_write_bytes = %zu); retry shortly\n",
+                         atomic_load(&api->inflight_bytes), st.max_inflight_bytes);
+        if (br_rw_parse_content_type(br_http_header(req, "Content-Type"), NULL) == 2) {
+            written_headers(req, resp, 0, 0);
+        }
+        return 0;
+    }
+    int rc = handle_write_admitted(api, &st, req, resp);
+    br_remote_write_release(api, cost);
+    return rc;
+}
+
+static int handle_write_admitted(br_remote_write_api *api, const br_remote_write_settings *sp,
+                                 br_http_request *req, br_http_response *resp)
+{
+    const br_remote_write_settings st = *sp;
 
     const char *ctype = br_http_header(req, "Content-Type");
     const char *cenc = br_http_header(req, "Content-Encoding");
@@ -192,6 +242,7 @@ static int handle_write(void *ctx, br_http_request *req, br_http_response *resp)
     rc = br_head_commit(api->head, in, rw.n_series, &cr, &err);
     if (rc != 0) {
         br_counter_inc(api->request_errors_wal);
+        br_http_add_header(resp, "Retry-After", "5");
         br_http_set_text(resp, 500, "storage failure, retry later: %s\n", err.msg);
         if (version == 2) {
             written_headers(req, resp, 0, 0);

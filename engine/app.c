@@ -310,6 +310,7 @@ static void remote_write_settings(void *ctx, br_remote_write_settings *out)
     out->max_labels_per_series = (size_t)l->max_labels_per_series;
     out->max_label_name_length = (size_t)l->max_label_name_length;
     out->max_label_value_length = (size_t)l->max_label_value_length;
+    out->max_inflight_bytes = (size_t)l->max_inflight_write_bytes;
     snprintf(out->tenant_header, sizeof(out->tenant_header), "%s",
              ref->cfg.tenant_header ? ref->cfg.tenant_header : "");
     snprintf(out->tenant_label, sizeof(out->tenant_label), "%s", ref->cfg.tenant_label);
@@ -646,6 +647,11 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
 struct br_head *br_app_head(const br_app *app)
 {
     return app->head;
+}
+
+struct br_remote_write_api *br_app_remote_write(const br_app *app)
+{
+    return app->remote_write;
 }
 
 int br_app_port(const br_app *app)

@@ -44,5 +44,7 @@ void br_app_stop(br_app *app);
 int br_app_port(const br_app *app);
 /* The store (borrowed; valid until br_app_stop), for tests and embedding. */
 struct br_head *br_app_head(const br_app *app);
+/* The remote-write receiver (borrowed; valid until br_app_stop), for tests. */
+struct br_remote_write_api *br_app_remote_write(const br_app *app);
 
 #endif

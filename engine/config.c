@@ -13,7 +13,8 @@
  *   remote_write: {tenant_header, tenant_label}
  *   limits: {max_body_bytes, max_decompressed_bytes, max_series_per_request,
  *            max_samples_per_request, max_labels_per_series,
- *            max_label_name_length, max_label_value_length, max_active_series}
+ *            max_label_name_length, max_label_value_length, max_active_series,
+ *            max_inflight_write_bytes}
  *   auth: {write_token_file, read_token_file, admin_token_file}
  *   promql: {compat: v3|v2, timeout, max_samples, lookback_delta}
  *   receivers: [{name, type: webhook|alertmanager, url, bearer_token_file,
@@ -53,6 +54,7 @@ void br_config_init(br_config *c)
     c->limits.max_label_name_length = 1024;
     c->limits.max_label_value_length = 4096;
     c->limits.max_active_series = 2000000;
+    c->limits.max_inflight_write_bytes = 256LL * 1024 * 1024;
     c->promql_compat = 0;
     c->query_timeout_ms = 2 * 60 * 1000;
     c->query_max_samples = 50000000;
@@ -208,11 +210,12 @@ static int load_limits(br_yaml_doc *doc, const br_yaml_node *lm, br_config *c, b
         {"max_label_name_length", offsetof(br_limits_config, max_label_name_length), false},
         {"max_label_value_length", offsetof(br_limits_config, max_label_value_length), false},
         {"max_active_series", offsetof(br_limits_config, max_active_series), false},
+        {"max_inflight_write_bytes", offsetof(br_limits_config, max_inflight_write_bytes), true},
     };
     static const char *const keys[] = {
         "max_body_bytes",        "max_decompressed_bytes", "max_series_per_request",
         "max_samples_per_request", "max_labels_per_series", "max_label_name_length",
-        "max_label_value_length", "max_active_series",     NULL};
+        "max_label_value_length", "max_active_series",     "max_inflight_write_bytes", NULL};
     int rc = br_yaml_expect_map(doc, lm, "limits", err);
     if (rc == 0) {
         rc = br_yaml_check_keys(doc, lm, "limits", keys, err);

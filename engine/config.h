@@ -68,6 +68,7 @@ typedef struct br_limits_config {
     int64_t max_label_name_length;
     int64_t max_label_value_length;
     int64_t max_active_series;
+    int64_t max_inflight_write_bytes; /* remote-write bodies decoded at once (503 above) */
 } br_limits_config;
 
 typedef struct br_auth_config {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "api/remote_write.h"
 #include "api/remote_write_encode.h"
 #include "engine/app.h"
 #include "engine/core/clock.h"
@@ -165,6 +166,39 @@ static void test_rw_v2_answers_with_written_headers(void **state)
     assert_non_null(strstr(r.headers, "X-Prometheus-Remote-Write-Exemplars-Written: 0"));
     tu_http_free(&r);
     assert_int_equal(stored("rw_v2_total", NULL, NULL), 7);
+    br_arena_free(&a);
+}
+
+/* Back-pressure: while other bodies hold the in-flight budget a write is
+ * answered 503 with Retry-After (Prometheus retries it; it would drop a
+ * 429) and stores nothing; once capacity is free the same body is stored.
+ * A request alone is admitted even when larger than the budget. */
+static void test_rw_overload_is_503_with_retry_after_then_stored(void **state)
+{
+    (void)state;
+    br_remote_write_api *rw = br_app_remote_write(app);
+    const size_t budget = 256u * 1024 * 1024; /* limits.max_inflight_write_bytes default */
+    assert_true(br_remote_write_admit(rw, budget - 10, budget)); /* others in flight */
+    br_arena a;
+    br_arena_init(&a, 0, 0);
+    const char *kv[] = {"__name__", "rw_busy_total", "job", "api"};
+    br_rw_series s = rwt_series(&a, kv, 2, 5, t0, 1);
+    tu_http_result r;
+    assert_int_equal(post_series(1, &s, 1, v1_headers, &r), 503);
+    assert_non_null(strstr(r.headers, "Retry-After: 1"));
+    assert_non_null(strstr(r.body, "max_inflight_write_bytes"));
+    tu_http_free(&r);
+    assert_int_equal(stored("rw_busy_total", NULL, NULL), 0);
+    br_remote_write_release(rw, budget - 10);
+    assert_int_equal(post_series(1, &s, 1, v1_headers, &r), 204);
+    tu_http_free(&r);
+    assert_int_equal(stored("rw_busy_total", NULL, NULL), 5);
+    /* alone, a request bigger than the budget still gets in */
+    assert_true(br_remote_write_admit(rw, budget * 2, budget));
+    assert_false(br_remote_write_admit(rw, 1, budget));
+    br_remote_write_release(rw, budget * 2);
+    assert_true(br_remote_write_admit(rw, 1, budget));
+    br_remote_write_release(rw, 1);
     br_arena_free(&a);
 }
 
@@ -393,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_rw_out_of_order_is_400_naming_the_series),
         cmocka_unit_test(test_rw_tenant_header_adds_label),
         cmocka_unit_test(test_rw_stale_marker_is_stored_bit_exact),
+        cmocka_unit_test(test_rw_overload_is_503_with_retry_after_then_stored),
         cmocka_unit_test(test_rw_data_survives_restart),
     };
     return cmocka_run_group_tests_name("remote_write", tests, setup, teardown);
