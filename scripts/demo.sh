@@ -66,7 +66,7 @@ done
 # minutes after start for 20 minutes (the incident's start counts from the
 # first, backfilled step), which pages within a few minutes.
 build/release/tests/tools/burnrate-loadgen --url "http://127.0.0.1:${port}/api/v1/write" \
-  --backfill 6h --live --incident 6h5m:20m:0.08 &
+  --backfill 6h --live --incident 6h5m:20m:0.08 --up-gauge &
 loadgen_pid=$!
 
 cat <<MSG

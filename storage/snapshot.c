@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC       "BRSNAP\0\1"
-#define SNAP_VERSION     1u
+#define SNAP_VERSION     2u
 #define SNAP_HEADER      32
 #define SNAP_MAX_RECORD  (1024u * 1024 * 1024)
 #define SNAP_KEEP        2

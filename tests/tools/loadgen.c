@@ -9,6 +9,10 @@
  *    12 buckets   http_request_duration_seconds_bucket{handler,le,service}
  *                 le = .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10 +Inf
  *     2 series    http_request_duration_seconds_sum / _count{handler,service}
+ *     1 gauge     up{instance="<service>-<endpoint>:9100",job=<service>}, the
+ *                 scrape health a Prometheus records: 1, or 0 for a failed
+ *                 scrape (0.05% of steps; 5% of the incident service's
+ *                 steps during --incident) (only with --up-gauge)
  *     1 native    http_request_duration_seconds{handler,service}, schema 0
  *                 (only with --native-histograms)
  *   Series are numbered group-major from 0; --ack-log and --dump index lines
@@ -43,7 +47,7 @@
  *   run_start=<ms> samples=<k> histograms=<h> status=<http> attempts=<r>
  * The request held every series in [a, b) at every step from t_from to t_to.
  * To recompute the values, rerun with the same model flags (--seed,
- * --services, --endpoints, --interval, --native-histograms, --incident,
+ * --services, --endpoints, --interval, --native-histograms, --up-gauge, --incident,
  * --extra-label),
  * --now <t_to> --backfill <t_to - run_start> --dump DIR: step 0 is then
  * run_start again, so the bodies hold the same values.
@@ -131,6 +135,7 @@ typedef struct opts {
     char extra_name_buf[128];
     int extra_service;
     bool native;
+    bool up_gauge;
     int concurrency;
     int series_per_request;
     int steps_per_request; /* 0 = automatic */
@@ -161,6 +166,7 @@ static void usage(FILE *f)
                "  --extra-label NAME=VALUE  add a constant label to one service's series\n"
                "  --extra-label-service I   service index for --extra-label (default 0)\n"
                "  --native-histograms       also send a native histogram per endpoint\n"
+               "  --up-gauge                also send an up{job,instance} gauge per endpoint\n"
                "  --concurrency N           sender threads (default 4)\n"
                "  --series-per-request N    cut requests at whole groups near N series "
                "(default 500)\n"
@@ -289,6 +295,8 @@ static int parse_args(int argc, char **argv, opts *o)
             o->live = true;
         } else if (strcmp(a, "--native-histograms") == 0) {
             o->native = true;
+        } else if (strcmp(a, "--up-gauge") == 0) {
+            o->up_gauge = true;
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
         } else if (strcmp(a, "--url") == 0) {
@@ -479,6 +487,7 @@ typedef struct group {
     double sum;
     double count;
     double native[NATIVE_N];
+    double up; /* the up gauge's current value: 0 or 1 */
 } group;
 
 typedef struct model {
@@ -493,7 +502,7 @@ typedef struct model {
 static void model_init(model *m, const opts *o, int64_t start_ms)
 {
     m->o = o;
-    m->series_per_group = N_CODES + N_LE + 2 + (o->native ? 1 : 0);
+    m->series_per_group = N_CODES + N_LE + 2 + (o->up_gauge ? 1 : 0) + (o->native ? 1 : 0);
     m->n_groups = o->services * o->endpoints;
     m->groups = br_calloc((size_t)m->n_groups, sizeof(group));
     m->start_ms = start_ms;
@@ -536,12 +545,27 @@ static void model_init(model *m, const opts *o, int64_t start_ms)
         const char *tail[3] = {"http_request_duration_seconds_sum",
                                "http_request_duration_seconds_count",
                                "http_request_duration_seconds"};
-        for (int t = 0; t < (o->native ? 3 : 2); t++, k++) {
+        for (int t = 0; t < 2; t++, k++) {
             br_label *l = g->labels[k];
             l[0] = (br_label){"__name__", tail[t]};
             l[1] = (br_label){"handler", handler};
             l[2] = (br_label){"service", service};
             g->n_labels[k] = 3;
+        }
+        if (o->up_gauge) {
+            br_label *l = g->labels[k++];
+            l[0] = (br_label){"__name__", "up"};
+            l[1] = (br_label){"instance",
+                              br_arena_printf(&m->arena, "%s-%d:9100", service, g->endpoint)};
+            l[2] = (br_label){"job", service};
+            g->n_labels[k - 1] = 3;
+        }
+        if (o->native) { /* the native histogram is always the group's last series */
+            br_label *l = g->labels[k++];
+            l[0] = (br_label){"__name__", tail[2]};
+            l[1] = (br_label){"handler", handler};
+            l[2] = (br_label){"service", service};
+            g->n_labels[k - 1] = 3;
         }
         if (o->extra_name != NULL && g->service == o->extra_service) {
             br_label extra = {o->extra_name, o->extra_value};
@@ -576,8 +600,9 @@ static void group_step(const model *m, group *g, int gi, int64_t k, int64_t t)
     memcpy(share, code_share, sizeof(share));
     double median = g->median_s;
     int64_t since = t - m->start_ms;
-    if (o->incident && g->service == o->inc_service && since >= o->inc_start_ms &&
-        since < o->inc_start_ms + o->inc_len_ms) {
+    bool in_incident = o->incident && g->service == o->inc_service && since >= o->inc_start_ms &&
+                       since < o->inc_start_ms + o->inc_len_ms;
+    if (in_incident) {
         double ok_scale = (1 - o->inc_ratio) / (1 - code_share[5] - code_share[6]);
         for (int c = 0; c < 5; c++) {
             share[c] *= ok_scale;
@@ -618,6 +643,9 @@ static void group_step(const model *m, group *g, int gi, int64_t k, int64_t t)
             lo_cdf = cdf;
         }
     }
+    if (o->up_gauge) { /* drawn last: the other series do not change with the flag */
+        g->up = rng_u01(&r) < (in_incident ? 0.05 : 0.0005) ? 0 : 1;
+    }
 }
 
 /* Writes the group's current values at time t into column `col` of the
@@ -634,6 +662,9 @@ static void group_emit(const model *m, const group *g, int64_t t, size_t col, br
     }
     out[k++].samples[col] = (br_sample){t, g->sum};
     out[k++].samples[col] = (br_sample){t, g->count};
+    if (m->o->up_gauge) {
+        out[k++].samples[col] = (br_sample){t, g->up};
+    }
     if (m->o->native) {
         static const br_span span = {NATIVE_FIRST, NATIVE_N};
         br_histogram_sample *hs = &out[k].histograms[col];

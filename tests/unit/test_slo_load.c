@@ -196,7 +196,7 @@ static void test_slo_load_every_example_file(void **state)
     assert_int_equal(br_slo_set_len(s), 10);
     const char *ids[] = {"svc-0-availability",
                          "svc-0-latency",
-                         "burnrate-scrape-quality",
+                         "svc-0-scrape-quality",
                          "svc-1-availability-per-handler",
                          "svc-2-availability-monthly",
                          "svc-0-latency-p99",
