@@ -1413,6 +1413,82 @@ static int check_allow_states(const criteria *c, const br_slo_status *const *sel
     return 0;
 }
 
+/* With record=true, the decision becomes a `gate` annotation: title (or
+ * "gate <decision>: <service|slo>"), text listing the SLOs checked, the
+ * reasons and pipeline=/commit= when given; tags: allow|deny, tag=
+ * values, pipeline:<p>, commit:<c>. The annotation's id (or why it could
+ * not be stored) is added to the answer. */
+static void record_gate(const br_budget_api *api, br_http_request *req, cJSON *o,
+                        const char *service, const char *slo, const char *decision, bool allow,
+                        int64_t now)
+{
+    const char *record = param(req, "record");
+    if (record == NULL || (strcmp(record, "true") != 0 && strcmp(record, "1") != 0)) {
+        return;
+    }
+    if (api->annotations == NULL) {
+        cJSON_AddStringToObject(o, "annotation_error", "annotations are not available");
+        return;
+    }
+    const char *pipeline = param(req, "pipeline");
+    const char *commit = param(req, "commit");
+    const char *title = param(req, "title");
+    br_buf text;
+    br_buf_init(&text, BR_ANNOTATION_MAX_TEXT / 2);
+    br_buf_printf(&text, "decision: %s; SLOs:", decision);
+    const cJSON *item = NULL;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(o, "slos"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+        br_buf_printf(&text, " %s", cJSON_IsString(id) ? id->valuestring : "?");
+    }
+    const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(o, "reasons");
+    if (cJSON_GetArraySize(reasons) > 0) {
+        br_buf_puts(&text, "; reasons:");
+        cJSON_ArrayForEach(item, reasons)
+        {
+            br_buf_printf(&text, " %s;", item->valuestring);
+        }
+    }
+    if (pipeline != NULL) {
+        br_buf_printf(&text, " pipeline: %s;", pipeline);
+    }
+    if (commit != NULL) {
+        br_buf_printf(&text, " commit: %s;", commit);
+    }
+    const char *tags[BR_ANNOTATION_MAX_TAGS];
+    size_t nt = br_http_param_all(req, "tag", tags, BR_ANNOTATION_MAX_TAGS - 3);
+    if (nt > BR_ANNOTATION_MAX_TAGS - 3) {
+        nt = BR_ANNOTATION_MAX_TAGS - 3;
+    }
+    if (pipeline != NULL) {
+        tags[nt++] = br_arena_printf(req->arena, "pipeline:%.200s", pipeline);
+    }
+    if (commit != NULL) {
+        tags[nt++] = br_arena_printf(req->arena, "commit:%.200s", commit);
+    }
+    const char *target = slo != NULL ? slo : br_arena_printf(req->arena, "{service=\"%s\"}", service);
+    if (title == NULL || title[0] == '\0') {
+        title = br_arena_printf(req->arena, "gate %s: %s", decision, slo ? slo : service);
+    }
+    const char *author = br_http_header(req, "X-Burnrate-Author");
+    char who[160];
+    char addr[64];
+    br_http_remote_addr(req, addr, sizeof(addr));
+    snprintf(who, sizeof(who), "%.80s%sgate (addr:%s)", author ? author : "", author ? ", " : "",
+             addr[0] ? addr : "unknown");
+    br_err err;
+    br_err_clear(&err);
+    uint64_t id = 0;
+    if (br_annotations_record_gate(api->annotations, now, target, allow, title, br_buf_str(&text),
+                                   tags, nt, who, &id, &err) == 0) {
+        cJSON_AddNumberToObject(o, "annotation_id", (double)id);
+    } else {
+        cJSON_AddStringToObject(o, "annotation_error", err.msg);
+    }
+    br_buf_free(&text);
+}
+
 static int handle_gate(void *ctx, br_http_request *req, br_http_response *resp)
 {
     const br_budget_api *api = ctx;
@@ -1574,6 +1650,7 @@ static int handle_gate(void *ctx, br_http_request *req, br_http_response *resp)
     put_time(o, "checked_at", NULL, now);
     put_time(o, "eval_time", NULL, snap->eval_time_ms);
     br_slo_snapshot_unref(snap);
+    record_gate(api, req, o, service, slo, decision, allow, now);
     respond_json(resp, allow ? 200 : 409, o);
     return 0;
 }

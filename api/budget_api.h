@@ -11,7 +11,10 @@
  *   /api/v1/slos/{id}/history     budget remaining, error ratio and 1h burn
  *                                 rate over time: start=, end=, step=
  *   /api/v1/services              a roll-up per service
- *   /api/v1/gate                  "may this deploy now?" for service= or slo=
+ *   /api/v1/gate                  "may this deploy now?" for service= or slo=;
+ *                                 record=true stores the decision as a
+ *                                 `gate` annotation (title=, tag=, pipeline=,
+ *                                 commit=)
  * The JSON shapes are the contract with the web UI (see the OpenAPI file
  * api/openapi.yaml). Everything but the gate uses Prometheus' envelope; the
  * gate answers a plain object: 200 allow, 409 deny, 503 no evaluation yet,
@@ -27,6 +30,7 @@
 #ifndef BR_API_BUDGET_API_H
 #define BR_API_BUDGET_API_H
 
+#include "api/annotations.h"
 #include "api/server.h"
 #include "rules/slo_status.h"
 
@@ -49,6 +53,9 @@ typedef struct br_budget_api {
     int64_t max_data_age_ms;
     /* Cap on history points per request. 0 = BR_BUDGET_DEFAULT_MAX_POINTS. */
     size_t max_history_points;
+    /* Where the gate records decisions when asked (record=true); borrowed,
+     * NULL = recording unavailable (the answer says so). */
+    br_annotations *annotations;
 } br_budget_api;
 
 /* Registers the five routes on srv (before br_http_server_start). api is

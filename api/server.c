@@ -86,8 +86,31 @@ static unsigned method_bit(const char *m)
     return 0;
 }
 
+/* A path template: "{name}" matches one non-empty segment (no '/'). */
+static bool template_matches(const char *pat, const char *url)
+{
+    while (*pat != '\0') {
+        if (*pat == '{') {
+            const char *close = strchr(pat, '}');
+            if (close == NULL || *url == '\0' || *url == '/') {
+                return false;
+            }
+            while (*url != '\0' && *url != '/') {
+                url++;
+            }
+            pat = close + 1;
+        } else if (*pat++ != *url++) {
+            return false;
+        }
+    }
+    return *url == '\0';
+}
+
 static bool path_matches(const route *r, const char *url)
 {
+    if (!r->prefix && strchr(r->path, '{') != NULL) {
+        return template_matches(r->path, url);
+    }
     if (r->prefix) {
         return strncmp(url, r->path, strlen(r->path)) == 0;
     }
@@ -557,4 +580,23 @@ void br_http_add_header(br_http_response *resp, const char *name, const char *va
     resp->header_names[resp->n_headers] = name;
     resp->header_values[resp->n_headers] = value;
     resp->n_headers++;
+}
+
+const char *br_http_remote_addr(const br_http_request *r, char *out, size_t size)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa == NULL) {
+        return out;
+    }
+    char host[INET6_ADDRSTRLEN] = "";
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+    }
+    snprintf(out, size, "%s", host);
+    return out;
 }

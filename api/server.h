@@ -1,8 +1,10 @@
 /*
  * server.h — the HTTP server (libmicrohttpd) and its routing table.
  *
- * Handlers are plain functions registered per path (exact, or prefix when
- * the path ends in '*') with the methods they accept; a known path called
+ * Handlers are plain functions registered per path (exact; prefix when
+ * the path ends in '*'; or a template, where "{name}" matches one
+ * non-empty segment) with the methods they accept; the first registered
+ * route matching path and method wins. A known path called
  * with another method gets 405 with an Allow header, an unknown path 404.
  * The server reads the request body into a capped buffer (the route's
  * max_body; over it: 413 without calling the handler), builds the
@@ -108,6 +110,9 @@ int br_http_server_port(const br_http_server *s);
 void br_http_server_free(br_http_server *s);
 
 /* Request helpers. */
+/* The client's IP address as text into out (borrowed); "" when unknown.
+ * Returns out. */
+const char *br_http_remote_addr(const br_http_request *r, char *out, size_t size);
 const char *br_http_header(const br_http_request *r, const char *name);
 /* The first value of a parameter (body before query), or NULL. */
 const char *br_http_param_get(const br_http_request *r, const char *name);

@@ -4,11 +4,13 @@
 #include "app.h"
 
 #include "api/admin_api.h"
+#include "api/annotations.h"
 #include "api/budget_api.h"
 #include "api/metrics.h"
 #include "api/query_api.h"
 #include "api/remote_write.h"
 #include "api/rules_api.h"
+#include "api/slo_api.h"
 #include "api/status_api.h"
 #include "api/server.h"
 #include "engine/core/addr.h"
@@ -65,7 +67,17 @@ struct br_app {
     br_slo_source slo_source;  /* the evaluator seen by the HTTP layer */
     br_budget_api budget;
     br_counter *recorded_rejected;
+    /* SLOs managed over the API and annotations (wiring below, "API-managed
+     * SLOs and annotations"). slo_mu serialises building and swapping the
+     * SLO set (reloads and API changes) and guards `slos`. */
+    pthread_mutex_t slo_mu;
+    char *slo_dir;             /* <data_dir>/slos, fixed at start */
+    br_slo_api *slo_api;
+    br_annotations *annotations;
+    br_annotations_api annotations_api;
 };
+
+static br_slo_set *build_slo_set(br_app *app, const br_config *cfg, br_err *err);
 
 int br_app_load_config(const br_app_options *opts, br_config *out, br_err *err)
 {
@@ -116,8 +128,24 @@ static bool token_equal(const char *given, const char *want)
     return diff == 0;
 }
 
+/* True when authorization is "Bearer <want>" (want NULL: never). */
+static bool bearer_is(const char *authorization, const char *want)
+{
+    return want != NULL && authorization != NULL && strncasecmp(authorization, "Bearer ", 7) == 0 &&
+           token_equal(authorization + 7, want);
+}
+
+/* Routes where reads and changes share a path (see slo_api.h,
+ * annotations.h). */
+static bool managed_path(const char *path)
+{
+    return strncmp(path, "/api/v1/slos/", 13) == 0 || strcmp(path, "/api/v1/annotations") == 0 ||
+           strncmp(path, "/api/v1/annotations/", 20) == 0;
+}
+
 /* Route groups: write (/api/v1/write), admin (/-/reload), read (the rest
- * of /api/). Health, readiness, /metrics and the UI's static files are
+ * of /api/; the managed SLO and annotation routes accept any group's token
+ * and check changes in their handlers). Health, readiness, /metrics and the UI's static files are
  * open so probes and scrapes need no secret. */
 static bool authorize(void *ctx, const char *path, const char *authorization)
 {
@@ -129,6 +157,18 @@ static bool authorize(void *ctx, const char *path, const char *authorization)
         want = a->write_token;
     } else if (strcmp(path, "/-/reload") == 0) {
         want = a->admin_token;
+    } else if (managed_path(path)) {
+        /* Any group's token passes here; the handlers require the admin
+         * (SLO changes) or write (annotations) group for changes. */
+        bool ok = authorization == NULL
+                      ? a->read_token == NULL && a->write_token == NULL && a->admin_token == NULL
+                      : bearer_is(authorization, a->read_token) ||
+                            bearer_is(authorization, a->write_token) ||
+                            bearer_is(authorization, a->admin_token) ||
+                            (a->read_token == NULL && a->write_token == NULL &&
+                             a->admin_token == NULL);
+        config_put(ref);
+        return ok;
     } else if (strncmp(path, "/api/", 5) == 0) {
         want = a->read_token;
     }
@@ -196,9 +236,10 @@ int br_app_reload(br_app *app, br_err *err)
                      br_err_format(err, msg, sizeof(msg)));
         return rc;
     }
-    br_slo_set *slos = br_slo_load_globs((const char *const *)fresh->cfg.slo_globs,
-                                         fresh->cfg.n_slo_globs, err);
+    pthread_mutex_lock(&app->slo_mu);
+    br_slo_set *slos = build_slo_set(app, &fresh->cfg, err);
     if (slos == NULL) {
+        pthread_mutex_unlock(&app->slo_mu);
         br_config_free(&fresh->cfg);
         br_free(fresh);
         br_counter_inc(app->reloads_failed);
@@ -214,6 +255,7 @@ int br_app_reload(br_app *app, br_err *err)
     }
     br_slo_set_unref(app->slos);
     app->slos = slos;
+    pthread_mutex_unlock(&app->slo_mu);
     br_log_info("SLOs loaded", "definitions=%zu", br_slo_set_len(slos));
     atomic_store(&fresh->refs, 1);
     config_ref *old = config_get(app);
@@ -487,6 +529,178 @@ static void *gc_main(void *arg)
     return NULL;
 }
 
+/* ------------------------------------------------------------------------
+ * API-managed SLOs and annotations (api/slo_api.h, api/annotations.h).
+ * ---------------------------------------------------------------------- */
+
+/* The running SLO set: the configured files, then <data_dir>/slos (where a
+ * file and a stored document define the same id, the file wins). Called
+ * with slo_mu held (or before threads start). */
+static br_slo_set *build_slo_set(br_app *app, const br_config *cfg, br_err *err)
+{
+    br_slo_set *s = br_slo_load_globs((const char *const *)cfg->slo_globs, cfg->n_slo_globs, err);
+    if (s != NULL && br_slo_api_load_dir(app->slo_dir, s, err) != 0) {
+        br_slo_set_unref(s);
+        s = NULL;
+    }
+    return s;
+}
+
+/* slo_api's apply: rebuild and swap like a reload of the SLO files, so
+ * unchanged SLOs keep their running sums in the evaluator. */
+static int managed_apply(void *ctx, br_err *err)
+{
+    br_app *app = ctx;
+    config_ref *ref = config_get(app);
+    pthread_mutex_lock(&app->slo_mu);
+    br_slo_set *s = build_slo_set(app, &ref->cfg, err);
+    if (s != NULL) {
+        if (app->evaluator != NULL) {
+            br_evaluator_set_slos(app->evaluator, s);
+        }
+        br_slo_set_unref(app->slos);
+        app->slos = s;
+    }
+    pthread_mutex_unlock(&app->slo_mu);
+    config_put(ref);
+    if (s == NULL) {
+        return err->code != 0 ? err->code : BR_EINVAL;
+    }
+    br_log_info("SLOs loaded", "definitions=%zu", br_slo_set_len(s));
+    return 0;
+}
+
+/* slo_api's file_owner: a running definition whose file is not in
+ * <data_dir>/slos came from the configured files. */
+static bool managed_file_owner(void *ctx, const char *id, char *file, size_t size)
+{
+    br_app *app = ctx;
+    bool owned = false;
+    size_t dl = strlen(app->slo_dir);
+    pthread_mutex_lock(&app->slo_mu);
+    const br_slo_def *d = app->slos ? br_slo_set_find(app->slos, id) : NULL;
+    if (d != NULL && d->file != NULL &&
+        !(strncmp(d->file, app->slo_dir, dl) == 0 && d->file[dl] == '/')) {
+        snprintf(file, size, "%s", d->file);
+        owned = true;
+    }
+    pthread_mutex_unlock(&app->slo_mu);
+    return owned;
+}
+
+static void decode_basic_user(const char *b64, char *out, size_t size)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (const char *p = b64; *p != '\0' && *p != '=' && o + 1 < size; p++) {
+        const char *at = strchr(tbl, *p);
+        if (at == NULL) {
+            break;
+        }
+        acc = (acc << 6) | (unsigned)(at - tbl);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            char c = (char)((acc >> bits) & 0xff);
+            if (c == ':' || c == '\0') {
+                break;
+            }
+            out[o++] = (unsigned char)c < 0x20 ? '?' : c;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Who acts: the credential's group (bearer tokens) or user name (basic
+ * auth, as the authenticator checked it), else the remote address. */
+static void managed_who(void *ctx, const br_http_request *req, char *out, size_t size)
+{
+    br_app *app = ctx;
+    const char *h = br_http_header(req, "Authorization");
+    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+        config_ref *ref = config_get(app);
+        const br_auth_config *a = &ref->cfg.auth;
+        const char *group = bearer_is(h, a->admin_token)   ? "admin"
+                            : bearer_is(h, a->write_token) ? "write"
+                            : bearer_is(h, a->read_token)  ? "read"
+                                                           : "unknown";
+        config_put(ref);
+        snprintf(out, size, "token:%s", group);
+        return;
+    }
+    if (h != NULL && strncasecmp(h, "Basic ", 6) == 0) {
+        char user[96];
+        decode_basic_user(h + 6, user, sizeof(user));
+        snprintf(out, size, "user:%s", user);
+        return;
+    }
+    char addr[64];
+    br_http_remote_addr(req, addr, sizeof(addr));
+    snprintf(out, size, "addr:%s", addr[0] ? addr : "unknown");
+}
+
+/* SLO changes: the admin token when one is set, else the write token when
+ * one is set, else anyone. */
+static bool managed_may_change_slos(void *ctx, const br_http_request *req)
+{
+    br_app *app = ctx;
+    config_ref *ref = config_get(app);
+    const br_auth_config *a = &ref->cfg.auth;
+    const char *h = br_http_header(req, "Authorization");
+    bool ok = a->admin_token != NULL   ? bearer_is(h, a->admin_token)
+              : a->write_token != NULL ? bearer_is(h, a->write_token)
+                                       : true;
+    config_put(ref);
+    return ok;
+}
+
+/* Annotation changes: the write or the admin token when either is set. */
+static bool managed_may_change_annotations(void *ctx, const br_http_request *req)
+{
+    br_app *app = ctx;
+    config_ref *ref = config_get(app);
+    const br_auth_config *a = &ref->cfg.auth;
+    const char *h = br_http_header(req, "Authorization");
+    bool ok = (a->admin_token == NULL && a->write_token == NULL) ||
+              bearer_is(h, a->write_token) || bearer_is(h, a->admin_token);
+    config_put(ref);
+    return ok;
+}
+
+/* Opens the stores and registers their routes (before the budget API, whose
+ * GET /api/v1/slos/ prefix route would otherwise take /definition and /audit). */
+static int start_managed(br_app *app, br_err *err)
+{
+    br_config *cfg = &app->current->cfg;
+    br_slo_api_options so;
+    memset(&so, 0, sizeof(so));
+    so.dir = app->slo_dir;
+    so.file_owner = managed_file_owner;
+    so.apply = managed_apply;
+    so.ctx = app;
+    so.actor = (br_api_actor){managed_who, managed_may_change_slos, app};
+    app->slo_api = br_slo_api_new(&so, err);
+    if (app->slo_api == NULL) {
+        return err->code != 0 ? err->code : BR_EIO;
+    }
+    size_t al = strlen(cfg->data_dir) + sizeof("/annotations");
+    char *adir = br_malloc(al);
+    snprintf(adir, al, "%s/annotations", cfg->data_dir);
+    app->annotations = br_annotations_open(adir, err);
+    br_free(adir);
+    if (app->annotations == NULL) {
+        return err->code != 0 ? err->code : BR_EIO;
+    }
+    app->annotations_api.store = app->annotations;
+    app->annotations_api.src = &app->slo_source;
+    app->annotations_api.actor = (br_api_actor){managed_who, managed_may_change_annotations, app};
+    br_slo_api_register(app->http, app->slo_api);
+    br_annotations_api_register(app->http, &app->annotations_api);
+    return 0;
+}
+
 br_app *br_app_start(const br_app_options *opts, br_err *err)
 {
     br_app *app = br_calloc(1, sizeof(*app));
@@ -515,7 +729,11 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     pthread_mutex_init(&app->gc_mu, NULL);
     pthread_cond_init(&app->gc_cv, NULL);
 
-    app->slos = br_slo_load_globs((const char *const *)cfg->slo_globs, cfg->n_slo_globs, err);
+    pthread_mutex_init(&app->slo_mu, NULL);
+    size_t sdl = strlen(cfg->data_dir) + sizeof("/slos");
+    app->slo_dir = br_malloc(sdl);
+    snprintf(app->slo_dir, sdl, "%s/slos", cfg->data_dir);
+    app->slos = build_slo_set(app, cfg, err);
     if (app->slos == NULL) {
         br_app_stop(app);
         return NULL;
@@ -610,7 +828,12 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     br_evaluator_set_slos(app->evaluator, app->slos);
     br_metrics_collector_add(app->metrics, evaluator_collector, app);
     br_evaluator_source(app->evaluator, &app->slo_source);
+    if (start_managed(app, err) != 0) {
+        br_app_stop(app);
+        return NULL;
+    }
     app->budget.src = &app->slo_source;
+    app->budget.annotations = app->annotations;
     br_budget_api_register(app->http, &app->budget);
     br_rules_api_register(app->http, &app->slo_source);
     atomic_store(&app->last_reload_ok, true);
@@ -702,6 +925,8 @@ void br_app_stop(br_app *app)
     atomic_store(&app->admin.stopping, true);
     br_http_server_free(app->http);
     app->http = NULL;
+    br_slo_api_free(app->slo_api);
+    br_annotations_close(app->annotations);
     br_evaluator_free(app->evaluator);
     app->evaluator = NULL;
     if (app->alerting != NULL) {
@@ -728,6 +953,8 @@ void br_app_stop(br_app *app)
     br_head_close(app->head);
     br_metrics_free(app->metrics);
     br_slo_set_unref(app->slos);
+    br_free(app->slo_dir);
+    pthread_mutex_destroy(&app->slo_mu);
     config_put(app->current);
     pthread_mutex_destroy(&app->cfg_mu);
     pthread_mutex_destroy(&app->gc_mu);

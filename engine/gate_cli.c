@@ -30,6 +30,7 @@
 #define MAX_TOKEN_BYTES  4096
 #define MAX_REASON_BYTES 1024
 #define DEFAULT_TIMEOUT  (10 * 1000)
+#define MAX_GATE_TAGS    12
 
 typedef struct gate_flags {
     const char *url;
@@ -43,6 +44,13 @@ typedef struct gate_flags {
     const char *token_file;
     int64_t timeout_ms;
     bool json;
+    /* --annotate: the server records the decision as a `gate` annotation. */
+    bool annotate;
+    const char *title;
+    const char *pipeline;
+    const char *commit;
+    const char *tags[MAX_GATE_TAGS];
+    size_t n_tags;
 } gate_flags;
 
 /* ------------------------------------------------------------------------
@@ -186,7 +194,12 @@ static void usage(FILE *f)
                "  --max-data-age D        deny when the newest sample is older (default 10m)\n"
                "  --timeout D             whole request, connect included (default 10s)\n"
                "  --token-file F          bearer token for burnrate's read routes\n"
-               "  --output text|json      text (default) or one JSON object\n");
+               "  --output text|json      text (default) or one JSON object\n"
+               "  --annotate              record the decision as a `gate` annotation\n"
+               "  --title T               the annotation's title (default: the decision)\n"
+               "  --tag T                 an annotation tag (repeatable)\n"
+               "  --pipeline P            pipeline name or URL, recorded with the decision\n"
+               "  --commit C              commit being deployed, recorded with the decision\n");
 }
 
 /* "10s", "1m30s" or plain seconds ("2.5"). */
@@ -220,6 +233,11 @@ static int parse_flags(int argc, char **argv, gate_flags *f, FILE *errout, bool 
         {"timeout", required_argument, NULL, 't'},
         {"token-file", required_argument, NULL, 'k'},
         {"output", required_argument, NULL, 'O'},
+        {"annotate", no_argument, NULL, 'A'},
+        {"title", required_argument, NULL, 'T'},
+        {"tag", required_argument, NULL, 'G'},
+        {"pipeline", required_argument, NULL, 'P'},
+        {"commit", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -280,6 +298,25 @@ static int parse_flags(int argc, char **argv, gate_flags *f, FILE *errout, bool 
                         optarg);
                 return BR_GATE_EXIT_UNDECIDED;
             }
+            break;
+        case 'A':
+            f->annotate = true;
+            break;
+        case 'T':
+            f->title = optarg;
+            break;
+        case 'P':
+            f->pipeline = optarg;
+            break;
+        case 'C':
+            f->commit = optarg;
+            break;
+        case 'G':
+            if (f->n_tags == MAX_GATE_TAGS) {
+                fprintf(errout, "burnrate gate: at most %d --tag flags\n", MAX_GATE_TAGS);
+                return BR_GATE_EXIT_UNDECIDED;
+            }
+            f->tags[f->n_tags++] = optarg;
             break;
         case 'h':
             *help = true;
@@ -348,6 +385,15 @@ static void build_url(br_buf *url, CURL *c, const gate_flags *f)
     add_query(url, c, &first, "allow_states", f->allow_states);
     add_query(url, c, &first, "on_no_data", f->on_no_data);
     add_query(url, c, &first, "max_data_age", f->max_data_age);
+    if (f->annotate) {
+        add_query(url, c, &first, "record", "true");
+        add_query(url, c, &first, "title", f->title);
+        add_query(url, c, &first, "pipeline", f->pipeline);
+        add_query(url, c, &first, "commit", f->commit);
+        for (size_t i = 0; i < f->n_tags; i++) {
+            add_query(url, c, &first, "tag", f->tags[i]);
+        }
+    }
 }
 
 /* Reads the token (trimmed) into out; returns 0 or -1 with msg filled. */

@@ -5,7 +5,12 @@
  *   burnrate gate --url URL (--service X | --slo ID) [--min-remaining 25%]
  *                 [--max-burn-rate N] [--allow-states a,b] [--on-no-data deny|allow]
  *                 [--max-data-age 10m] [--timeout 10s] [--token-file F]
- *                 [--output text|json]
+ *                 [--output text|json] [--annotate [--title T] [--tag T]...
+ *                 [--pipeline P] [--commit C]]
+ *
+ * With --annotate the request carries record=true (and the title, tags,
+ * pipeline and commit), and the server stores the decision as a `gate`
+ * annotation on the SLO or service (api/annotations.h).
  *
  * It sends one GET to <URL>/api/v1/gate (libcurl) and maps the answer to an
  * exit code a pipeline can branch on:

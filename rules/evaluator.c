@@ -43,6 +43,7 @@
 #include "engine/promql/ast.h"
 #include "engine/promql/selector.h"
 #include "rules/generate.h"
+#include "rules/pyrra_series.h"
 #include "rules/slo_template.h"
 
 #include <ctype.h>
@@ -1238,6 +1239,18 @@ static void rec_add(tick_ctx *tc, const char *name, const br_label *base, size_t
     in->n_samples = 1;
 }
 
+/* Pyrra's generic series (rules/pyrra_series.h) into this tick's batch. */
+static void pyrra_emit(void *ctx, const char *name, const br_label *ls, size_t n, double v)
+{
+    tick_ctx *tc = ctx;
+    br_label *copy = br_arena_alloc(&tc->rec_arena, sizeof(*copy) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = (br_label){br_arena_strdup(&tc->rec_arena, ls[i].name),
+                             br_arena_strdup(&tc->rec_arena, ls[i].value)};
+    }
+    rec_add(tc, name, copy, n, NULL, NULL, v);
+}
+
 static size_t window_index(const def_state *ds, int64_t w)
 {
     for (size_t i = 0; i < ds->n_windows; i++) {
@@ -1828,6 +1841,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         rec_add(tc, "burnrate_slo_policy_state", base, k, "state", d->policy.states[i].name,
                 state == (int)i ? 1.0 : 0.0);
     }
+    (void)br_pyrra_series(st, pyrra_emit, tc);
     for (size_t i = 0; i < st->n_alerts && e->opts.alerting == NULL; i++) {
         const br_alert_status *as = &st->alerts[i];
         if (as->state == BR_ALERT_INACTIVE) {
