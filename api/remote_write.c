@@ -263,9 +263,9 @@ static int handle_write_admitted(br_remote_write_api *api, const br_remote_write
     }
     /* Duplicates that were already stored count as written for the sender. */
     uint64_t samples_ok = cr.samples_written + cr.duplicates_ignored;
-    if (version == 2) {
-        written_headers(req, resp, samples_ok, cr.histograms_written);
-    }
+    /* 2.0 senders read these; for 1.0 they are harmless, and the server's
+     * write rate limit charges what they say was stored. */
+    written_headers(req, resp, samples_ok, cr.histograms_written);
     if (rw.n_rejected_series > 0 || br_commit_rejected(&cr) > 0) {
         resp->status = 400;
         resp->content_type = "text/plain; charset=utf-8";

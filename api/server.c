@@ -8,6 +8,25 @@
  * several times per request: first with no data (we allocate the request
  * state), then once per body chunk (we append to a capped buffer), then
  * with no data again (we dispatch). The completion callback frees the state.
+ *
+ * Limits and auth (see server.h for the order and the statuses). Each
+ * connection gets a conn_ctx from the connection-notify callback: its
+ * client address and whether it arrived over the global or per-address
+ * limit (counted in `active` and the per-address table). libmicrohttpd's
+ * own hard limit is set above ours so over-limit clients get an answer
+ * rather than a reset. The write rate limit is a token bucket per client
+ * key (tenant header value, else address) charged after the fact: a write
+ * is admitted while the bucket is positive, and the samples it actually
+ * wrote (the X-Prometheus-Remote-Write-*-Written headers the handler
+ * sets) are then taken out, possibly below zero; Retry-After tells the
+ * client how long until it is positive again. Both tables are guarded by
+ * `tables_mu`, never held across I/O, and capped (MAX_CLIENTS keys; idle
+ * buckets are dropped first, and when none is idle a new client is let
+ * through uncounted rather than refused).
+ *
+ * TLS: the certificate, key and client CA are handed to libmicrohttpd as
+ * PEM text; with a client CA every request's peer certificate is checked
+ * with GnuTLS before routing (403 when absent or not signed by the CA).
  */
 #include "server.h"
 
@@ -17,7 +36,10 @@
 #include "engine/core/log.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <math.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -32,6 +54,44 @@
 #define MAX_ROUTES      96
 #define MAX_STATUS_CODE 600
 #define DEFAULT_BODY    (1 << 20)
+#define MAX_CLIENTS     10000
+#define CLIENT_BUCKETS  1024
+#define DEFAULT_MAX_CONNECTIONS 1024
+/* Connections libmicrohttpd accepts beyond ours, to be answered 503/429. */
+#define CONNECTION_HEADROOM 64
+
+/* One client key in a table: connection count or token bucket. */
+typedef struct client_entry {
+    struct client_entry *next;
+    char key[128];
+    unsigned conns;     /* per-address table */
+    double tokens;      /* rate table */
+    int64_t last_ns;    /* rate table: last refill */
+} client_entry;
+
+typedef struct client_table {
+    client_entry *buckets[CLIENT_BUCKETS];
+    size_t n;
+} client_table;
+
+/* Per-connection state from the connection-notify callback. */
+typedef struct conn_ctx {
+    char addr[64];
+    bool over_global;
+    bool over_ip;
+} conn_ctx;
+
+enum limit_reason {
+    LIMIT_CONNECTIONS = 0,
+    LIMIT_CONNECTIONS_PER_IP,
+    LIMIT_WRITE_RATE,
+    LIMIT_TIMEOUT,
+    LIMIT_CLIENT_CERT,
+    N_LIMIT_REASONS,
+};
+static const char *const limit_names[N_LIMIT_REASONS] = {
+    "max_connections", "max_connections_per_ip", "write_rate", "timeout", "client_certificate"};
+static const char *const auth_reason_names[] = {"allowed", "missing", "invalid", "disabled"};
 
 typedef struct route {
     unsigned methods;
@@ -54,6 +114,16 @@ struct br_http_server {
     size_t n_routes;
     route fallback_404;
     int port;
+    char *rate_limit_header;
+    char *tls_cert;
+    char *tls_key;
+    char *tls_ca;
+    br_counter *limited[N_LIMIT_REASONS];
+    br_counter *auth_failures[BR_AUTH_N_GROUPS][4];
+    atomic_uint active; /* open connections */
+    pthread_mutex_t tables_mu;
+    client_table per_ip; /* guarded by tables_mu */
+    client_table rates;  /* guarded by tables_mu */
 };
 
 typedef struct request_state {
@@ -154,6 +224,253 @@ static br_counter *code_counter(br_http_server *s, route *r, int code)
         atomic_store_explicit(&r->by_code[code], c, memory_order_release);
     }
     return c;
+}
+
+/* ---- client tables (callers hold tables_mu) ----------------------------- */
+
+static size_t table_slot(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    }
+    return (size_t)(h % CLIENT_BUCKETS);
+}
+
+static client_entry *table_find(client_table *t, const char *key)
+{
+    for (client_entry *e = t->buckets[table_slot(key)]; e != NULL; e = e->next) {
+        if (strcmp(e->key, key) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Removes every entry for which idle(e) holds; returns how many. */
+static size_t table_sweep(client_table *t, bool (*idle)(const client_entry *, const void *),
+                          const void *arg)
+{
+    size_t removed = 0;
+    for (size_t i = 0; i < CLIENT_BUCKETS; i++) {
+        client_entry **pp = &t->buckets[i];
+        while (*pp != NULL) {
+            client_entry *e = *pp;
+            if (idle(e, arg)) {
+                *pp = e->next;
+                br_free(e);
+                removed++;
+            } else {
+                pp = &e->next;
+            }
+        }
+    }
+    t->n -= removed;
+    return removed;
+}
+
+/* The entry for key, created when absent; NULL when the table is full. */
+static client_entry *table_get(client_table *t, const char *key)
+{
+    client_entry *e = table_find(t, key);
+    if (e != NULL || t->n >= MAX_CLIENTS) {
+        return e;
+    }
+    e = br_calloc(1, sizeof(*e));
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    size_t slot = table_slot(e->key);
+    e->next = t->buckets[slot];
+    t->buckets[slot] = e;
+    t->n++;
+    return e;
+}
+
+static bool always_idle(const client_entry *e, const void *arg)
+{
+    (void)e;
+    (void)arg;
+    return true;
+}
+
+static void table_clear(client_table *t)
+{
+    table_sweep(t, always_idle, NULL);
+}
+
+/* ---- connection limits --------------------------------------------------- */
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    if (sa == NULL) {
+        return;
+    }
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    br_http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_ctx *c = br_calloc(1, sizeof(*c));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        format_addr(ci != NULL ? ci->client_addr : NULL, c->addr, sizeof(c->addr));
+        unsigned max = s->opts.max_connections ? s->opts.max_connections
+                                               : DEFAULT_MAX_CONNECTIONS;
+        c->over_global = atomic_fetch_add(&s->active, 1) + 1 > max;
+        if (s->opts.max_connections_per_ip > 0) {
+            pthread_mutex_lock(&s->tables_mu);
+            client_entry *e = table_get(&s->per_ip, c->addr);
+            if (e != NULL) {
+                e->conns++;
+                c->over_ip = e->conns > s->opts.max_connections_per_ip;
+            }
+            pthread_mutex_unlock(&s->tables_mu);
+        }
+        *socket_context = c;
+        return;
+    }
+    conn_ctx *c = *socket_context;
+    if (c == NULL) {
+        return;
+    }
+    atomic_fetch_sub(&s->active, 1);
+    if (s->opts.max_connections_per_ip > 0) {
+        pthread_mutex_lock(&s->tables_mu);
+        client_entry *e = table_find(&s->per_ip, c->addr);
+        if (e != NULL && e->conns > 0) {
+            e->conns--;
+        }
+        pthread_mutex_unlock(&s->tables_mu);
+    }
+    br_free(c);
+    *socket_context = NULL;
+}
+
+static void count_limit(br_http_server *s, enum limit_reason r)
+{
+    if (s->limited[r] != NULL) {
+        br_counter_inc(s->limited[r]);
+    }
+}
+
+/* ---- write rate limit ---------------------------------------------------- */
+
+static double rate_burst(const br_http_server *s)
+{
+    if (s->opts.write_rate_burst > 0) {
+        return (double)s->opts.write_rate_burst;
+    }
+    return s->opts.write_rate_limit > 1 ? s->opts.write_rate_limit : 1;
+}
+
+static bool bucket_full(const client_entry *e, const void *arg)
+{
+    const br_http_server *s = arg;
+    double refill = (double)(br_mono_ns() - e->last_ns) / 1e9 * s->opts.write_rate_limit;
+    return e->tokens + refill >= rate_burst(s);
+}
+
+/* The key a write is charged to: the tenant header's value when present,
+ * else the client address. */
+static void rate_key(br_http_server *s, struct MHD_Connection *conn, char *out, size_t size)
+{
+    const char *v = NULL;
+    if (s->rate_limit_header != NULL) {
+        v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, s->rate_limit_header);
+    }
+    if (v != NULL && v[0] != '\0') {
+        snprintf(out, size, "tenant:%s", v);
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const conn_ctx *c = ci != NULL ? ci->socket_context : NULL;
+    snprintf(out, size, "addr:%s", c != NULL ? c->addr : "unknown");
+}
+
+/* Refills the bucket and returns 0 when the write may proceed, else the
+ * seconds to wait (>= 1). */
+static int rate_admit(br_http_server *s, const char *key)
+{
+    int wait_s = 0;
+    int64_t now = br_mono_ns();
+    pthread_mutex_lock(&s->tables_mu);
+    client_entry *e = table_find(&s->rates, key);
+    if (e == NULL && s->rates.n >= MAX_CLIENTS) {
+        table_sweep(&s->rates, bucket_full, s);
+    }
+    if (e == NULL) {
+        e = table_get(&s->rates, key);
+        if (e != NULL) {
+            e->tokens = rate_burst(s);
+            e->last_ns = now;
+        }
+    }
+    if (e != NULL) {
+        double burst = rate_burst(s);
+        e->tokens += (double)(now - e->last_ns) / 1e9 * s->opts.write_rate_limit;
+        if (e->tokens > burst) {
+            e->tokens = burst;
+        }
+        e->last_ns = now;
+        if (e->tokens <= 0) {
+            double secs = ceil(-e->tokens / s->opts.write_rate_limit);
+            wait_s = secs < 1 ? 1 : secs > 86400 ? 86400 : (int)secs;
+        }
+    }
+    pthread_mutex_unlock(&s->tables_mu);
+    return wait_s;
+}
+
+/* Takes what a successful write stored out of its bucket. */
+static void rate_charge(br_http_server *s, const char *key, const br_http_response *resp)
+{
+    if (resp->status < 200 || resp->status > 299) {
+        return;
+    }
+    double written = 0;
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        if (strcasecmp(resp->header_names[i], "X-Prometheus-Remote-Write-Samples-Written") == 0 ||
+            strcasecmp(resp->header_names[i], "X-Prometheus-Remote-Write-Histograms-Written") ==
+                0) {
+            written += strtod(resp->header_values[i], NULL);
+        }
+    }
+    pthread_mutex_lock(&s->tables_mu);
+    client_entry *e = table_find(&s->rates, key);
+    if (e != NULL) {
+        e->tokens -= written;
+    }
+    pthread_mutex_unlock(&s->tables_mu);
+}
+
+/* ---- client certificates ------------------------------------------------- */
+
+/* True when the TLS peer presented a certificate the client CA signed. */
+static bool client_cert_ok(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL) {
+        return false;
+    }
+    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+    unsigned int listed = 0;
+    if (gnutls_certificate_get_peers(session, &listed) == NULL || listed == 0) {
+        return false;
+    }
+    unsigned int status = 0;
+    if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS) {
+        return false;
+    }
+    return status == 0;
 }
 
 static void free_body_cb(void *p)
@@ -325,6 +642,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     br_http_response resp;
     init_response(&resp);
     route *rt = st->rt;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const conn_ctx *cc = ci != NULL ? ci->socket_context : NULL;
+    if (cc != NULL && (cc->over_global || cc->over_ip)) {
+        if (cc->over_global) {
+            count_limit(s, LIMIT_CONNECTIONS);
+            br_http_set_text(&resp, 503,
+                             "too many open connections (limits.max_connections is %u); retry "
+                             "later\n",
+                             s->opts.max_connections ? s->opts.max_connections
+                                                     : DEFAULT_MAX_CONNECTIONS);
+        } else {
+            count_limit(s, LIMIT_CONNECTIONS_PER_IP);
+            br_http_set_text(&resp, 429,
+                             "too many open connections from %s "
+                             "(limits.max_connections_per_ip is %u)\n",
+                             cc->addr, s->opts.max_connections_per_ip);
+        }
+        br_http_add_header(&resp, "Retry-After", "1");
+        br_http_add_header(&resp, "Connection", "close");
+        enum MHD_Result limited = send_response(s, conn, rt ? rt : &s->fallback_404, &resp, st);
+        br_buf_free(&resp.body);
+        return limited;
+    }
+    if (s->tls_ca != NULL && !client_cert_ok(conn)) {
+        count_limit(s, LIMIT_CLIENT_CERT);
+        br_http_set_text(&resp, 403,
+                         "a client certificate signed by tls.client_ca_file is required\n");
+        enum MHD_Result refused = send_response(s, conn, rt ? rt : &s->fallback_404, &resp, st);
+        br_buf_free(&resp.body);
+        return refused;
+    }
     if (rt == NULL) {
         if (st->allowed != 0) {
             char allow[64] = "";
@@ -348,15 +697,46 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                          (long long)st->max_body);
         return send_response(s, conn, rt, &resp, st);
     }
-    if (s->opts.authorize != NULL &&
-        !s->opts.authorize(s->opts.authorize_ctx, url,
-                           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"))) {
-        br_http_set_text(&resp, 401, "unauthorized: a valid bearer token is required for %s\n",
-                         url);
-        br_http_add_header(&resp, "WWW-Authenticate", "Bearer realm=\"burnrate\"");
+    br_auth_verdict verdict;
+    memset(&verdict, 0, sizeof(verdict));
+    verdict.group = br_auth_group_for_path(url);
+    if (s->opts.authorize != NULL) {
+        s->opts.authorize(s->opts.authorize_ctx, url,
+                          MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+                          &verdict);
+    }
+    if (verdict.status != 0) {
+        br_http_set_text(&resp, verdict.status, "%s\n", verdict.message);
+        if (verdict.offer_basic) {
+            br_http_add_header(&resp, "WWW-Authenticate", "Basic realm=\"burnrate\"");
+        }
+        if (verdict.offer_bearer) {
+            br_http_add_header(&resp, "WWW-Authenticate", "Bearer realm=\"burnrate\"");
+        }
+        if ((unsigned)verdict.group < BR_AUTH_N_GROUPS && (unsigned)verdict.result < 4 &&
+            s->auth_failures[verdict.group][verdict.result] != NULL) {
+            br_counter_inc(s->auth_failures[verdict.group][verdict.result]);
+        }
         enum MHD_Result denied = send_response(s, conn, rt, &resp, st);
         br_buf_free(&resp.body);
         return denied;
+    }
+    char rkey[160] = "";
+    bool rate_limited = verdict.group == BR_AUTH_WRITE && s->opts.write_rate_limit > 0;
+    if (rate_limited) {
+        rate_key(s, conn, rkey, sizeof(rkey));
+        int wait_s = rate_admit(s, rkey);
+        if (wait_s > 0) {
+            count_limit(s, LIMIT_WRITE_RATE);
+            br_http_set_text(&resp, 429,
+                             "write rate limit exceeded for %s: limits.write_rate_limit is %g "
+                             "samples/s (burst %.0f); retry after %d s\n",
+                             rkey, s->opts.write_rate_limit, rate_burst(s), wait_s);
+            br_http_add_header(&resp, "Retry-After", br_arena_printf(&st->arena, "%d", wait_s));
+            enum MHD_Result limited = send_response(s, conn, rt, &resp, st);
+            br_buf_free(&resp.body);
+            return limited;
+        }
     }
     br_http_request req;
     memset(&req, 0, sizeof(req));
@@ -379,6 +759,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         br_http_set_text(&resp, 500, "internal error in handler %s: %s\n", rt->name,
                          br_strerror(rc));
     }
+    if (rate_limited) {
+        rate_charge(s, rkey, &resp);
+    }
     enum MHD_Result ret = send_response(s, conn, rt, &resp, st);
     br_buf_free(&resp.body);
     return ret;
@@ -387,9 +770,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    br_http_server *s = cls;
     (void)conn;
-    (void)toe;
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
+        count_limit(s, LIMIT_TIMEOUT);
+    }
     request_state *st = *con_cls;
     if (st == NULL) {
         return;
@@ -438,6 +823,16 @@ static int resolve_listen(br_http_server *s, br_err *err)
 
 br_http_server *br_http_server_new(const br_http_options *opts, br_err *err)
 {
+    if (opts->tls_cert_pem != NULL && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        br_err_set(err, BR_EUNSUPPORTED,
+                   "tls is configured but this libmicrohttpd was built without TLS (GnuTLS) "
+                   "support; install a libmicrohttpd with HTTPS or terminate TLS in a proxy");
+        return NULL;
+    }
+    if ((opts->tls_cert_pem == NULL) != (opts->tls_key_pem == NULL)) {
+        br_err_set(err, BR_EINVAL, "tls needs both a certificate and a key");
+        return NULL;
+    }
     br_http_server *s = br_calloc(1, sizeof(*s));
     s->opts = *opts;
     s->listen = br_strdup(opts->listen ? opts->listen : ":9099");
@@ -446,7 +841,39 @@ br_http_server *br_http_server_new(const br_http_options *opts, br_err *err)
         br_free(s);
         return NULL;
     }
+    pthread_mutex_init(&s->tables_mu, NULL);
+    s->rate_limit_header =
+        opts->rate_limit_header != NULL ? br_strdup(opts->rate_limit_header) : NULL;
+    s->tls_cert = opts->tls_cert_pem != NULL ? br_strdup(opts->tls_cert_pem) : NULL;
+    s->tls_key = opts->tls_key_pem != NULL ? br_strdup(opts->tls_key_pem) : NULL;
+    s->tls_ca = opts->tls_client_ca_pem != NULL ? br_strdup(opts->tls_client_ca_pem) : NULL;
+    s->opts.listen = NULL;
+    s->opts.rate_limit_header = NULL;
+    s->opts.tls_cert_pem = NULL;
+    s->opts.tls_key_pem = NULL;
+    s->opts.tls_client_ca_pem = NULL;
     s->fallback_404.name = "other";
+    if (opts->metrics != NULL) {
+        char labels[96];
+        for (int r = 0; r < N_LIMIT_REASONS; r++) {
+            snprintf(labels, sizeof(labels), "reason=\"%s\"", limit_names[r]);
+            s->limited[r] = br_metrics_counter(
+                opts->metrics, "burnrate_http_limited_requests_total",
+                "Requests refused or connections closed by a server limit, by reason.", labels);
+        }
+        for (int g = BR_AUTH_WRITE; g < BR_AUTH_N_GROUPS; g++) {
+            for (int r = BR_AUTH_MISSING; r <= BR_AUTH_DISABLED; r++) {
+                if (r == BR_AUTH_DISABLED && g != BR_AUTH_ADMIN) {
+                    continue;
+                }
+                snprintf(labels, sizeof(labels), "group=\"%s\",reason=\"%s\"",
+                         br_auth_group_name((br_auth_group)g), auth_reason_names[r]);
+                s->auth_failures[g][r] = br_metrics_counter(
+                    opts->metrics, "burnrate_http_auth_failures_total",
+                    "Requests refused by authentication, by route group and reason.", labels);
+            }
+        }
+    }
     return s;
 }
 
@@ -486,12 +913,45 @@ int br_http_server_start(br_http_server *s, br_err *err)
     int port = s->addr.ss_family == AF_INET6
                    ? ntohs(((struct sockaddr_in6 *)&s->addr)->sin6_port)
                    : ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &s->addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(s->opts.connection_timeout_s ? s->opts.connection_timeout_s : 120),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    unsigned max_conns = s->opts.max_connections ? s->opts.max_connections
+                                                 : DEFAULT_MAX_CONNECTIONS;
+    struct MHD_OptionItem ops[16];
+    size_t n = 0;
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &s->addr};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+    ops[n++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        (intptr_t)(s->opts.connection_timeout_s ? s->opts.connection_timeout_s : 120), NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                       (intptr_t)(max_conns + CONNECTION_HEADROOM), NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+    if (s->opts.max_header_bytes > 0) {
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                           (intptr_t)s->opts.max_header_bytes, NULL};
+    }
+    if (s->tls_cert != NULL) {
+        flags |= MHD_USE_TLS;
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        ops[n++] = (struct MHD_OptionItem){
+            MHD_OPTION_HTTPS_PRIORITIES, 0,
+            s->opts.tls_min_version >= 13 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+                                          : "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+        if (s->tls_ca != NULL) {
+            ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca};
+        }
+    }
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    s->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     if (s->daemon == NULL) {
+        if (s->tls_cert != NULL) {
+            return br_err_set(err, BR_EIO,
+                              "cannot listen on %s with TLS (address in use, or the certificate, "
+                              "key or client CA was refused by GnuTLS)",
+                              s->listen);
+        }
         return br_err_set(err, BR_EIO, "cannot listen on %s (address in use or not permitted)",
                           s->listen);
     }
@@ -529,6 +989,16 @@ void br_http_server_free(br_http_server *s)
         br_free(s->routes[i].name);
     }
     br_free(s->listen);
+    br_free(s->rate_limit_header);
+    br_free(s->tls_cert);
+    if (s->tls_key != NULL) {
+        memset(s->tls_key, 0, strlen(s->tls_key));
+    }
+    br_free(s->tls_key);
+    br_free(s->tls_ca);
+    table_clear(&s->per_ip);
+    table_clear(&s->rates);
+    pthread_mutex_destroy(&s->tables_mu);
     br_free(s);
 }
 

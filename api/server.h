@@ -12,6 +12,16 @@
  * values win, as in Prometheus), and gives each request an arena freed
  * when the response is sent.
  *
+ * Before a handler runs, the server applies, in this order: the
+ * connection limits (over max_connections: 503; over the per-address
+ * limit: 429), the authorization hook (api/auth.h: 401 with
+ * WWW-Authenticate, or 403 for disabled admin routes) and, for the write
+ * group, the per-client write rate limit (429 with Retry-After). Each
+ * refusal is counted: burnrate_http_auth_failures_total{group,reason} and
+ * burnrate_http_limited_requests_total{reason}. With TLS options the
+ * server speaks only HTTPS (libmicrohttpd + GnuTLS), optionally requiring
+ * a client certificate signed by the given CA.
+ *
  * Threads: libmicrohttpd's internal thread pool calls handlers
  * concurrently; handlers must be thread-safe. No lock may be held across
  * network I/O. Every request is counted in /metrics by handler and code,
@@ -20,6 +30,7 @@
 #ifndef BR_API_SERVER_H
 #define BR_API_SERVER_H
 
+#include "api/auth.h"
 #include "api/metrics.h"
 #include "engine/core/arena.h"
 #include "engine/core/buf.h"
@@ -71,9 +82,10 @@ typedef struct br_http_response {
 typedef int (*br_http_handler)(void *ctx, br_http_request *req, br_http_response *resp);
 
 /* Decides whether a request may proceed: path (without query) and the
- * Authorization header (NULL when absent). Returns true to allow; the
- * server answers 401 otherwise. Called on HTTP threads concurrently. */
-typedef bool (*br_http_authorize_fn)(void *ctx, const char *path, const char *authorization);
+ * Authorization header (NULL when absent), both borrowed. Fills out
+ * (status 0 = allow). Called on HTTP threads concurrently. */
+typedef void (*br_http_authorize_fn)(void *ctx, const char *path, const char *authorization,
+                                     br_auth_verdict *out);
 
 typedef struct br_http_options {
     const char *listen;      /* "HOST:PORT", ":PORT" */
@@ -83,9 +95,23 @@ typedef struct br_http_options {
     br_metrics *metrics;     /* borrowed; may be NULL */
     br_http_authorize_fn authorize;  /* NULL = everything allowed */
     void *authorize_ctx;
+    /* Limits (0 = the default shown). */
+    unsigned max_connections;        /* 1024; over it: 503 */
+    unsigned max_connections_per_ip; /* off; over it: 429 */
+    size_t max_header_bytes;         /* libmicrohttpd's 32KiB; over it: 431 */
+    double write_rate_limit;         /* samples/s per client on the write group; off */
+    int64_t write_rate_burst;        /* bucket size; one second of write_rate_limit */
+    const char *rate_limit_header;   /* borrowed: client key header (the tenant
+                                      * header); NULL or absent = client address */
+    /* TLS: PEM text, borrowed (copied by br_http_server_new). */
+    const char *tls_cert_pem;        /* NULL = plain HTTP */
+    const char *tls_key_pem;
+    const char *tls_client_ca_pem;   /* NULL = no client certificates */
+    int tls_min_version;             /* 12 (default) or 13 */
 } br_http_options;
 
-/* Creates a server (not yet listening). Returns NULL and fills err. */
+/* Creates a server (not yet listening). Returns NULL and fills err, e.g.
+ * when TLS is asked for and libmicrohttpd was built without it. */
 br_http_server *br_http_server_new(const br_http_options *opts, br_err *err);
 /* Registers a route before br_http_server_start. `name` labels /metrics
  * (handler="..."); max_body 0 = the default. ctx is borrowed. */

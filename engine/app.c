@@ -115,26 +115,6 @@ static config_ref *config_get(br_app *app)
     return ref;
 }
 
-/* Compares a presented token with the expected one in time independent of
- * where they differ. */
-static bool token_equal(const char *given, const char *want)
-{
-    size_t gl = strlen(given);
-    size_t wl = strlen(want);
-    unsigned char diff = (unsigned char)(gl != wl);
-    for (size_t i = 0; i < wl; i++) {
-        diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
-    }
-    return diff == 0;
-}
-
-/* True when authorization is "Bearer <want>" (want NULL: never). */
-static bool bearer_is(const char *authorization, const char *want)
-{
-    return want != NULL && authorization != NULL && strncasecmp(authorization, "Bearer ", 7) == 0 &&
-           token_equal(authorization + 7, want);
-}
-
 /* Routes where reads and changes share a path (see slo_api.h,
  * annotations.h). */
 static bool managed_path(const char *path)
@@ -143,43 +123,41 @@ static bool managed_path(const char *path)
            strncmp(path, "/api/v1/annotations/", 20) == 0;
 }
 
-/* Route groups: write (/api/v1/write), admin (/-/reload), read (the rest
- * of /api/; the managed SLO and annotation routes accept any group's token
- * and check changes in their handlers). Health, readiness, /metrics and the UI's static files are
- * open so probes and scrapes need no secret. */
-static bool authorize(void *ctx, const char *path, const char *authorization)
+/* --- auth wiring (api/auth.h): the running config's checker decides;
+ * a reload swaps in a new checker with the config. The managed SLO and
+ * annotation routes (read group) also let in the write and admin groups'
+ * credentials: their handlers decide who may change what. --- */
+static void authorize(void *ctx, const char *path, const char *authorization,
+                      br_auth_verdict *out)
 {
     br_app *app = ctx;
     config_ref *ref = config_get(app);
-    const br_auth_config *a = &ref->cfg.auth;
-    const char *want = NULL;
-    if (strcmp(path, "/api/v1/write") == 0) {
-        want = a->write_token;
-    } else if (strcmp(path, "/-/reload") == 0) {
-        want = a->admin_token;
-    } else if (managed_path(path)) {
-        /* Any group's token passes here; the handlers require the admin
-         * (SLO changes) or write (annotations) group for changes. */
-        bool ok = authorization == NULL
-                      ? a->read_token == NULL && a->write_token == NULL && a->admin_token == NULL
-                      : bearer_is(authorization, a->read_token) ||
-                            bearer_is(authorization, a->write_token) ||
-                            bearer_is(authorization, a->admin_token) ||
-                            (a->read_token == NULL && a->write_token == NULL &&
-                             a->admin_token == NULL);
-        config_put(ref);
-        return ok;
-    } else if (strncmp(path, "/api/", 5) == 0) {
-        want = a->read_token;
-    }
-    bool ok = true;
-    if (want != NULL) {
-        ok = authorization != NULL && strncasecmp(authorization, "Bearer ", 7) == 0 &&
-             token_equal(authorization + 7, want);
+    br_auth *checker = ref->cfg.auth.checker;
+    br_auth_check(checker, path, authorization, out);
+    if (out->status == 401 && managed_path(path) &&
+        (br_auth_credentials_of(checker, BR_AUTH_WRITE, authorization, NULL, 0) ||
+         br_auth_credentials_of(checker, BR_AUTH_ADMIN, authorization, NULL, 0))) {
+        br_auth_group group = out->group;
+        memset(out, 0, sizeof(*out));
+        out->group = group;
+        out->result = BR_AUTH_ALLOWED;
     }
     config_put(ref);
-    return ok;
 }
+
+/* limits.max_slos: a set larger than the limit is refused like a bad file. */
+static int check_max_slos(const br_config *cfg, const br_slo_set *slos, br_err *err)
+{
+    size_t n = br_slo_set_len(slos);
+    if ((int64_t)n > cfg->limits.max_slos) {
+        return br_err_set(err, BR_ELIMIT,
+                          "the SLO files define %zu SLOs, more than limits.max_slos (%lld); "
+                          "raise the limit or split the SLOs across instances",
+                          n, (long long)cfg->limits.max_slos);
+    }
+    return 0;
+}
+/* --- end auth wiring --- */
 
 static bool same_opt_str(const char *a, const char *b)
 {
@@ -238,6 +216,10 @@ int br_app_reload(br_app *app, br_err *err)
     }
     pthread_mutex_lock(&app->slo_mu);
     br_slo_set *slos = build_slo_set(app, &fresh->cfg, err);
+    if (slos != NULL && check_max_slos(&fresh->cfg, slos, err) != 0) {
+        br_slo_set_unref(slos);
+        slos = NULL;
+    }
     if (slos == NULL) {
         pthread_mutex_unlock(&app->slo_mu);
         br_config_free(&fresh->cfg);
@@ -554,6 +536,10 @@ static int managed_apply(void *ctx, br_err *err)
     config_ref *ref = config_get(app);
     pthread_mutex_lock(&app->slo_mu);
     br_slo_set *s = build_slo_set(app, &ref->cfg, err);
+    if (s != NULL && check_max_slos(&ref->cfg, s, err) != 0) {
+        br_slo_set_unref(s);
+        s = NULL;
+    }
     if (s != NULL) {
         if (app->evaluator != NULL) {
             br_evaluator_set_slos(app->evaluator, s);
@@ -588,83 +574,64 @@ static bool managed_file_owner(void *ctx, const char *id, char *file, size_t siz
     return owned;
 }
 
-static void decode_basic_user(const char *b64, char *out, size_t size)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (const char *p = b64; *p != '\0' && *p != '=' && o + 1 < size; p++) {
-        const char *at = strchr(tbl, *p);
-        if (at == NULL) {
-            break;
-        }
-        acc = (acc << 6) | (unsigned)(at - tbl);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            char c = (char)((acc >> bits) & 0xff);
-            if (c == ':' || c == '\0') {
-                break;
-            }
-            out[o++] = (unsigned char)c < 0x20 ? '?' : c;
-        }
-    }
-    out[o] = '\0';
-}
-
-/* Who acts: the credential's group (bearer tokens) or user name (basic
- * auth, as the authenticator checked it), else the remote address. */
+/* Who acts: the group whose credentials the request holds ("token:admin",
+ * or "user:<name>" for basic auth, as the authenticator verified it), else
+ * the remote address. */
 static void managed_who(void *ctx, const br_http_request *req, char *out, size_t size)
 {
     br_app *app = ctx;
     const char *h = br_http_header(req, "Authorization");
-    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
-        config_ref *ref = config_get(app);
-        const br_auth_config *a = &ref->cfg.auth;
-        const char *group = bearer_is(h, a->admin_token)   ? "admin"
-                            : bearer_is(h, a->write_token) ? "write"
-                            : bearer_is(h, a->read_token)  ? "read"
-                                                           : "unknown";
-        config_put(ref);
-        snprintf(out, size, "token:%s", group);
-        return;
-    }
-    if (h != NULL && strncasecmp(h, "Basic ", 6) == 0) {
+    config_ref *ref = config_get(app);
+    br_auth *checker = ref->cfg.auth.checker;
+    static const br_auth_group order[] = {BR_AUTH_ADMIN, BR_AUTH_WRITE, BR_AUTH_READ, BR_AUTH_UI};
+    bool found = false;
+    for (size_t i = 0; h != NULL && !found && i < sizeof(order) / sizeof(order[0]); i++) {
         char user[96];
-        decode_basic_user(h + 6, user, sizeof(user));
-        snprintf(out, size, "user:%s", user);
-        return;
+        if (br_auth_credentials_of(checker, order[i], h, user, sizeof(user))) {
+            if (user[0] != '\0') {
+                snprintf(out, size, "user:%s", user);
+            } else {
+                snprintf(out, size, "token:%s", br_auth_group_name(order[i]));
+            }
+            found = true;
+        }
     }
-    char addr[64];
-    br_http_remote_addr(req, addr, sizeof(addr));
-    snprintf(out, size, "addr:%s", addr[0] ? addr : "unknown");
+    config_put(ref);
+    if (!found) {
+        char addr[64];
+        br_http_remote_addr(req, addr, sizeof(addr));
+        snprintf(out, size, "addr:%s", addr[0] ? addr : "unknown");
+    }
 }
 
-/* SLO changes: the admin token when one is set, else the write token when
- * one is set, else anyone. */
+/* SLO changes: admin credentials when the admin group has any, else write
+ * credentials when the write group has any, else anyone (no auth set up). */
 static bool managed_may_change_slos(void *ctx, const br_http_request *req)
 {
     br_app *app = ctx;
     config_ref *ref = config_get(app);
-    const br_auth_config *a = &ref->cfg.auth;
+    br_auth *checker = ref->cfg.auth.checker;
     const char *h = br_http_header(req, "Authorization");
-    bool ok = a->admin_token != NULL   ? bearer_is(h, a->admin_token)
-              : a->write_token != NULL ? bearer_is(h, a->write_token)
-                                       : true;
+    bool ok = br_auth_group_protected(checker, BR_AUTH_ADMIN)
+                  ? br_auth_credentials_of(checker, BR_AUTH_ADMIN, h, NULL, 0)
+              : br_auth_group_protected(checker, BR_AUTH_WRITE)
+                  ? br_auth_credentials_of(checker, BR_AUTH_WRITE, h, NULL, 0)
+                  : true;
     config_put(ref);
     return ok;
 }
 
-/* Annotation changes: the write or the admin token when either is set. */
+/* Annotation changes: write or admin credentials when either group has any. */
 static bool managed_may_change_annotations(void *ctx, const br_http_request *req)
 {
     br_app *app = ctx;
     config_ref *ref = config_get(app);
-    const br_auth_config *a = &ref->cfg.auth;
+    br_auth *checker = ref->cfg.auth.checker;
     const char *h = br_http_header(req, "Authorization");
-    bool ok = (a->admin_token == NULL && a->write_token == NULL) ||
-              bearer_is(h, a->write_token) || bearer_is(h, a->admin_token);
+    bool ok = (!br_auth_group_protected(checker, BR_AUTH_WRITE) &&
+               !br_auth_group_protected(checker, BR_AUTH_ADMIN)) ||
+              br_auth_credentials_of(checker, BR_AUTH_WRITE, h, NULL, 0) ||
+              br_auth_credentials_of(checker, BR_AUTH_ADMIN, h, NULL, 0);
     config_put(ref);
     return ok;
 }
@@ -734,6 +701,10 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     app->slo_dir = br_malloc(sdl);
     snprintf(app->slo_dir, sdl, "%s/slos", cfg->data_dir);
     app->slos = build_slo_set(app, cfg, err);
+    if (app->slos != NULL && check_max_slos(cfg, app->slos, err) != 0) {
+        br_slo_set_unref(app->slos);
+        app->slos = NULL;
+    }
     if (app->slos == NULL) {
         br_app_stop(app);
         return NULL;
@@ -768,6 +739,18 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
         .metrics = app->metrics,
         .authorize = authorize,
         .authorize_ctx = app,
+        /* Server limits and TLS are read at start-up only. */
+        .connection_timeout_s = (unsigned)(cfg->limits.connection_timeout_ms / 1000),
+        .max_connections = (unsigned)cfg->limits.max_connections,
+        .max_connections_per_ip = (unsigned)cfg->limits.max_connections_per_ip,
+        .max_header_bytes = (size_t)cfg->limits.max_header_bytes,
+        .write_rate_limit = cfg->limits.write_rate_limit,
+        .write_rate_burst = cfg->limits.write_rate_burst,
+        .rate_limit_header = cfg->tenant_header,
+        .tls_cert_pem = cfg->tls.cert_pem,
+        .tls_key_pem = cfg->tls.key_pem,
+        .tls_client_ca_pem = cfg->tls.client_ca_pem,
+        .tls_min_version = cfg->tls.min_version,
     };
     app->http = br_http_server_new(&hopts, err);
     if (app->http == NULL) {

@@ -14,16 +14,26 @@
  *   limits: {max_body_bytes, max_decompressed_bytes, max_series_per_request,
  *            max_samples_per_request, max_labels_per_series,
  *            max_label_name_length, max_label_value_length, max_active_series,
- *            max_inflight_write_bytes}
- *   auth: {write_token_file, read_token_file, admin_token_file}
+ *            max_inflight_write_bytes,
+ *            max_connections, max_connections_per_ip, connection_timeout,
+ *            max_header_bytes, write_rate_limit, write_rate_burst, max_slos}
+ *   auth: {write|read|admin|ui _token_file, write|read|admin|ui _users_file}
+ *   admin: {enabled}
+ *   tls: {cert_file, key_file, client_ca_file, min_version: TLS12|TLS13}
  *   promql: {compat: v3|v2, timeout, max_samples, lookback_delta}
  *   receivers: [{name, type: webhook|alertmanager, url, bearer_token_file,
  *                hmac_secret_file, timeout, match: {label: value},
  *                group_by: [label], group_wait, group_interval,
- *                repeat_interval}]   (hmac_secret_file, group_*: webhooks only)
+ *                repeat_interval, tls: {ca_file, cert_file, key_file,
+ *                insecure_skip_verify}}]   (hmac_secret_file, group_*: webhooks only)
+ *
+ * Files named by auth, tls and receivers[].tls are read by
+ * br_config_load_secrets, not br_config_load, so the loader alone never
+ * opens arbitrary paths (the config fuzzer relies on that).
  */
 #include "config.h"
 
+#include "api/auth.h"
 #include "engine/core/addr.h"
 #include "engine/core/alloc.h"
 #include "rules/yamldoc.h"
@@ -55,6 +65,14 @@ void br_config_init(br_config *c)
     c->limits.max_label_value_length = 4096;
     c->limits.max_active_series = 2000000;
     c->limits.max_inflight_write_bytes = 256LL * 1024 * 1024;
+    c->limits.max_connections = 1024;
+    c->limits.max_connections_per_ip = 0;
+    c->limits.connection_timeout_ms = 2 * 60 * 1000;
+    c->limits.max_header_bytes = 64 * 1024;
+    c->limits.write_rate_limit = 0;
+    c->limits.write_rate_burst = 0;
+    c->limits.max_slos = 10000;
+    c->tls.min_version = 12;
     c->promql_compat = 0;
     c->query_timeout_ms = 2 * 60 * 1000;
     c->query_max_samples = 50000000;
@@ -78,6 +96,9 @@ static void free_receivers(br_config *c)
             br_free(r->group_by[j]);
         }
         br_free(r->group_by);
+        br_free(r->tls.ca_file);
+        br_free(r->tls.cert_file);
+        br_free(r->tls.key_file);
     }
     br_free(c->receivers);
     c->receivers = NULL;
@@ -105,9 +126,21 @@ void br_config_free(br_config *c)
     br_free(c->auth.write_token_file);
     br_free(c->auth.read_token_file);
     br_free(c->auth.admin_token_file);
-    br_free(c->auth.write_token);
-    br_free(c->auth.read_token);
-    br_free(c->auth.admin_token);
+    br_free(c->auth.ui_token_file);
+    br_free(c->auth.write_users_file);
+    br_free(c->auth.read_users_file);
+    br_free(c->auth.admin_users_file);
+    br_free(c->auth.ui_users_file);
+    br_auth_free(c->auth.checker);
+    br_free(c->tls.cert_file);
+    br_free(c->tls.key_file);
+    br_free(c->tls.client_ca_file);
+    if (c->tls.key_pem != NULL) {
+        memset(c->tls.key_pem, 0, strlen(c->tls.key_pem));
+    }
+    br_free(c->tls.key_pem);
+    br_free(c->tls.cert_pem);
+    br_free(c->tls.client_ca_pem);
     free_globs(c);
     free_receivers(c);
     memset(c, 0, sizeof(*c));
@@ -195,6 +228,59 @@ static int load_storage(br_yaml_doc *doc, const br_yaml_node *st, br_config *c, 
     return rc;
 }
 
+/* The HTTP server's limits inside `limits:` (api/server.c applies them). */
+static int load_server_limits(br_yaml_doc *doc, const br_yaml_node *lm, br_limits_config *l,
+                              br_err *err)
+{
+    int rc = 0;
+    br_yaml_node *n = br_yaml_map_get(doc, lm, "max_connections");
+    if (n != NULL) {
+        rc = br_yaml_get_int(doc, n, "limits.max_connections", 1, 100000, &l->max_connections,
+                             err);
+    }
+    n = br_yaml_map_get(doc, lm, "max_connections_per_ip");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "limits.max_connections_per_ip", 0, 100000,
+                             &l->max_connections_per_ip, err);
+    }
+    n = br_yaml_map_get(doc, lm, "connection_timeout");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "limits.connection_timeout", false,
+                                  &l->connection_timeout_ms, err);
+        if (rc == 0 && l->connection_timeout_ms < 1000) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"limits.connection_timeout\" must be at least 1s");
+        }
+    }
+    n = br_yaml_map_get(doc, lm, "max_header_bytes");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_bytes(doc, n, "limits.max_header_bytes", &l->max_header_bytes, err);
+        if (rc == 0 && (l->max_header_bytes < 4096 || l->max_header_bytes > 16 * 1024 * 1024)) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"limits.max_header_bytes\" must be between 4KiB and 16MiB");
+        }
+    }
+    n = br_yaml_map_get(doc, lm, "write_rate_limit");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_double(doc, n, "limits.write_rate_limit", &l->write_rate_limit, err);
+        if (rc == 0 && !(l->write_rate_limit >= 0 && l->write_rate_limit <= 1e12)) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"limits.write_rate_limit\" must be samples per second >= 0 "
+                               "(0 = off)");
+        }
+    }
+    n = br_yaml_map_get(doc, lm, "write_rate_burst");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "limits.write_rate_burst", 0, INT64_C(1) << 50,
+                             &l->write_rate_burst, err);
+    }
+    n = br_yaml_map_get(doc, lm, "max_slos");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "limits.max_slos", 1, 10000000, &l->max_slos, err);
+    }
+    return rc;
+}
+
 static int load_limits(br_yaml_doc *doc, const br_yaml_node *lm, br_config *c, br_err *err)
 {
     static const struct {
@@ -215,7 +301,11 @@ static int load_limits(br_yaml_doc *doc, const br_yaml_node *lm, br_config *c, b
     static const char *const keys[] = {
         "max_body_bytes",        "max_decompressed_bytes", "max_series_per_request",
         "max_samples_per_request", "max_labels_per_series", "max_label_name_length",
-        "max_label_value_length", "max_active_series",     "max_inflight_write_bytes", NULL};
+        "max_label_value_length", "max_active_series",     "max_connections",
+        "max_connections_per_ip", "connection_timeout",    "max_header_bytes",
+        "write_rate_limit",       "write_rate_burst",      "max_slos",
+        "max_inflight_write_bytes",
+        NULL};
     int rc = br_yaml_expect_map(doc, lm, "limits", err);
     if (rc == 0) {
         rc = br_yaml_check_keys(doc, lm, "limits", keys, err);
@@ -238,24 +328,113 @@ static int load_limits(br_yaml_doc *doc, const br_yaml_node *lm, br_config *c, b
                                qualified);
         }
     }
+    if (rc == 0) {
+        rc = load_server_limits(doc, lm, &c->limits, err);
+    }
     return rc;
 }
 
 static int load_auth(br_yaml_doc *doc, const br_yaml_node *au, br_config *c, br_err *err)
 {
-    static const char *const keys[] = {"write_token_file", "read_token_file", "admin_token_file",
-                                       NULL};
+    static const char *const keys[] = {
+        "write_token_file", "read_token_file", "admin_token_file", "ui_token_file",
+        "write_users_file", "read_users_file", "admin_users_file", "ui_users_file", NULL};
     int rc = br_yaml_expect_map(doc, au, "auth", err);
     if (rc == 0) {
         rc = br_yaml_check_keys(doc, au, "auth", keys, err);
     }
     char **slots[] = {&c->auth.write_token_file, &c->auth.read_token_file,
-                      &c->auth.admin_token_file};
-    for (size_t i = 0; rc == 0 && i < 3; i++) {
+                      &c->auth.admin_token_file, &c->auth.ui_token_file,
+                      &c->auth.write_users_file, &c->auth.read_users_file,
+                      &c->auth.admin_users_file, &c->auth.ui_users_file};
+    for (size_t i = 0; rc == 0 && i < sizeof(slots) / sizeof(slots[0]); i++) {
         br_yaml_node *n = br_yaml_map_get(doc, au, keys[i]);
         if (n != NULL) {
             rc = set_string(doc, n, keys[i], slots[i], false, err);
         }
+    }
+    return rc;
+}
+
+static int load_admin(br_yaml_doc *doc, const br_yaml_node *ad, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"enabled", NULL};
+    int rc = br_yaml_expect_map(doc, ad, "admin", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, ad, "admin", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, ad, "enabled");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_bool(doc, n, "admin.enabled", &c->auth.admin_enabled, err);
+    }
+    return rc;
+}
+
+static int load_tls(br_yaml_doc *doc, const br_yaml_node *tn, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"cert_file", "key_file", "client_ca_file", "min_version",
+                                       NULL};
+    int rc = br_yaml_expect_map(doc, tn, "tls", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, tn, "tls", keys, err);
+    }
+    char **slots[] = {&c->tls.cert_file, &c->tls.key_file, &c->tls.client_ca_file};
+    static const char *const names[] = {"tls.cert_file", "tls.key_file", "tls.client_ca_file"};
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        br_yaml_node *n = br_yaml_map_get(doc, tn, keys[i]);
+        if (n != NULL) {
+            rc = set_string(doc, n, names[i], slots[i], false, err);
+        }
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, tn, "min_version");
+    if (rc == 0 && n != NULL) {
+        const char *v = br_yaml_scalar(n);
+        if (v != NULL && strcmp(v, "TLS12") == 0) {
+            c->tls.min_version = 12;
+        } else if (v != NULL && strcmp(v, "TLS13") == 0) {
+            c->tls.min_version = 13;
+        } else {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"tls.min_version\" must be TLS12 or TLS13, got \"%s\"",
+                               v ? v : "a non-scalar");
+        }
+    }
+    if (rc == 0 && (c->tls.cert_file == NULL) != (c->tls.key_file == NULL)) {
+        rc = br_yaml_error(doc, tn, err, BR_EPARSE,
+                           "\"tls\" needs both \"cert_file\" and \"key_file\"");
+    }
+    if (rc == 0 && c->tls.cert_file == NULL && c->tls.client_ca_file != NULL) {
+        rc = br_yaml_error(doc, tn, err, BR_EPARSE,
+                           "\"tls.client_ca_file\" needs \"cert_file\" and \"key_file\"");
+    }
+    return rc;
+}
+
+/* receivers[].tls */
+static int load_receiver_tls(br_yaml_doc *doc, const br_yaml_node *tn, br_receiver_config *r,
+                             br_err *err)
+{
+    static const char *const keys[] = {"ca_file", "cert_file", "key_file",
+                                       "insecure_skip_verify", NULL};
+    int rc = br_yaml_expect_map(doc, tn, "tls", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, tn, "a receiver's tls", keys, err);
+    }
+    char **slots[] = {&r->tls.ca_file, &r->tls.cert_file, &r->tls.key_file};
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        br_yaml_node *n = br_yaml_map_get(doc, tn, keys[i]);
+        if (n != NULL) {
+            rc = set_string(doc, n, keys[i], slots[i], false, err);
+        }
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, tn, "insecure_skip_verify");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_bool(doc, n, "insecure_skip_verify", &r->tls.insecure_skip_verify, err);
+    }
+    if (rc == 0 && (r->tls.cert_file == NULL) != (r->tls.key_file == NULL)) {
+        rc = br_yaml_error(doc, tn, err, BR_EPARSE,
+                           "receiver \"%s\": \"tls\" needs both \"cert_file\" and \"key_file\"",
+                           r->name);
     }
     return rc;
 }
@@ -418,7 +597,8 @@ static int load_receiver(br_yaml_doc *doc, const br_yaml_node *rn, br_receiver_c
 {
     static const char *const keys[] = {
         "name",  "type",     "url",        "bearer_token_file", "hmac_secret_file", "timeout",
-        "match", "group_by", "group_wait", "group_interval",    "repeat_interval",  NULL};
+        "match", "group_by", "group_wait", "group_interval",    "repeat_interval",  "tls",
+        NULL};
     int rc = br_yaml_expect_map(doc, rn, "receivers[]", err);
     if (rc == 0) {
         rc = br_yaml_check_keys(doc, rn, "a receiver", keys, err);
@@ -487,6 +667,10 @@ static int load_receiver(br_yaml_doc *doc, const br_yaml_node *rn, br_receiver_c
     n = br_yaml_map_get(doc, rn, "match");
     if (rc == 0 && n != NULL) {
         rc = load_receiver_match(doc, n, r, err);
+    }
+    n = br_yaml_map_get(doc, rn, "tls");
+    if (rc == 0 && n != NULL) {
+        rc = load_receiver_tls(doc, n, r, err);
     }
     /* Grouping belongs to webhooks: Alertmanager groups by its own route. */
     static const char *const webhook_only[] = {"group_by", "group_wait", "group_interval",
@@ -570,7 +754,8 @@ int br_config_load(br_config *c, const char *path, br_err *err)
 {
     static const char *const keys[] = {"listen",   "external_url", "log_level", "storage",
                                        "evaluation", "slos",       "remote_write", "limits",
-                                       "auth",     "receivers",    "promql",    NULL};
+                                       "auth",     "receivers",    "promql",    "admin",
+                                       "tls",      NULL};
     br_yaml_doc doc;
     int rc = br_yaml_load_file(&doc, path, err);
     if (rc != 0) {
@@ -652,6 +837,14 @@ int br_config_load(br_config *c, const char *path, br_err *err)
     if (rc == 0 && n != NULL) {
         rc = load_auth(&doc, n, c, err);
     }
+    n = br_yaml_map_get(&doc, root, "admin");
+    if (rc == 0 && n != NULL) {
+        rc = load_admin(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "tls");
+    if (rc == 0 && n != NULL) {
+        rc = load_tls(&doc, n, c, err);
+    }
     n = br_yaml_map_get(&doc, root, "promql");
     if (rc == 0 && n != NULL) {
         rc = load_promql(&doc, n, c, err);
@@ -699,44 +892,83 @@ int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err)
     return 0;
 }
 
-/* Reads the first line of path into *out (trimmed). */
-static int read_secret(const char *path, const char *key, char **out, br_err *err)
+/* Reads a PEM file (at most 1 MiB) into *out; `key` names the config key
+ * in messages. */
+static int read_pem(const char *path, const char *key, char **out, br_err *err)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        return br_err_set(err, BR_EIO, "auth.%s: cannot read %s: %s", key, path, strerror(errno));
+        return br_err_set(err, BR_EIO, "%s: cannot read %s: %s", key, path, strerror(errno));
     }
-    char line[4096];
-    char *got = fgets(line, sizeof(line), f);
+    enum { MAX_PEM = 1 << 20 };
+    char *buf = br_malloc(MAX_PEM + 1);
+    size_t n = fread(buf, 1, MAX_PEM + 1, f);
     fclose(f);
-    size_t n = got ? strlen(line) : 0;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-                     line[n - 1] == '\t')) {
-        line[--n] = '\0';
+    if (n > MAX_PEM) {
+        br_free(buf);
+        return br_err_set(err, BR_ELIMIT, "%s: %s is larger than 1MiB", key, path);
     }
-    const char *start = line;
-    while (*start == ' ' || *start == '\t') {
-        start++;
-    }
-    if (got == NULL || *start == '\0') {
-        return br_err_set(err, BR_EINVAL, "auth.%s: %s holds no token", key, path);
+    buf[n] = '\0';
+    if (strstr(buf, "-----BEGIN ") == NULL) {
+        br_free(buf);
+        return br_err_set(err, BR_EINVAL, "%s: %s is not PEM (no -----BEGIN line)", key, path);
     }
     br_free(*out);
-    *out = br_strdup(start);
+    *out = buf;
+    return 0;
+}
+
+/* Checks that a file named by the config can be opened for reading. */
+static int check_readable(const char *path, const char *what, br_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return br_err_set(err, BR_EIO, "%s: cannot read %s: %s", what, path, strerror(errno));
+    }
+    fclose(f);
     return 0;
 }
 
 int br_config_load_secrets(br_config *c, br_err *err)
 {
+    br_auth_options ao;
+    memset(&ao, 0, sizeof(ao));
+    ao.admin_enabled = c->auth.admin_enabled;
+    ao.groups[BR_AUTH_WRITE].token_file = c->auth.write_token_file;
+    ao.groups[BR_AUTH_READ].token_file = c->auth.read_token_file;
+    ao.groups[BR_AUTH_ADMIN].token_file = c->auth.admin_token_file;
+    ao.groups[BR_AUTH_UI].token_file = c->auth.ui_token_file;
+    ao.groups[BR_AUTH_WRITE].users_file = c->auth.write_users_file;
+    ao.groups[BR_AUTH_READ].users_file = c->auth.read_users_file;
+    ao.groups[BR_AUTH_ADMIN].users_file = c->auth.admin_users_file;
+    ao.groups[BR_AUTH_UI].users_file = c->auth.ui_users_file;
+    br_auth *checker = br_auth_new(&ao, err);
+    if (checker == NULL) {
+        return err->code != 0 ? err->code : BR_EINVAL;
+    }
+    br_auth_free(c->auth.checker);
+    c->auth.checker = checker;
     int rc = 0;
-    if (c->auth.write_token_file != NULL) {
-        rc = read_secret(c->auth.write_token_file, "write_token_file", &c->auth.write_token, err);
+    if (c->tls.cert_file != NULL) {
+        rc = read_pem(c->tls.cert_file, "tls.cert_file", &c->tls.cert_pem, err);
     }
-    if (rc == 0 && c->auth.read_token_file != NULL) {
-        rc = read_secret(c->auth.read_token_file, "read_token_file", &c->auth.read_token, err);
+    if (rc == 0 && c->tls.key_file != NULL) {
+        rc = read_pem(c->tls.key_file, "tls.key_file", &c->tls.key_pem, err);
     }
-    if (rc == 0 && c->auth.admin_token_file != NULL) {
-        rc = read_secret(c->auth.admin_token_file, "admin_token_file", &c->auth.admin_token, err);
+    if (rc == 0 && c->tls.client_ca_file != NULL) {
+        rc = read_pem(c->tls.client_ca_file, "tls.client_ca_file", &c->tls.client_ca_pem, err);
+    }
+    for (size_t i = 0; rc == 0 && i < c->n_receivers; i++) {
+        const br_receiver_config *r = &c->receivers[i];
+        const char *files[] = {r->tls.ca_file, r->tls.cert_file, r->tls.key_file};
+        static const char *const keys[] = {"tls.ca_file", "tls.cert_file", "tls.key_file"};
+        for (size_t k = 0; rc == 0 && k < 3; k++) {
+            if (files[k] != NULL) {
+                char what[300];
+                snprintf(what, sizeof(what), "receiver \"%s\": %s", r->name, keys[k]);
+                rc = check_readable(files[k], what, err);
+            }
+        }
     }
     return rc;
 }

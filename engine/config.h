@@ -35,6 +35,15 @@ typedef struct br_receiver_match {
     char *value;
 } br_receiver_match;
 
+/* Outgoing TLS for a receiver (receivers[].tls). All NULL/false = the
+ * system trust store and full verification. */
+typedef struct br_tls_client_config {
+    char *ca_file;             /* PEM CA bundle to verify the receiver; NULL = system */
+    char *cert_file;           /* PEM client certificate (mTLS); NULL = none */
+    char *key_file;            /* PEM key of cert_file; required with it */
+    bool insecure_skip_verify; /* no certificate or host name check (tests only) */
+} br_tls_client_config;
+
 /* Where pages go (rules/notifier.h delivers). Routing: an alert goes to
  * every receiver whose `match` conditions all hold (no condition = every
  * alert). Webhook receivers group alerts like Alertmanager's route: one
@@ -57,6 +66,7 @@ typedef struct br_receiver_config {
     int64_t group_wait_ms;      /* webhooks: default 30s */
     int64_t group_interval_ms;  /* webhooks: default 5m */
     int64_t repeat_interval_ms; /* webhooks: default 4h */
+    br_tls_client_config tls;
 } br_receiver_config;
 
 typedef struct br_limits_config {
@@ -69,17 +79,47 @@ typedef struct br_limits_config {
     int64_t max_label_value_length;
     int64_t max_active_series;
     int64_t max_inflight_write_bytes; /* remote-write bodies decoded at once (503 above) */
+    /* HTTP server limits (api/server.c); each hit is answered with a
+     * status and counted in burnrate_http_limited_requests_total{reason}. */
+    int64_t max_connections;        /* open connections; over it: 503 */
+    int64_t max_connections_per_ip; /* per client address; over it: 429 */
+    int64_t connection_timeout_ms;  /* idle/slow client; the connection is closed */
+    int64_t max_header_bytes;       /* per-connection header memory; over it: 431 */
+    double write_rate_limit;        /* samples/s per client (tenant or address); 0 = off */
+    int64_t write_rate_burst;       /* bucket size in samples; 0 = one second's worth */
+    int64_t max_slos;               /* SLO definitions; more refuses the load */
 } br_limits_config;
 
+/* The HTTP server's own TLS (api/server.c, libmicrohttpd + GnuTLS). */
+typedef struct br_tls_server_config {
+    char *cert_file;      /* PEM chain; NULL = plain HTTP */
+    char *key_file;       /* PEM key; required with cert_file */
+    char *client_ca_file; /* PEM CA: clients must present a certificate it signed */
+    int min_version;      /* 12 = TLS 1.2 (default), 13 = TLS 1.3 */
+    /* Read by br_config_load_secrets. */
+    char *cert_pem;
+    char *key_pem;
+    char *client_ca_pem;
+} br_tls_server_config;
+
+struct br_auth; /* api/auth.h */
+
+/* Credentials per route group (api/auth.h lists the groups). A group with
+ * neither file is open. Token files: one token per line (rotation); users
+ * files: Prometheus web.config.file style basic_auth_users with bcrypt. */
 typedef struct br_auth_config {
-    char *write_token_file;  /* bearer token for /api/v1/write; NULL = open */
-    char *read_token_file;   /* bearer token for query and budget APIs; NULL = open */
-    char *admin_token_file;  /* bearer token for /-/reload; NULL = open */
-    /* The tokens themselves, read from the files by br_config_load_secrets
-     * (first line, surrounding whitespace removed). */
-    char *write_token;
-    char *read_token;
-    char *admin_token;
+    char *write_token_file;  /* /api/v1/write */
+    char *read_token_file;   /* query, budget, rules APIs and /metrics */
+    char *admin_token_file;  /* /-/reload (only when admin_enabled) */
+    char *ui_token_file;     /* /, /slo/..., /query, static assets */
+    char *write_users_file;
+    char *read_users_file;
+    char *admin_users_file;
+    char *ui_users_file;
+    bool admin_enabled;      /* admin: {enabled: true}; default false */
+    /* Built from the files by br_config_load_secrets; owned by the config,
+     * NULL before. br_auth_check may be called on it from any thread. */
+    struct br_auth *checker;
 } br_auth_config;
 
 typedef struct br_config {
@@ -104,6 +144,7 @@ typedef struct br_config {
     int64_t query_max_samples;
     int64_t lookback_delta_ms;
     br_auth_config auth;
+    br_tls_server_config tls;
     br_receiver_config *receivers;
     size_t n_receivers;
 } br_config;
@@ -129,8 +170,10 @@ typedef struct br_config_flags {
 
 int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err);
 
-/* Reads the files the config names (auth tokens); a missing or empty file
- * is an error naming the file and the key. */
+/* Reads the files the config names (auth tokens and users, TLS
+ * certificates and keys, receiver CA files) and builds c->auth.checker; a
+ * missing, empty or malformed file is an error naming the file and the
+ * key (and the line for YAML users files). `burnrate check` calls it too. */
 int br_config_load_secrets(br_config *c, br_err *err);
 
 #endif

@@ -223,7 +223,9 @@ static int cmd_check(int argc, char **argv)
         }
         br_config cfg;
         br_config_init(&cfg);
-        if (br_config_load(&cfg, argv[i], &err) != 0) {
+        /* The files the config names (tokens, users, TLS, receivers) are
+         * read and checked as serve would. */
+        if (br_config_load(&cfg, argv[i], &err) != 0 || br_config_load_secrets(&cfg, &err) != 0) {
             fprintf(stderr, "FAILED: %s\n", br_err_format(&err, msg, sizeof(msg)));
             failures++;
             br_config_free(&cfg);
@@ -231,6 +233,13 @@ static int cmd_check(int argc, char **argv)
         }
         br_slo_set *set = br_slo_load_globs((const char *const *)cfg.slo_globs, cfg.n_slo_globs,
                                             &err);
+        if (set != NULL && cfg.limits.max_slos > 0 &&
+            br_slo_set_len(set) > (size_t)cfg.limits.max_slos) {
+            br_err_set(&err, BR_ELIMIT, "%zu SLO definitions, more than limits.max_slos (%lld)",
+                       br_slo_set_len(set), (long long)cfg.limits.max_slos);
+            br_slo_set_unref(set);
+            set = NULL;
+        }
         if (set == NULL) {
             fprintf(stderr, "FAILED: %s: %s\n", argv[i], br_err_format(&err, msg, sizeof(msg)));
             failures++;

@@ -1927,6 +1927,28 @@ static size_t read_header(char *p, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+/* Outgoing TLS for one receiver (receivers[].tls): a private CA instead of
+ * the system store, a client certificate for mTLS, or (tests only) no
+ * verification at all. Plain http:// URLs ignore these options. */
+static void apply_tls(CURL *c, const br_tls_client_config *t)
+{
+    if (t->ca_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+    }
+    if (t->cert_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert_file);
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (t->key_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLKEY, t->key_file);
+        curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    if (t->insecure_skip_verify) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
 /* A curl easy handle for q. */
 static CURL *setup_easy(br_notifier *n, request *q)
 {
@@ -1955,6 +1977,7 @@ static CURL *setup_easy(br_notifier *n, request *q)
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+    apply_tls(c, &r->cfg.tls);
     q->easy = c;
     return c;
 }
@@ -2310,12 +2333,19 @@ static void copy_receiver_config(br_receiver_config *dst, const br_receiver_conf
     dst->group_interval_ms = src->group_interval_ms > 0 ? src->group_interval_ms : 5 * 60 * 1000;
     dst->repeat_interval_ms =
         src->repeat_interval_ms > 0 ? src->repeat_interval_ms : 4 * 3600 * 1000;
+    dst->tls.ca_file = src->tls.ca_file ? br_strdup(src->tls.ca_file) : NULL;
+    dst->tls.cert_file = src->tls.cert_file ? br_strdup(src->tls.cert_file) : NULL;
+    dst->tls.key_file = src->tls.key_file ? br_strdup(src->tls.key_file) : NULL;
+    dst->tls.insecure_skip_verify = src->tls.insecure_skip_verify;
 }
 
 static void free_receiver(receiver *r)
 {
     br_free(r->cfg.name);
     br_free(r->cfg.url);
+    br_free(r->cfg.tls.ca_file);
+    br_free(r->cfg.tls.cert_file);
+    br_free(r->cfg.tls.key_file);
     for (size_t i = 0; i < r->cfg.n_match; i++) {
         br_free(r->cfg.match[i].name);
         br_free(r->cfg.match[i].value);

@@ -19,6 +19,10 @@ packages=(
   build-essential cmake pkg-config git curl ca-certificates
   libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
   libcjson-dev libyaml-dev libcurl4-openssl-dev
+  # basic-auth bcrypt (crypt_rn) and the server's TLS (libmicrohttpd uses GnuTLS)
+  libcrypt-dev libgnutls28-dev
+  # the TLS integration test makes its CA and certificates with the openssl CLI
+  openssl
   # runtime: the IANA zone files calendar SLO periods are computed in
   tzdata
   # tests; clang and its runtime (libFuzzer, sanitizers) for the fuzz run

@@ -113,7 +113,7 @@ static void test_app_bad_reload_keeps_old_config(void **state)
 {
     (void)state;
     char *cfg = NULL;
-    br_app *app = start_with("log_level: warn\n", &cfg);
+    br_app *app = start_with("log_level: warn\nadmin: {enabled: true}\n", &cfg);
     assert_non_null(app);
     char url[256];
     tu_http_result r;
@@ -208,7 +208,7 @@ static void test_app_bearer_tokens_guard_route_groups(void **state)
     assert_int_equal(r.status, 415);
     tu_http_free(&r);
 
-    /* Probes and scrapes stay open; no admin token means reload is open. */
+    /* Probes stay open; admin routes are refused until enabled. */
     url_for(app, "/-/ready", url, sizeof(url));
     assert_int_equal(tu_http("GET", url, NULL, 0, none, &r), 0);
     assert_int_equal(r.status, 200);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "engine/config.h"
+#include "api/auth.h"
 #include "tests/helpers/testutil.h"
 
 static char *dir;
@@ -148,6 +149,24 @@ static const struct {
      5, 13, "\"match\" keys must be label names"},
     {"receivers:\n  - name: a\n    type: webhook\n    url: http://x\n    group_interval: 0s\n", 5,
      21, "group_interval"},
+    {"auth:\n  write_user_file: x\n", 2, 3, "unknown key \"write_user_file\" in auth"},
+    {"admin:\n  enabled: sure\n", 2, 12, "admin.enabled"},
+    {"admin: true\n", 1, 8, "\"admin\" must be a mapping"},
+    {"tls:\n  cert_file: a.pem\n", 2, 3, "needs both \"cert_file\" and \"key_file\""},
+    {"tls:\n  cert_file: a.pem\n  key_file: k.pem\n  min_version: TLS11\n", 4, 16,
+     "must be TLS12 or TLS13"},
+    {"tls:\n  client_ca_file: ca.pem\n", 2, 3, "needs \"cert_file\" and \"key_file\""},
+    {"limits:\n  max_connections: 0\n", 2, 20, "must be between"},
+    {"limits:\n  connection_timeout: 100ms\n", 2, 23, "at least 1s"},
+    {"limits:\n  max_header_bytes: 1KiB\n", 2, 21, "between 4KiB and 16MiB"},
+    {"limits:\n  write_rate_limit: -5\n", 2, 21, "samples per second"},
+    {"limits:\n  max_slos: 0\n", 2, 13, "must be between"},
+    {"receivers:\n  - name: a\n    type: webhook\n    url: https://x\n    tls: {ca_file: c, "
+     "verify: no}\n",
+     5, 23, "unknown key \"verify\""},
+    {"receivers:\n  - name: a\n    type: webhook\n    url: https://x\n"
+     "    tls: {cert_file: c.pem}\n",
+     5, 10, "needs both \"cert_file\" and \"key_file\""},
 };
 
 static void test_config_errors_carry_file_line_col(void **state)
@@ -281,6 +300,149 @@ static void test_config_example_file_is_valid(void **state)
     br_config_free(&cfg);
 }
 
+static void test_config_security_keys_are_read(void **state)
+{
+    (void)state;
+    const char *text = "auth:\n"
+                       "  write_token_file: /t/w\n"
+                       "  ui_token_file: /t/ui\n"
+                       "  read_users_file: /t/users.yml\n"
+                       "  admin_users_file: /t/admins.yml\n"
+                       "admin:\n"
+                       "  enabled: true\n"
+                       "tls:\n"
+                       "  cert_file: /t/cert.pem\n"
+                       "  key_file: /t/key.pem\n"
+                       "  client_ca_file: /t/ca.pem\n"
+                       "  min_version: TLS13\n"
+                       "limits:\n"
+                       "  max_connections: 200\n"
+                       "  max_connections_per_ip: 20\n"
+                       "  connection_timeout: 30s\n"
+                       "  max_header_bytes: 16KiB\n"
+                       "  write_rate_limit: 2500.5\n"
+                       "  write_rate_burst: 10000\n"
+                       "  max_slos: 50\n"
+                       "receivers:\n"
+                       "  - name: hook\n"
+                       "    type: webhook\n"
+                       "    url: https://hooks.example/x\n"
+                       "    tls:\n"
+                       "      ca_file: /t/hook-ca.pem\n"
+                       "      cert_file: /t/c.pem\n"
+                       "      key_file: /t/k.pem\n"
+                       "      insecure_skip_verify: true\n";
+    br_config cfg;
+    br_err err;
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    assert_string_equal(cfg.auth.write_token_file, "/t/w");
+    assert_string_equal(cfg.auth.ui_token_file, "/t/ui");
+    assert_string_equal(cfg.auth.read_users_file, "/t/users.yml");
+    assert_string_equal(cfg.auth.admin_users_file, "/t/admins.yml");
+    assert_null(cfg.auth.write_users_file);
+    assert_true(cfg.auth.admin_enabled);
+    assert_null(cfg.auth.checker); /* built by br_config_load_secrets only */
+    assert_string_equal(cfg.tls.cert_file, "/t/cert.pem");
+    assert_string_equal(cfg.tls.key_file, "/t/key.pem");
+    assert_string_equal(cfg.tls.client_ca_file, "/t/ca.pem");
+    assert_int_equal(cfg.tls.min_version, 13);
+    assert_int_equal(cfg.limits.max_connections, 200);
+    assert_int_equal(cfg.limits.max_connections_per_ip, 20);
+    assert_int_equal(cfg.limits.connection_timeout_ms, 30000);
+    assert_int_equal(cfg.limits.max_header_bytes, 16 * 1024);
+    assert_true(cfg.limits.write_rate_limit > 2500.4 && cfg.limits.write_rate_limit < 2500.6);
+    assert_int_equal(cfg.limits.write_rate_burst, 10000);
+    assert_int_equal(cfg.limits.max_slos, 50);
+    assert_string_equal(cfg.receivers[0].tls.ca_file, "/t/hook-ca.pem");
+    assert_string_equal(cfg.receivers[0].tls.cert_file, "/t/c.pem");
+    assert_string_equal(cfg.receivers[0].tls.key_file, "/t/k.pem");
+    assert_true(cfg.receivers[0].tls.insecure_skip_verify);
+    br_config_free(&cfg);
+}
+
+static void test_config_security_defaults(void **state)
+{
+    (void)state;
+    br_config cfg;
+    br_config_init(&cfg);
+    assert_false(cfg.auth.admin_enabled);
+    assert_null(cfg.tls.cert_file);
+    assert_int_equal(cfg.tls.min_version, 12);
+    assert_int_equal(cfg.limits.max_connections, 1024);
+    assert_int_equal(cfg.limits.max_connections_per_ip, 0);
+    assert_int_equal(cfg.limits.connection_timeout_ms, 120000);
+    assert_true(cfg.limits.write_rate_limit == 0);
+    assert_int_equal(cfg.limits.max_slos, 10000);
+    br_config_free(&cfg);
+}
+
+/* br_config_load_secrets: the files the config names must be readable and
+ * well formed; errors name the key, the file and (YAML) the line. */
+static void test_config_secrets_errors_name_key_and_file(void **state)
+{
+    (void)state;
+    char text[1024];
+    br_config cfg;
+    br_err err;
+
+    snprintf(text, sizeof(text), "auth:\n  read_users_file: %s/users.yml\n", dir);
+    free(tu_write_file(dir, "users.yml", "basic_auth_users:\n  bob: not-a-hash\n"));
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    assert_int_not_equal(br_config_load_secrets(&cfg, &err), 0);
+    assert_int_equal(err.line, 2);
+    assert_non_null(strstr(err.file, "users.yml"));
+    assert_non_null(strstr(err.msg, "not a bcrypt hash"));
+    br_config_free(&cfg);
+
+    assert_int_equal(load_text("auth:\n  ui_token_file: /nonexistent/ui.token\n", &cfg, &err), 0);
+    br_err_clear(&err);
+    assert_int_not_equal(br_config_load_secrets(&cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "auth.ui_token_file: cannot read /nonexistent/ui.token"));
+    br_config_free(&cfg);
+
+    snprintf(text, sizeof(text), "tls:\n  cert_file: %s/cert.pem\n  key_file: %s/key.pem\n", dir,
+             dir);
+    free(tu_write_file(dir, "cert.pem", "this is not PEM\n"));
+    free(tu_write_file(dir, "key.pem", "-----BEGIN PRIVATE KEY-----\n"));
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    br_err_clear(&err);
+    assert_int_not_equal(br_config_load_secrets(&cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "tls.cert_file"));
+    assert_non_null(strstr(err.msg, "is not PEM"));
+    br_config_free(&cfg);
+
+    assert_int_equal(load_text("receivers:\n  - name: hook\n    type: webhook\n"
+                               "    url: https://x\n    tls: {ca_file: /nonexistent/ca.pem}\n",
+                               &cfg, &err),
+                     0);
+    br_err_clear(&err);
+    assert_int_not_equal(br_config_load_secrets(&cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "receiver \"hook\": tls.ca_file: cannot read"));
+    br_config_free(&cfg);
+}
+
+static void test_config_secrets_build_the_auth_checker(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "admin: {enabled: true}\nauth:\n  write_token_file: %s/w.token\n", dir);
+    free(tu_write_file(dir, "w.token", "old\nnew\n"));
+    br_config cfg;
+    br_err err;
+    assert_int_equal(load_text(text, &cfg, &err), 0);
+    assert_int_equal(br_config_load_secrets(&cfg, &err), 0);
+    assert_non_null(cfg.auth.checker);
+    br_auth_verdict v;
+    br_auth_check(cfg.auth.checker, "/api/v1/write", "Bearer new", &v);
+    assert_int_equal(v.status, 0);
+    br_auth_check(cfg.auth.checker, "/api/v1/write", "Bearer other", &v);
+    assert_int_equal(v.status, 401);
+    br_auth_check(cfg.auth.checker, "/-/reload", NULL, &v);
+    assert_int_equal(v.status, 0); /* enabled, and no admin credentials configured */
+    br_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +454,10 @@ int main(void)
         cmocka_unit_test(test_config_missing_file_is_an_error),
         cmocka_unit_test(test_config_flags_override_file),
         cmocka_unit_test(test_config_example_file_is_valid),
+        cmocka_unit_test(test_config_security_keys_are_read),
+        cmocka_unit_test(test_config_security_defaults),
+        cmocka_unit_test(test_config_secrets_errors_name_key_and_file),
+        cmocka_unit_test(test_config_secrets_build_the_auth_checker),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }
