@@ -17,6 +17,7 @@
 #include "engine/core/alloc.h"
 #include "engine/core/clock.h"
 #include "engine/core/log.h"
+#include "engine/promql/backend_remote.h"
 #include "rules/alert.h"
 #include "rules/evaluator.h"
 #include "rules/slo.h"
@@ -75,6 +76,7 @@ struct br_app {
     br_slo_api *slo_api;
     br_annotations *annotations;
     br_annotations_api annotations_api;
+    br_remote *remote_backend; /* backend.type prometheus; NULL = embedded */
 };
 
 static br_slo_set *build_slo_set(br_app *app, const br_config *cfg, br_err *err);
@@ -668,6 +670,35 @@ static int start_managed(br_app *app, br_err *err)
     return 0;
 }
 
+/* backend: builds the remote query backend from the config block. */
+static br_remote *remote_backend_new(const br_backend_config *b, br_err *err)
+{
+    br_remote_header *hs = br_calloc(b->n_headers + 1, sizeof(*hs));
+    for (size_t i = 0; i < b->n_headers; i++) {
+        hs[i].name = b->headers[i].name;
+        hs[i].value = b->headers[i].value;
+    }
+    br_remote_options ro;
+    memset(&ro, 0, sizeof(ro));
+    ro.url = b->url;
+    ro.flavor = b->flavor == 1 ? BR_REMOTE_VICTORIAMETRICS : BR_REMOTE_PROMETHEUS;
+    ro.headers = hs;
+    ro.n_headers = b->n_headers;
+    ro.bearer_token = b->bearer_token;
+    ro.basic_user = b->basic_username;
+    ro.basic_password = b->basic_password;
+    ro.ca_file = b->ca_file;
+    ro.cert_file = b->cert_file;
+    ro.key_file = b->key_file;
+    ro.insecure_skip_verify = b->insecure_skip_verify;
+    ro.timeout_ms = b->timeout_ms;
+    ro.overlap_ms = b->overlap_ms;
+    ro.refresh_ms = b->refresh_ms;
+    br_remote *r = br_remote_new(&ro, err);
+    br_free(hs);
+    return r;
+}
+
 br_app *br_app_start(const br_app_options *opts, br_err *err)
 {
     br_app *app = br_calloc(1, sizeof(*app));
@@ -797,6 +828,18 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     br_evaluator_options eopt;
     memset(&eopt, 0, sizeof(eopt));
     br_queryable_local(app->head, &eopt.backend);
+    /* --- backend: the SLO evaluator (and so the budget API) may read a
+     * remote Prometheus-compatible API; /api/v1/query* and remote write
+     * stay on the embedded store. Changing it needs a restart. */
+    if (cfg->backend.type == BR_BACKEND_PROMETHEUS) {
+        app->remote_backend = remote_backend_new(&cfg->backend, err);
+        if (app->remote_backend == NULL) {
+            br_app_stop(app);
+            return NULL;
+        }
+        br_queryable_remote(app->remote_backend, &eopt.backend);
+    }
+    /* --- end backend */
     query_options(app, &eopt.promql);
     eopt.interval_ms = cfg->evaluation_interval_ms;
     eopt.append = append_recorded;
@@ -912,6 +955,8 @@ void br_app_stop(br_app *app)
     br_annotations_close(app->annotations);
     br_evaluator_free(app->evaluator);
     app->evaluator = NULL;
+    br_remote_free(app->remote_backend); /* backend: after its only reader */
+    app->remote_backend = NULL;
     if (app->alerting != NULL) {
         br_err aerr;
         br_err_clear(&aerr);

@@ -26,8 +26,13 @@
  *                group_by: [label], group_wait, group_interval,
  *                repeat_interval, tls: {ca_file, cert_file, key_file,
  *                insecure_skip_verify}}]   (hmac_secret_file, group_*: webhooks only)
+ *   backend: {type: embedded|prometheus, url, flavor: prometheus|victoriametrics,
+ *             headers: {name: value}, bearer_token_file,
+ *             basic_auth: {username, password_file},
+ *             tls: {ca_file, cert_file, key_file, insecure_skip_verify},
+ *             timeout, overlap, refresh}
  *
- * Files named by auth, tls and receivers[].tls are read by
+ * Files named by auth, tls, receivers[].tls and backend are read by
  * br_config_load_secrets, not br_config_load, so the loader alone never
  * opens arbitrary paths (the config fuzzer relies on that).
  */
@@ -77,6 +82,36 @@ void br_config_init(br_config *c)
     c->query_timeout_ms = 2 * 60 * 1000;
     c->query_max_samples = 50000000;
     c->lookback_delta_ms = 5 * 60 * 1000;
+    c->backend.timeout_ms = 30 * 1000;
+    c->backend.overlap_ms = 5 * 60 * 1000;
+    c->backend.refresh_ms = 60 * 60 * 1000;
+}
+
+static void free_secret_string(char *s)
+{
+    if (s != NULL) {
+        memset(s, 0, strlen(s));
+        br_free(s);
+    }
+}
+
+static void free_backend(br_backend_config *b)
+{
+    br_free(b->url);
+    for (size_t i = 0; i < b->n_headers; i++) {
+        br_free(b->headers[i].name);
+        br_free(b->headers[i].value);
+    }
+    br_free(b->headers);
+    br_free(b->bearer_token_file);
+    br_free(b->basic_username);
+    br_free(b->basic_password_file);
+    br_free(b->ca_file);
+    br_free(b->cert_file);
+    br_free(b->key_file);
+    free_secret_string(b->bearer_token);
+    free_secret_string(b->basic_password);
+    memset(b, 0, sizeof(*b));
 }
 
 static void free_receivers(br_config *c)
@@ -143,6 +178,7 @@ void br_config_free(br_config *c)
     br_free(c->tls.client_ca_pem);
     free_globs(c);
     free_receivers(c);
+    free_backend(&c->backend);
     memset(c, 0, sizeof(*c));
 }
 
@@ -750,12 +786,169 @@ static int load_slos(br_yaml_doc *doc, const br_yaml_node *seq, br_config *c, br
     return 0;
 }
 
+/* backend: where the SLO evaluator reads series (embedded or remote). */
+static int load_backend_headers(br_yaml_doc *doc, const br_yaml_node *hn, br_backend_config *b,
+                                br_err *err)
+{
+    int rc = br_yaml_expect_map(doc, hn, "backend.headers", err);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t n = br_yaml_map_size(hn);
+    b->headers = br_calloc(n ? n : 1, sizeof(*b->headers));
+    for (size_t i = 0; i < n; i++) {
+        br_yaml_node *kn = NULL;
+        br_yaml_node *vn = NULL;
+        const char *name = br_yaml_map_key(doc, hn, i, &kn, &vn);
+        bool ok = name != NULL && *name != '\0';
+        for (const char *p = name; ok && *p; p++) {
+            ok = *p > ' ' && *p < 127 && *p != ':';
+        }
+        if (!ok) {
+            return br_yaml_error(doc, kn, err, BR_EPARSE,
+                                 "\"backend.headers\" keys must be HTTP header names, got \"%s\"",
+                                 name ? name : "a non-scalar");
+        }
+        const char *value = NULL;
+        rc = br_yaml_get_string(doc, vn, "backend.headers value", &value, err);
+        if (rc != 0) {
+            return rc;
+        }
+        if (strpbrk(value, "\r\n") != NULL) {
+            return br_yaml_error(doc, vn, err, BR_EPARSE,
+                                 "\"backend.headers\" value of %s holds a line break", name);
+        }
+        b->headers[i].name = br_strdup(name);
+        b->headers[i].value = br_strdup(value);
+        b->n_headers = i + 1;
+    }
+    return 0;
+}
+
+static int load_backend(br_yaml_doc *doc, const br_yaml_node *bn, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"type",    "url",   "flavor",     "headers",
+                                       "bearer_token_file", "basic_auth", "tls", "timeout",
+                                       "overlap", "refresh", NULL};
+    static const char *const bakeys[] = {"username", "password_file", NULL};
+    static const char *const tlskeys[] = {"ca_file", "cert_file", "key_file",
+                                          "insecure_skip_verify", NULL};
+    br_backend_config *b = &c->backend;
+    int rc = br_yaml_expect_map(doc, bn, "backend", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, bn, "backend", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, bn, "type");
+    if (rc == 0 && n != NULL) {
+        const char *s = br_yaml_scalar(n);
+        if (s != NULL && strcmp(s, "embedded") == 0) {
+            b->type = BR_BACKEND_EMBEDDED;
+        } else if (s != NULL && strcmp(s, "prometheus") == 0) {
+            b->type = BR_BACKEND_PROMETHEUS;
+        } else {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"backend.type\" must be embedded or prometheus, got \"%s\"",
+                               s ? s : "a non-scalar");
+        }
+    }
+    n = br_yaml_map_get(doc, bn, "url");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "backend.url", &b->url, false, err);
+        if (rc == 0 && strncmp(b->url, "http://", 7) != 0 && strncmp(b->url, "https://", 8) != 0) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"backend.url\" must start with http:// or https://, got \"%s\"",
+                               b->url);
+        }
+    }
+    n = br_yaml_map_get(doc, bn, "flavor");
+    if (rc == 0 && n != NULL) {
+        const char *s = br_yaml_scalar(n);
+        if (s != NULL && strcmp(s, "prometheus") == 0) {
+            b->flavor = 0;
+        } else if (s != NULL && strcmp(s, "victoriametrics") == 0) {
+            b->flavor = 1;
+        } else {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"backend.flavor\" must be prometheus or victoriametrics, got "
+                               "\"%s\"",
+                               s ? s : "a non-scalar");
+        }
+    }
+    n = br_yaml_map_get(doc, bn, "headers");
+    if (rc == 0 && n != NULL) {
+        rc = load_backend_headers(doc, n, b, err);
+    }
+    n = br_yaml_map_get(doc, bn, "bearer_token_file");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "backend.bearer_token_file", &b->bearer_token_file, false, err);
+    }
+    n = br_yaml_map_get(doc, bn, "basic_auth");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_expect_map(doc, n, "backend.basic_auth", err);
+        if (rc == 0) {
+            rc = br_yaml_check_keys(doc, n, "backend.basic_auth", bakeys, err);
+        }
+        br_yaml_node *u = br_yaml_map_get(doc, n, "username");
+        br_yaml_node *p = br_yaml_map_get(doc, n, "password_file");
+        if (rc == 0 && u == NULL) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE, "\"backend.basic_auth\" needs a username");
+        }
+        if (rc == 0) {
+            rc = set_string(doc, u, "backend.basic_auth.username", &b->basic_username, false, err);
+        }
+        if (rc == 0 && p != NULL) {
+            rc = set_string(doc, p, "backend.basic_auth.password_file", &b->basic_password_file,
+                            false, err);
+        }
+    }
+    n = br_yaml_map_get(doc, bn, "tls");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_expect_map(doc, n, "backend.tls", err);
+        if (rc == 0) {
+            rc = br_yaml_check_keys(doc, n, "backend.tls", tlskeys, err);
+        }
+        static const char *const names[3] = {"backend.tls.ca_file", "backend.tls.cert_file",
+                                             "backend.tls.key_file"};
+        char **slots[3] = {&b->ca_file, &b->cert_file, &b->key_file};
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            br_yaml_node *f = br_yaml_map_get(doc, n, tlskeys[i]);
+            if (f != NULL) {
+                rc = set_string(doc, f, names[i], slots[i], false, err);
+            }
+        }
+        br_yaml_node *iv = br_yaml_map_get(doc, n, "insecure_skip_verify");
+        if (rc == 0 && iv != NULL) {
+            rc = br_yaml_get_bool(doc, iv, "backend.tls.insecure_skip_verify",
+                                  &b->insecure_skip_verify, err);
+        }
+        if (rc == 0 && (b->cert_file == NULL) != (b->key_file == NULL)) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"backend.tls\" needs both cert_file and key_file, or neither");
+        }
+    }
+    static const char *const dkeys[3] = {"timeout", "overlap", "refresh"};
+    static const char *const dnames[3] = {"backend.timeout", "backend.overlap",
+                                          "backend.refresh"};
+    int64_t *dslots[3] = {&b->timeout_ms, &b->overlap_ms, &b->refresh_ms};
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        n = br_yaml_map_get(doc, bn, dkeys[i]);
+        if (n != NULL) {
+            rc = br_yaml_get_duration(doc, n, dnames[i], false, dslots[i], err);
+        }
+    }
+    if (rc == 0 && b->type == BR_BACKEND_PROMETHEUS && b->url == NULL) {
+        rc = br_yaml_error(doc, bn, err, BR_EPARSE,
+                           "\"backend.url\" is required with type: prometheus");
+    }
+    return rc;
+}
+
 int br_config_load(br_config *c, const char *path, br_err *err)
 {
     static const char *const keys[] = {"listen",   "external_url", "log_level", "storage",
                                        "evaluation", "slos",       "remote_write", "limits",
                                        "auth",     "receivers",    "promql",    "admin",
-                                       "tls",      NULL};
+                                       "tls",      "backend",  NULL};
     br_yaml_doc doc;
     int rc = br_yaml_load_file(&doc, path, err);
     if (rc != 0) {
@@ -853,6 +1046,10 @@ int br_config_load(br_config *c, const char *path, br_err *err)
     if (rc == 0 && n != NULL) {
         rc = load_receivers(&doc, n, c, err);
     }
+    n = br_yaml_map_get(&doc, root, "backend");
+    if (rc == 0 && n != NULL) {
+        rc = load_backend(&doc, n, c, err);
+    }
     br_yaml_free(&doc);
     return rc;
 }
@@ -889,6 +1086,34 @@ int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err)
         }
         c->n_slo_globs = f->n_slo_globs;
     }
+    return 0;
+}
+
+/* Reads the first line of a secret file (surrounding whitespace removed)
+ * into *out; `key` names the config key in messages. */
+static int read_secret(const char *path, const char *key, char **out, br_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return br_err_set(err, BR_EIO, "%s: cannot read %s: %s", key, path, strerror(errno));
+    }
+    char line[4096];
+    char *got = fgets(line, sizeof(line), f);
+    fclose(f);
+    size_t n = got ? strlen(line) : 0;
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                     line[n - 1] == '\t')) {
+        line[--n] = '\0';
+    }
+    const char *start = line;
+    while (*start == ' ' || *start == '\t') {
+        start++;
+    }
+    if (got == NULL || *start == '\0') {
+        return br_err_set(err, BR_EINVAL, "%s: %s holds no secret", key, path);
+    }
+    br_free(*out);
+    *out = br_strdup(start);
     return 0;
 }
 
@@ -969,6 +1194,14 @@ int br_config_load_secrets(br_config *c, br_err *err)
                 rc = check_readable(files[k], what, err);
             }
         }
+    }
+    if (rc == 0 && c->backend.bearer_token_file != NULL) {
+        rc = read_secret(c->backend.bearer_token_file, "backend.bearer_token_file",
+                         &c->backend.bearer_token, err);
+    }
+    if (rc == 0 && c->backend.basic_password_file != NULL) {
+        rc = read_secret(c->backend.basic_password_file, "backend.basic_auth.password_file",
+                         &c->backend.basic_password, err);
     }
     return rc;
 }

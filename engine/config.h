@@ -122,6 +122,40 @@ typedef struct br_auth_config {
     struct br_auth *checker;
 } br_auth_config;
 
+/* Where the SLO evaluator and the budget API read series from (see
+ * engine/promql/backend_remote.h). The embedded store is the default; a
+ * Prometheus-compatible API can take its place. */
+typedef enum br_backend_kind {
+    BR_BACKEND_EMBEDDED = 0,
+    BR_BACKEND_PROMETHEUS = 1,
+} br_backend_kind;
+
+typedef struct br_backend_header {
+    char *name;
+    char *value;
+} br_backend_header;
+
+typedef struct br_backend_config {
+    br_backend_kind type;
+    char *url;                 /* required for prometheus */
+    int flavor;                /* br_remote_flavor: 0 prometheus, 1 victoriametrics */
+    br_backend_header *headers;
+    size_t n_headers;
+    char *bearer_token_file;   /* NULL = none */
+    char *basic_username;      /* NULL = no basic auth */
+    char *basic_password_file;
+    char *ca_file;
+    char *cert_file;
+    char *key_file;
+    bool insecure_skip_verify;
+    int64_t timeout_ms;        /* default 30s */
+    int64_t overlap_ms;        /* default 5m */
+    int64_t refresh_ms;        /* default 1h */
+    /* Read by br_config_load_secrets (first line, trimmed). */
+    char *bearer_token;
+    char *basic_password;
+} br_backend_config;
+
 typedef struct br_config {
     char *source_file;  /* NULL when built from defaults and flags only */
     char *listen;       /* "ADDR:PORT" */
@@ -147,6 +181,7 @@ typedef struct br_config {
     br_tls_server_config tls;
     br_receiver_config *receivers;
     size_t n_receivers;
+    br_backend_config backend;
 } br_config;
 
 /* Fills defaults; the config then owns nothing that needs freeing beyond
@@ -171,7 +206,7 @@ typedef struct br_config_flags {
 int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err);
 
 /* Reads the files the config names (auth tokens and users, TLS
- * certificates and keys, receiver CA files) and builds c->auth.checker; a
+ * certificates and keys, receiver CA files, backend credentials) and builds c->auth.checker; a
  * missing, empty or malformed file is an error naming the file and the
  * key (and the line for YAML users files). `burnrate check` calls it too. */
 int br_config_load_secrets(br_config *c, br_err *err);

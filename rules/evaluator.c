@@ -1920,6 +1920,20 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
     return rc;
 }
 
+/* Clears an instance's counts: it then reads as no data. */
+static void forget_counts(inst *in)
+{
+    memset(in->settled_bad, 0, sizeof(in->settled_bad));
+    memset(in->settled_total, 0, sizeof(in->settled_total));
+    memset(in->win_bad, 0, sizeof(in->win_bad));
+    memset(in->win_total, 0, sizeof(in->win_total));
+    in->fresh_bad = 0;
+    in->fresh_total = 0;
+    if (in->slices.n > 0) {
+        memset(in->slices.end, 0, in->slices.n * sizeof(int64_t));
+    }
+}
+
 static int cmp_status(const void *a, const void *b)
 {
     const br_slo_status *x = a;
@@ -1964,6 +1978,13 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
             snprintf(ds->err_buf, sizeof(ds->err_buf), "%s", derr.msg);
             ds->error = ds->err_buf;
             ds->settled_at = 0;
+            /* A failed read (e.g. a remote backend down) leaves no numbers:
+             * every instance shows no data, and so fires nothing, until a
+             * tick succeeds; the error says why. */
+            for (size_t j = 0; j < ds->n_insts; j++) {
+                forget_counts(ds->insts[j]);
+            }
+            ds->slices_until = 0;
             if (first_rc == 0) {
                 first_rc = rc;
                 if (err != NULL) {
@@ -1981,8 +2002,8 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
         for (size_t j = 0; j < ds->n_insts; j++) {
             inst *in = ds->insts[j];
             double tot = in->win_total[ds->n_windows - 1];
-            bool keep = in->seen || tot > 0 || (in->slices.n > 0 && ds->def->budgeting !=
-                                                                       BR_BUDGET_OCCURRENCES);
+            bool keep = in->seen || tot > 0 || rc != 0 ||
+                        (in->slices.n > 0 && ds->def->budgeting != BR_BUDGET_OCCURRENCES);
             if (keep) {
                 ds->insts[w++] = in;
             } else {
@@ -1996,8 +2017,8 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
     size_t n = 0;
     for (size_t i = 0; i < e->n_defs; i++) {
         def_state *ds = &e->defs[i];
-        if (ds->n_insts == 0 && ds->def->n_grouping == 0) {
-            /* No series at all: still listed, as no data. */
+        if (ds->n_insts == 0 && (ds->def->n_grouping == 0 || ds->error != NULL)) {
+            /* No series at all (or none read): still listed, as no data. */
             inst *in = inst_for(ds, NULL, 0);
             (void)in;
         }
