@@ -33,6 +33,7 @@
 #include "budget_api.h"
 
 #include "engine/promql/ast.h"
+#include "rules/evaluator.h"
 #include "rules/generate.h"
 
 #include "api/json.h"
@@ -478,7 +479,20 @@ typedef struct view {
     const br_slo_snapshot *snap;
     int64_t now;
     int64_t max_data_age_ms;
+    uint32_t shard_index; /* this instance's shard */
+    uint32_t shard_count; /* 0 or 1 = not sharded */
 } view;
+
+/* The shard owning the SLO (rules/evaluator.h) and whether it is this one. */
+static uint32_t owner_shard(const view *v, const br_slo_def *d)
+{
+    return br_slo_shard(d->id, v->shard_count);
+}
+
+static bool evaluated_here(const view *v, const br_slo_def *d)
+{
+    return v->shard_count <= 1 || owner_shard(v, d) == v->shard_index;
+}
 
 static bool eval_stale(const view *v)
 {
@@ -606,6 +620,8 @@ static cJSON *slo_summary(const view *v, const br_slo_status *st)
     put_string(o, "description", d->description);
     put_kv(o, "labels", d->labels, d->n_labels);
     put_kv(o, "group_labels", st->group_labels, st->n_group_labels);
+    cJSON_AddNumberToObject(o, "shard", owner_shard(v, d));
+    cJSON_AddBoolToObject(o, "evaluated_here", evaluated_here(v, d));
     cJSON_AddStringToObject(o, "format", br_slo_format_name(d->format));
     if (d->file != NULL) {
         char src[320];
@@ -840,7 +856,7 @@ static int handle_list(void *ctx, br_http_request *req, br_http_response *resp)
         respond_error(resp, 503, "unavailable", NO_EVAL_MSG);
         return 0;
     }
-    view v = {snap, api_now(api), api_max_data_age(api)};
+    view v = {snap, api_now(api), api_max_data_age(api), api->shard_index, api->shard_count};
     cJSON *data = cJSON_CreateObject();
     put_eval_info(data, snap);
     cJSON *arr = cJSON_AddArrayToObject(data, "slos");
@@ -1032,7 +1048,7 @@ static int handle_slo_path(void *ctx, br_http_request *req, br_http_response *re
     } else if (history) {
         respond_history(api, st, req, resp, now);
     } else {
-        view v = {snap, now, api_max_data_age(api)};
+        view v = {snap, now, api_max_data_age(api), api->shard_index, api->shard_count};
         cJSON *o = slo_summary(&v, st);
         add_detail(o, st);
         respond_success(resp, o);
@@ -1099,7 +1115,15 @@ static judgement judge(const view *v, const br_slo_status *st, const criteria *c
                    id, fmt_window(age, a, sizeof(a)), fmt_window(c->max_data_age_ms, b, sizeof(b)));
     }
     bool no_data = st->no_data || st->policy_state == NULL;
-    if (st->error != NULL) {
+    if (!evaluated_here(v, st->def)) {
+        /* Never excused by on_no_data=allow: the budget is known, elsewhere. */
+        j.data_deny = true;
+        add_reason(reasons,
+                   "%s: evaluated by shard %u, not by this instance (shard %u of %u); ask "
+                   "an instance of shard %u",
+                   id, owner_shard(v, st->def), v->shard_index, v->shard_count,
+                   owner_shard(v, st->def));
+    } else if (st->error != NULL) {
         j.data_deny = true;
         add_reason(reasons, "%s: evaluation failed: %s", id, st->error);
     } else if (no_data && !c->no_data_allows) {
@@ -1213,7 +1237,7 @@ static int handle_services(void *ctx, br_http_request *req, br_http_response *re
         respond_error(resp, 503, "unavailable", NO_EVAL_MSG);
         return 0;
     }
-    view v = {snap, api_now(api), api_max_data_age(api)};
+    view v = {snap, api_now(api), api_max_data_age(api), api->shard_index, api->shard_count};
     criteria c = default_criteria(api);
     const br_slo_status **order =
         br_arena_calloc(req->arena, snap->n_slos + 1, sizeof(br_slo_status *));
@@ -1558,7 +1582,7 @@ static int handle_gate(void *ctx, br_http_request *req, br_http_response *resp)
         return 0;
     }
     int64_t now = api_now(api);
-    view v = {snap, now, c.max_data_age_ms};
+    view v = {snap, now, c.max_data_age_ms, api->shard_index, api->shard_count};
     const br_slo_status **sel =
         br_arena_calloc(req->arena, snap->n_slos + 1, sizeof(br_slo_status *));
     size_t n = 0;

@@ -56,6 +56,11 @@ typedef struct br_budget_api {
     /* Where the gate records decisions when asked (record=true); borrowed,
      * NULL = recording unavailable (the answer says so). */
     br_annotations *annotations;
+    /* Sharding (rules/evaluator.h br_slo_shard): each SLO row says which
+     * shard owns it and whether this instance evaluates it. shard_count 0
+     * or 1 = not sharded (every SLO evaluated here). */
+    uint32_t shard_index;
+    uint32_t shard_count;
 } br_budget_api;
 
 /* Registers the five routes on srv (before br_http_server_start). api is

@@ -18,6 +18,7 @@
 #include "engine/core/clock.h"
 #include "engine/core/log.h"
 #include "engine/promql/backend_remote.h"
+#include "engine/rw_out.h"
 #include "rules/alert.h"
 #include "rules/evaluator.h"
 #include "rules/slo.h"
@@ -77,6 +78,10 @@ struct br_app {
     br_annotations *annotations;
     br_annotations_api annotations_api;
     br_remote *remote_backend; /* backend.type prometheus; NULL = embedded */
+    /* Remote write out (rw_out.h): one sender per remote_write_out entry,
+     * fed with the recorded series. Fixed at start-up (reload warns). */
+    br_rw_out **rw_out;
+    size_t n_rw_out;
 };
 
 static br_slo_set *build_slo_set(br_app *app, const br_config *cfg, br_err *err);
@@ -246,6 +251,11 @@ int br_app_reload(br_app *app, br_err *err)
     if (strcmp(old->cfg.listen, fresh->cfg.listen) != 0 ||
         strcmp(old->cfg.data_dir, fresh->cfg.data_dir) != 0) {
         br_log_warn("listen address and data dir changes take effect after a restart", NULL);
+    }
+    if (old->cfg.n_rw_out != fresh->cfg.n_rw_out || old->cfg.shard_index != fresh->cfg.shard_index ||
+        old->cfg.shard_count != fresh->cfg.shard_count ||
+        !same_opt_str(old->cfg.replica, fresh->cfg.replica)) {
+        br_log_warn("remote_write_out and sharding changes take effect after a restart", NULL);
     }
     if (alerting_config_changed(&old->cfg, &fresh->cfg)) {
         br_log_warn("receivers and external_url changes take effect after a restart", NULL);
@@ -440,7 +450,55 @@ static int append_recorded(void *ctx, const br_series_input *in, size_t n, br_er
     if (rc == 0 && br_commit_rejected(&res) > 0) {
         br_counter_add(app->recorded_rejected, br_commit_rejected(&res));
     }
+    /* ---- remote write out: the same series go to every endpoint's queue;
+     * a full or failing queue is counted and logged there, and does not
+     * fail the local write. */
+    for (size_t i = 0; i < app->n_rw_out; i++) {
+        br_err qerr;
+        br_err_clear(&qerr);
+        if (br_rw_out_append(app->rw_out[i], in, n, &qerr) != 0) {
+            br_log_warn("remote write out: batch not queued", "remote_name=%s err=\"%s\"",
+                        br_rw_out_name(app->rw_out[i]), qerr.msg);
+        }
+    }
     return rc;
+}
+
+static void rw_out_collector(void *ctx, br_buf *out)
+{
+    br_app *app = ctx;
+    br_rw_out_render_metrics(app->rw_out, app->n_rw_out, out);
+}
+
+/* ---- remote write out: opens one sender per remote_write_out entry. The
+ * replica (sharding.replica) is an external label of the sent series only;
+ * alerts never carry it, so an HA pair's pages are identical and
+ * Alertmanager deduplicates them. */
+static int open_rw_out(br_app *app, const br_config *cfg, br_err *err)
+{
+    if (cfg->n_rw_out == 0) {
+        return 0;
+    }
+    app->rw_out = br_calloc(cfg->n_rw_out, sizeof(*app->rw_out));
+    br_label ext = {cfg->replica_label, cfg->replica};
+    for (size_t i = 0; i < cfg->n_rw_out; i++) {
+        br_rw_out_options o = {
+            .cfg = &cfg->rw_out[i],
+            .data_dir = cfg->data_dir,
+            .external_labels = &ext,
+            .n_external_labels = cfg->replica != NULL ? 1 : 0,
+            .fsync = cfg->fsync_policy,
+        };
+        app->rw_out[i] = br_rw_out_open(&o, err);
+        if (app->rw_out[i] == NULL) {
+            return err->code != 0 ? err->code : BR_EIO;
+        }
+        app->n_rw_out = i + 1;
+        br_log_info("remote write out started", "remote_name=%s url=%s shards=%lld",
+                    cfg->rw_out[i].name, cfg->rw_out[i].url, (long long)cfg->rw_out[i].shards);
+    }
+    br_metrics_collector_add(app->metrics, rw_out_collector, app);
+    return 0;
 }
 
 /* Evaluator state in /metrics: SLO count, last tick time and duration. */
@@ -825,8 +883,22 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     }
     br_metrics_collector_add(app->metrics, br_alerting_collect_metrics, app->alerting);
 
+    if (open_rw_out(app, cfg, err) != 0) {
+        br_app_stop(app);
+        return NULL;
+    }
     br_evaluator_options eopt;
     memset(&eopt, 0, sizeof(eopt));
+    /* ---- sharding: this instance evaluates only its shard's SLOs. */
+    eopt.shard_index = (uint32_t)cfg->shard_index;
+    eopt.shard_count = (uint32_t)cfg->shard_count;
+    app->budget.shard_index = (uint32_t)cfg->shard_index;
+    app->budget.shard_count = (uint32_t)cfg->shard_count;
+    if (cfg->shard_count > 1) {
+        br_log_info("sharding", "shard_index=%lld shard_count=%lld replica=%s",
+                    (long long)cfg->shard_index, (long long)cfg->shard_count,
+                    cfg->replica ? cfg->replica : "");
+    }
     br_queryable_local(app->head, &eopt.backend);
     /* --- backend: the SLO evaluator (and so the budget API) may read a
      * remote Prometheus-compatible API; /api/v1/query* and remote write
@@ -957,6 +1029,12 @@ void br_app_stop(br_app *app)
     app->evaluator = NULL;
     br_remote_free(app->remote_backend); /* backend: after its only reader */
     app->remote_backend = NULL;
+    for (size_t i = 0; i < app->n_rw_out; i++) {
+        br_rw_out_close(app->rw_out[i]);
+    }
+    br_free(app->rw_out);
+    app->rw_out = NULL;
+    app->n_rw_out = 0;
     if (app->alerting != NULL) {
         br_err aerr;
         br_err_clear(&aerr);

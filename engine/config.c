@@ -31,6 +31,12 @@
  *             basic_auth: {username, password_file},
  *             tls: {ca_file, cert_file, key_file, insecure_skip_verify},
  *             timeout, overlap, refresh}
+ *   remote_write_out: [{name, url, headers: {Name: value}, bearer_token_file,
+ *                basic_auth: {username, password_file},
+ *                tls: {ca_file, cert_file, key_file, insecure_skip_verify},
+ *                timeout, queue: {max_samples_per_send, batch_send_deadline,
+ *                min_backoff, max_backoff, shards, capacity}}]
+ *   sharding: {index, count, replica, replica_label}
  *
  * Files named by auth, tls, receivers[].tls and backend are read by
  * br_config_load_secrets, not br_config_load, so the loader alone never
@@ -85,6 +91,9 @@ void br_config_init(br_config *c)
     c->backend.timeout_ms = 30 * 1000;
     c->backend.overlap_ms = 5 * 60 * 1000;
     c->backend.refresh_ms = 60 * 60 * 1000;
+    c->shard_index = 0;
+    c->shard_count = 1;
+    c->replica_label = br_strdup("replica");
 }
 
 static void free_secret_string(char *s)
@@ -112,6 +121,41 @@ static void free_backend(br_backend_config *b)
     free_secret_string(b->bearer_token);
     free_secret_string(b->basic_password);
     memset(b, 0, sizeof(*b));
+}
+
+void br_rw_out_config_defaults(br_rw_out_config *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->timeout_ms = 30 * 1000;
+    r->max_samples_per_send = 2000;
+    r->batch_send_deadline_ms = 5 * 1000;
+    r->min_backoff_ms = 30;
+    r->max_backoff_ms = 5 * 1000;
+    r->shards = 1;
+    r->capacity = 1000000;
+}
+
+static void free_rw_out(br_config *c)
+{
+    for (size_t i = 0; i < c->n_rw_out; i++) {
+        br_rw_out_config *r = &c->rw_out[i];
+        br_free(r->name);
+        br_free(r->url);
+        for (size_t j = 0; j < r->n_headers; j++) {
+            br_free(r->headers[j].name);
+            br_free(r->headers[j].value);
+        }
+        br_free(r->headers);
+        br_free(r->bearer_token_file);
+        br_free(r->basic_auth_username);
+        br_free(r->basic_auth_password_file);
+        br_free(r->tls_ca_file);
+        br_free(r->tls_cert_file);
+        br_free(r->tls_key_file);
+    }
+    br_free(c->rw_out);
+    c->rw_out = NULL;
+    c->n_rw_out = 0;
 }
 
 static void free_receivers(br_config *c)
@@ -179,6 +223,9 @@ void br_config_free(br_config *c)
     free_globs(c);
     free_receivers(c);
     free_backend(&c->backend);
+    free_rw_out(c);
+    br_free(c->replica);
+    br_free(c->replica_label);
     memset(c, 0, sizeof(*c));
 }
 
@@ -761,6 +808,275 @@ static int load_receivers(br_yaml_doc *doc, const br_yaml_node *seq, br_config *
     return 0;
 }
 
+/* ---- remote_write_out and sharding ---- */
+
+static int load_rw_out_headers(br_yaml_doc *doc, const br_yaml_node *hn, br_rw_out_config *r,
+                               br_err *err)
+{
+    int rc = br_yaml_expect_map(doc, hn, "headers", err);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t n = br_yaml_map_size(hn);
+    r->headers = br_calloc(n ? n : 1, sizeof(*r->headers));
+    for (size_t i = 0; i < n; i++) {
+        br_yaml_node *kn = NULL;
+        br_yaml_node *vn = NULL;
+        const char *name = br_yaml_map_key(doc, hn, i, &kn, &vn);
+        bool ok = name != NULL && *name != '\0';
+        for (const char *p = name; ok && *p != '\0'; p++) {
+            ok = *p > ' ' && *p < 127 && *p != ':';
+        }
+        if (!ok) {
+            return br_yaml_error(doc, kn, err, BR_EPARSE,
+                                 "remote_write_out \"%s\": header names must be tokens without "
+                                 "spaces or ':', got \"%s\"",
+                                 r->name, name ? name : "a non-scalar");
+        }
+        const char *value = NULL;
+        rc = br_yaml_get_string(doc, vn, "headers value", &value, err);
+        if (rc != 0) {
+            return rc;
+        }
+        if (strchr(value, '\n') != NULL || strchr(value, '\r') != NULL) {
+            return br_yaml_error(doc, vn, err, BR_EPARSE,
+                                 "remote_write_out \"%s\": header \"%s\" must be one line",
+                                 r->name, name);
+        }
+        r->headers[i].name = br_strdup(name);
+        r->headers[i].value = br_strdup(value);
+        r->n_headers = i + 1;
+    }
+    return 0;
+}
+
+static int load_rw_out_tls(br_yaml_doc *doc, const br_yaml_node *tn, br_rw_out_config *r,
+                           br_err *err)
+{
+    static const char *const keys[] = {"ca_file", "cert_file", "key_file",
+                                       "insecure_skip_verify", NULL};
+    int rc = br_yaml_expect_map(doc, tn, "tls", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, tn, "remote_write_out[].tls", keys, err);
+    }
+    char **slots[] = {&r->tls_ca_file, &r->tls_cert_file, &r->tls_key_file};
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        br_yaml_node *n = br_yaml_map_get(doc, tn, keys[i]);
+        if (n != NULL) {
+            rc = set_string(doc, n, keys[i], slots[i], false, err);
+        }
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, tn, "insecure_skip_verify");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_bool(doc, n, "insecure_skip_verify", &r->tls_insecure_skip_verify, err);
+    }
+    if (rc == 0 && (r->tls_cert_file == NULL) != (r->tls_key_file == NULL)) {
+        rc = br_yaml_error(doc, tn, err, BR_EPARSE,
+                           "remote_write_out \"%s\": tls.cert_file and tls.key_file go together",
+                           r->name);
+    }
+    return rc;
+}
+
+static int load_rw_out_queue(br_yaml_doc *doc, const br_yaml_node *qn, br_rw_out_config *r,
+                             br_err *err)
+{
+    static const char *const keys[] = {"max_samples_per_send", "batch_send_deadline",
+                                       "min_backoff",          "max_backoff",
+                                       "shards",               "capacity",
+                                       NULL};
+    int rc = br_yaml_expect_map(doc, qn, "queue", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, qn, "remote_write_out[].queue", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, qn, "max_samples_per_send");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "queue.max_samples_per_send", 1, 1000000,
+                             &r->max_samples_per_send, err);
+    }
+    n = br_yaml_map_get(doc, qn, "shards");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "queue.shards", 1, 64, &r->shards, err);
+    }
+    n = br_yaml_map_get(doc, qn, "capacity");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "queue.capacity", 1, 100000000, &r->capacity, err);
+    }
+    int64_t *durs[] = {&r->batch_send_deadline_ms, &r->min_backoff_ms, &r->max_backoff_ms};
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
+        n = br_yaml_map_get(doc, qn, keys[i + 1]);
+        if (n != NULL) {
+            char q[64];
+            snprintf(q, sizeof(q), "queue.%s", keys[i + 1]);
+            rc = br_yaml_get_duration(doc, n, q, false, durs[i], err);
+        }
+    }
+    if (rc == 0 && r->min_backoff_ms > r->max_backoff_ms) {
+        rc = br_yaml_error(doc, qn, err, BR_EPARSE,
+                           "remote_write_out \"%s\": queue.min_backoff must not exceed "
+                           "queue.max_backoff",
+                           r->name);
+    }
+    return rc;
+}
+
+static int load_rw_out_one(br_yaml_doc *doc, const br_yaml_node *rn, br_rw_out_config *r,
+                           br_err *err)
+{
+    static const char *const keys[] = {"name",       "url", "headers", "bearer_token_file",
+                                       "basic_auth", "tls", "timeout", "queue",
+                                       NULL};
+    br_rw_out_config_defaults(r);
+    int rc = br_yaml_expect_map(doc, rn, "remote_write_out[]", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, rn, "a remote_write_out entry", keys, err);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, rn, "name");
+    if (n == NULL) {
+        return br_yaml_error(doc, rn, err, BR_EPARSE, "a remote_write_out entry needs a \"name\"");
+    }
+    rc = set_string(doc, n, "name", &r->name, false, err);
+    for (const char *p = r->name; rc == 0 && *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.') ||
+            (p == r->name && *p == '.')) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "remote_write_out \"name\" may hold letters, digits, '_', '-' "
+                               "and '.' (it names a directory), got \"%s\"",
+                               r->name);
+        }
+    }
+    n = br_yaml_map_get(doc, rn, "url");
+    if (rc == 0 && n == NULL) {
+        rc = br_yaml_error(doc, rn, err, BR_EPARSE, "remote_write_out \"%s\" needs a \"url\"",
+                           r->name);
+    }
+    if (rc == 0) {
+        rc = set_string(doc, n, "url", &r->url, false, err);
+        if (rc == 0 && strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "remote_write_out \"url\" must start with http:// or https://, "
+                               "got \"%s\"",
+                               r->url);
+        }
+    }
+    n = br_yaml_map_get(doc, rn, "headers");
+    if (rc == 0 && n != NULL) {
+        rc = load_rw_out_headers(doc, n, r, err);
+    }
+    n = br_yaml_map_get(doc, rn, "bearer_token_file");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "bearer_token_file", &r->bearer_token_file, false, err);
+    }
+    n = br_yaml_map_get(doc, rn, "basic_auth");
+    if (rc == 0 && n != NULL) {
+        static const char *const bkeys[] = {"username", "password_file", NULL};
+        rc = br_yaml_expect_map(doc, n, "basic_auth", err);
+        if (rc == 0) {
+            rc = br_yaml_check_keys(doc, n, "remote_write_out[].basic_auth", bkeys, err);
+        }
+        br_yaml_node *u = br_yaml_map_get(doc, n, "username");
+        br_yaml_node *pw = br_yaml_map_get(doc, n, "password_file");
+        if (rc == 0 && (u == NULL || pw == NULL)) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "remote_write_out \"%s\": basic_auth needs username and "
+                               "password_file",
+                               r->name);
+        }
+        if (rc == 0) {
+            rc = set_string(doc, u, "basic_auth.username", &r->basic_auth_username, false, err);
+        }
+        if (rc == 0) {
+            rc = set_string(doc, pw, "basic_auth.password_file", &r->basic_auth_password_file,
+                            false, err);
+        }
+        if (rc == 0 && r->bearer_token_file != NULL) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "remote_write_out \"%s\": bearer_token_file and basic_auth "
+                               "exclude each other",
+                               r->name);
+        }
+    }
+    n = br_yaml_map_get(doc, rn, "tls");
+    if (rc == 0 && n != NULL) {
+        rc = load_rw_out_tls(doc, n, r, err);
+    }
+    n = br_yaml_map_get(doc, rn, "timeout");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_duration(doc, n, "timeout", false, &r->timeout_ms, err);
+    }
+    n = br_yaml_map_get(doc, rn, "queue");
+    if (rc == 0 && n != NULL) {
+        rc = load_rw_out_queue(doc, n, r, err);
+    }
+    return rc;
+}
+
+static int load_rw_out(br_yaml_doc *doc, const br_yaml_node *seq, br_config *c, br_err *err)
+{
+    int rc = br_yaml_expect_seq(doc, seq, "remote_write_out", err);
+    if (rc != 0) {
+        return rc;
+    }
+    free_rw_out(c);
+    size_t n = br_yaml_seq_size(seq);
+    c->rw_out = br_calloc(n ? n : 1, sizeof(*c->rw_out));
+    for (size_t i = 0; i < n; i++) {
+        br_yaml_node *item = br_yaml_seq_item(doc, seq, i);
+        c->n_rw_out = i + 1;
+        rc = load_rw_out_one(doc, item, &c->rw_out[i], err);
+        if (rc != 0) {
+            return rc;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->rw_out[j].name, c->rw_out[i].name) == 0) {
+                return br_yaml_error(doc, item, err, BR_EPARSE,
+                                     "duplicate remote_write_out name \"%s\"", c->rw_out[i].name);
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_sharding(br_yaml_doc *doc, const br_yaml_node *sn, br_config *c, br_err *err)
+{
+    static const char *const keys[] = {"index", "count", "replica", "replica_label", NULL};
+    int rc = br_yaml_expect_map(doc, sn, "sharding", err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(doc, sn, "sharding", keys, err);
+    }
+    br_yaml_node *n = br_yaml_map_get(doc, sn, "count");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "sharding.count", 1, 1024, &c->shard_count, err);
+    }
+    n = br_yaml_map_get(doc, sn, "index");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_int(doc, n, "sharding.index", 0, 1023, &c->shard_index, err);
+        if (rc == 0 && c->shard_index >= c->shard_count) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"sharding.index\" must be below sharding.count (%lld), got %lld",
+                               (long long)c->shard_count, (long long)c->shard_index);
+        }
+    }
+    n = br_yaml_map_get(doc, sn, "replica");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "sharding.replica", &c->replica, false, err);
+    }
+    n = br_yaml_map_get(doc, sn, "replica_label");
+    if (rc == 0 && n != NULL) {
+        rc = set_string(doc, n, "sharding.replica_label", &c->replica_label, false, err);
+        if (rc == 0 && !valid_label_name(c->replica_label)) {
+            rc = br_yaml_error(doc, n, err, BR_EPARSE,
+                               "\"sharding.replica_label\" must be a label name, got \"%s\"",
+                               c->replica_label);
+        }
+    }
+    return rc;
+}
+
 static int load_slos(br_yaml_doc *doc, const br_yaml_node *seq, br_config *c, br_err *err)
 {
     int rc = br_yaml_expect_seq(doc, seq, "slos", err);
@@ -948,7 +1264,8 @@ int br_config_load(br_config *c, const char *path, br_err *err)
     static const char *const keys[] = {"listen",   "external_url", "log_level", "storage",
                                        "evaluation", "slos",       "remote_write", "limits",
                                        "auth",     "receivers",    "promql",    "admin",
-                                       "tls",      "backend",  NULL};
+                                       "tls",      "backend",
+                                       "remote_write_out", "sharding", NULL};
     br_yaml_doc doc;
     int rc = br_yaml_load_file(&doc, path, err);
     if (rc != 0) {
@@ -1050,6 +1367,14 @@ int br_config_load(br_config *c, const char *path, br_err *err)
     if (rc == 0 && n != NULL) {
         rc = load_backend(&doc, n, c, err);
     }
+    n = br_yaml_map_get(&doc, root, "remote_write_out");
+    if (rc == 0 && n != NULL) {
+        rc = load_rw_out(&doc, n, c, err);
+    }
+    n = br_yaml_map_get(&doc, root, "sharding");
+    if (rc == 0 && n != NULL) {
+        rc = load_sharding(&doc, n, c, err);
+    }
     br_yaml_free(&doc);
     return rc;
 }
@@ -1085,6 +1410,19 @@ int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err)
             c->slo_globs[i] = br_strdup(f->slo_globs[i]);
         }
         c->n_slo_globs = f->n_slo_globs;
+    }
+    if (f->has_shard) {
+        if (f->shard_count < 1 || f->shard_count > 1024) {
+            return br_err_set(err, BR_EINVAL, "--shard-count must be 1..1024, got %lld",
+                              (long long)f->shard_count);
+        }
+        if (f->shard_index < 0 || f->shard_index >= f->shard_count) {
+            return br_err_set(err, BR_EINVAL,
+                              "--shard-index must be 0..%lld (below --shard-count), got %lld",
+                              (long long)f->shard_count - 1, (long long)f->shard_index);
+        }
+        c->shard_index = f->shard_index;
+        c->shard_count = f->shard_count;
     }
     return 0;
 }

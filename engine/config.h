@@ -155,6 +155,35 @@ typedef struct br_backend_config {
     char *bearer_token;
     char *basic_password;
 } br_backend_config;
+/* remote_write_out[].headers: one extra HTTP header. */
+typedef struct br_rw_out_header {
+    char *name;
+    char *value;
+} br_rw_out_header;
+
+/* One remote-write endpoint the recorded SLO series are pushed to
+ * (engine/rw_out.h sends). Secrets are read from files at start-up. */
+typedef struct br_rw_out_config {
+    char *name;                 /* unique; names the queue directory and metrics */
+    char *url;                  /* http:// or https:// */
+    br_rw_out_header *headers;  /* extra headers (e.g. X-Scope-OrgID) */
+    size_t n_headers;
+    char *bearer_token_file;    /* NULL = none */
+    char *basic_auth_username;  /* NULL = no basic auth */
+    char *basic_auth_password_file;
+    char *tls_ca_file;          /* NULL = system CAs */
+    char *tls_cert_file;        /* client certificate; with tls_key_file */
+    char *tls_key_file;
+    bool tls_insecure_skip_verify;
+    int64_t timeout_ms;              /* per request; default 30s */
+    int64_t max_samples_per_send;    /* default 2000 */
+    int64_t batch_send_deadline_ms;  /* default 5s */
+    int64_t min_backoff_ms;          /* default 30ms */
+    int64_t max_backoff_ms;          /* default 5s */
+    int64_t shards;                  /* parallel requests; default 1, at most 64 */
+    int64_t capacity;                /* samples held unsent before new ones are dropped;
+                                      * default 1000000 */
+} br_rw_out_config;
 
 typedef struct br_config {
     char *source_file;  /* NULL when built from defaults and flags only */
@@ -182,6 +211,15 @@ typedef struct br_config {
     br_receiver_config *receivers;
     size_t n_receivers;
     br_backend_config backend;
+    br_rw_out_config *rw_out;     /* remote_write_out; n_rw_out 0 = none */
+    size_t n_rw_out;
+    /* sharding: this instance evaluates the SLOs with
+     * br_slo_shard(id, shard_count) == shard_index (rules/evaluator.h). */
+    int64_t shard_index;          /* default 0 */
+    int64_t shard_count;          /* default 1 (no sharding) */
+    char *replica;                /* HA replica name; NULL = none */
+    char *replica_label;          /* label carrying it on remote-written series;
+                                   * default "replica"; never added to alerts */
 } br_config;
 
 /* Fills defaults; the config then owns nothing that needs freeing beyond
@@ -201,9 +239,15 @@ typedef struct br_config_flags {
     const char *log_level;
     const char *const *slo_globs;
     size_t n_slo_globs;
+    bool has_shard;       /* --shard-index / --shard-count given */
+    int64_t shard_index;
+    int64_t shard_count;
 } br_config_flags;
 
 int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err);
+
+/* The defaults of one remote_write_out entry (strings NULL). */
+void br_rw_out_config_defaults(br_rw_out_config *r);
 
 /* Reads the files the config names (auth tokens and users, TLS
  * certificates and keys, receiver CA files, backend credentials) and builds c->auth.checker; a

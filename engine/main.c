@@ -3,6 +3,7 @@
  *
  *   burnrate serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]
  *                  [--slos GLOB]... [--log.level LEVEL]
+ *                  [--shard-index I --shard-count N]
  *   burnrate check FILE...        validate configuration and SLO files (any
  *                                 format), exit 1 on error
  *   burnrate gate --url URL (--service X | --slo ID) [...]
@@ -59,6 +60,9 @@ static void usage(FILE *out)
             "  --data-dir DIR         WAL and snapshots (default ./data)\n"
             "  --slos GLOB            SLO files; repeatable; replaces the config's list\n"
             "  --log.level LEVEL      debug, info, warn or error (default info)\n"
+            "  --shard-index I        with --shard-count N: evaluate only the SLOs whose id\n"
+            "  --shard-count N        hashes to shard I of N (0 <= I < N); every instance\n"
+            "                         still lists every SLO (config: sharding)\n"
             "\n"
             "generate flags:\n"
             "  --slos GLOB            SLO files (any supported format); repeatable, required\n"
@@ -78,9 +82,13 @@ static int cmd_serve(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
         {"data-dir", required_argument, NULL, 'd'}, {"slos", required_argument, NULL, 's'},
         {"log.level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"shard-index", required_argument, NULL, 'I'},
+        {"shard-count", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     const char *slos[MAX_SLO_FLAGS];
+    bool have_index = false;
+    bool have_count = false;
     br_app_options opts;
     memset(&opts, 0, sizeof(opts));
     opts.flags.slo_globs = slos;
@@ -107,6 +115,25 @@ static int cmd_serve(int argc, char **argv)
         case 'v':
             opts.flags.log_level = optarg;
             break;
+        case 'I':
+        case 'N': {
+            char *end = NULL;
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || v < 0 || v > 1024) {
+                fprintf(stderr, "burnrate serve: --%s must be an integer 0..1024, got \"%s\"\n",
+                        c == 'I' ? "shard-index" : "shard-count", optarg);
+                return 2;
+            }
+            if (c == 'I') {
+                opts.flags.shard_index = v;
+                have_index = true;
+            } else {
+                opts.flags.shard_count = v;
+                have_count = true;
+            }
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -115,6 +142,11 @@ static int cmd_serve(int argc, char **argv)
             return 2;
         }
     }
+    if (have_index != have_count) {
+        fprintf(stderr, "burnrate serve: --shard-index and --shard-count go together\n");
+        return 2;
+    }
+    opts.flags.has_shard = have_index;
     if (optind < argc) {
         fprintf(stderr, "burnrate serve: unexpected argument \"%s\"\n", argv[optind]);
         return 2;

@@ -1934,6 +1934,55 @@ static void forget_counts(inst *in)
     }
 }
 
+/* ------------------------------------------------------------ sharding */
+
+uint32_t br_slo_shard(const char *id, uint32_t count)
+{
+    if (count <= 1) {
+        return 0;
+    }
+    uint64_t key = br_hash64(id, strlen(id), 0);
+    int64_t b = -1;
+    int64_t j = 0;
+    while (j < (int64_t)count) {
+        b = j;
+        key = key * 2862933555777941757ULL + 1;
+        j = (int64_t)((double)(b + 1) * ((double)(1LL << 31) / (double)((key >> 33) + 1)));
+    }
+    return (uint32_t)b;
+}
+
+static bool owned_here(const br_evaluator *e, const br_slo_def *d)
+{
+    return e->opts.shard_count <= 1 ||
+           br_slo_shard(d->id, e->opts.shard_count) == e->opts.shard_index;
+}
+
+/* The row of an SLO another shard evaluates: listed, no data, nothing
+ * recorded or alerted here. */
+static void other_shard_status(tick_ctx *tc, const br_slo_def *d, br_slo_status *st)
+{
+    br_arena *a = &tc->snap->arena;
+    memset(st, 0, sizeof(*st));
+    st->def = d;
+    st->instance_id = br_arena_strdup(a, d->id);
+    st->group_labels = br_arena_calloc(a, 1, sizeof(br_kv));
+    st->period_start_ms = tc->t - d->period.duration_ms;
+    st->period_end_ms = tc->t;
+    st->period.error_ratio = NAN;
+    st->period.burn_rate = NAN;
+    st->sli = NAN;
+    st->budget_remaining = NAN;
+    st->budget_remaining_ms = NAN;
+    st->budget_consumed = NAN;
+    st->consumed_last_hour = NAN;
+    st->exhaustion_eta_s = NAN;
+    st->budget_total_ms = (1.0 - d->objective) * (double)d->period.duration_ms;
+    st->windows = br_arena_calloc(a, 1, sizeof(br_window_status));
+    st->alerts = br_arena_calloc(a, 1, sizeof(br_alert_status));
+    st->no_data = true;
+}
+
 static int cmp_status(const void *a, const void *b)
 {
     const br_slo_status *x = a;
@@ -1971,6 +2020,10 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
     for (size_t i = 0; i < e->n_defs; i++) {
         br_arena_reset(&scratch);
         def_state *ds = &e->defs[i];
+        if (!owned_here(e, ds->def)) {
+            total_insts++; /* listed as one no-data row below */
+            continue;
+        }
         br_err derr;
         br_err_clear(&derr);
         int rc = eval_def(&tc, ds, &scratch, &derr);
@@ -2017,6 +2070,10 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
     size_t n = 0;
     for (size_t i = 0; i < e->n_defs; i++) {
         def_state *ds = &e->defs[i];
+        if (!owned_here(e, ds->def)) {
+            other_shard_status(&tc, ds->def, &tc.snap->slos[n++]);
+            continue;
+        }
         if (ds->n_insts == 0 && (ds->def->n_grouping == 0 || ds->error != NULL)) {
             /* No series at all (or none read): still listed, as no data. */
             inst *in = inst_for(ds, NULL, 0);

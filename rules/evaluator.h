@@ -67,7 +67,26 @@ typedef struct br_evaluator_options {
      * nothing. */
     struct br_alerting *alerting;
     int64_t (*now_ms)(void);       /* clock; NULL = wall clock */
+    /* Sharding: only SLOs with br_slo_shard(id, shard_count) == shard_index
+     * are evaluated (recorded, alerted); the others are listed in the
+     * snapshot as no data. shard_count 0 or 1 = every SLO. */
+    uint32_t shard_index;
+    uint32_t shard_count;
 } br_evaluator_options;
+
+/*
+ * The shard (0..count-1) that owns the SLO with this id (borrowed, the
+ * definition's id). Stable across versions, processes and machines: this
+ * function is part of the deployment contract (several instances must
+ * agree), so it must never change. It is Lamping and Veach's jump
+ * consistent hash of key = br_hash64(id bytes without the NUL, seed 0)
+ * (engine/core/hash.h; little-endian reading of 8-byte blocks): start with
+ * b = -1, j = 0; while j < count: b = j, key = key * 2862933555777941757
+ * + 1 (mod 2^64), j = floor((b + 1) * 2^31 / ((key >> 33) + 1)); return b.
+ * Growing count from n to n+1 moves only about 1/(n+1) of the SLOs.
+ * count 0 is treated as 1. tests/unit/test_rw_out.c pins ids to shards.
+ */
+uint32_t br_slo_shard(const char *id, uint32_t count);
 
 /* Returns a new evaluator (free with br_evaluator_free) or NULL with err. */
 br_evaluator *br_evaluator_new(const br_evaluator_options *opts, br_err *err);

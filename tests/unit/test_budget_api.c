@@ -25,6 +25,7 @@
 // clang-format on
 
 #include "api/budget_api.h"
+#include "rules/evaluator.h"
 #include "api/server.h"
 #include "engine/core/alloc.h"
 #include "rules/slo.h"
@@ -336,6 +337,8 @@ static int reset(void **state)
     fake.snap = snapshot;
     fake.history_rc = 0;
     fake.history_calls = 0;
+    api.shard_index = 0;
+    api.shard_count = 0;
     return 0;
 }
 
@@ -466,6 +469,79 @@ static void test_budget_list_returns_every_instance_sorted(void **state)
     assert_true(num(d, "eval_time_ms") == (double)EVAL_MS);
     assert_true(num(d, "interval_seconds") == 30.0);
     assert_true(num(d, "eval_duration_seconds") == 0.0125);
+    cJSON_Delete(j);
+}
+
+static cJSON *find_row(cJSON *root, const char *id)
+{
+    cJSON *row = NULL;
+    cJSON_ArrayForEach(row, item(data_of(root), "slos"))
+    {
+        if (strcmp(str(row, "id"), id) == 0) {
+            return row;
+        }
+    }
+    fail_msg("no row %s", id);
+    return NULL;
+}
+
+static void test_budget_list_unsharded_marks_every_slo_evaluated_here(void **state)
+{
+    (void)state;
+    cJSON *j = NULL;
+    assert_int_equal(get("/api/v1/slos", &j), 200);
+    cJSON *row = NULL;
+    int rows = 0;
+    cJSON_ArrayForEach(row, item(data_of(j), "slos"))
+    {
+        assert_true(num(row, "shard") == 0.0);
+        assert_true(cJSON_IsTrue(item(row, "evaluated_here")));
+        rows++;
+    }
+    assert_int_equal(rows, 8);
+    cJSON_Delete(j);
+}
+
+static void test_budget_list_names_owner_shard_and_evaluated_here(void **state)
+{
+    (void)state;
+    api.shard_index = 0;
+    api.shard_count = 2;
+    cJSON *j = NULL;
+    assert_int_equal(get("/api/v1/slos", &j), 200);
+    /* Pinned in test_rw_out.c: checkout-availability belongs to shard 1 of 2. */
+    cJSON *ca = find_row(j, "checkout-availability");
+    assert_true(num(ca, "shard") == 1.0);
+    assert_true(cJSON_IsFalse(item(ca, "evaluated_here")));
+    int here = 0;
+    int elsewhere = 0;
+    cJSON *row = NULL;
+    cJSON_ArrayForEach(row, item(data_of(j), "slos"))
+    {
+        uint32_t want = br_slo_shard(str(row, "slo_id"), 2);
+        assert_true(num(row, "shard") == (double)want);
+        assert_int_equal(cJSON_IsTrue(item(row, "evaluated_here")), want == 0);
+        here += want == 0;
+        elsewhere += want != 0;
+    }
+    assert_int_equal(here + elsewhere, 8);
+    cJSON_Delete(j);
+    assert_int_equal(get("/api/v1/slos/checkout-availability", &j), 200);
+    assert_true(num(data_of(j), "shard") == 1.0);
+    assert_true(cJSON_IsFalse(item(data_of(j), "evaluated_here")));
+    cJSON_Delete(j);
+}
+
+static void test_gate_denies_slo_evaluated_by_another_shard(void **state)
+{
+    (void)state;
+    api.shard_index = 0;
+    api.shard_count = 2;
+    cJSON *j = NULL;
+    assert_int_equal(gate("slo=checkout-availability&on_no_data=allow", &j), 409);
+    assert_false(cJSON_IsTrue(item(j, "allow")));
+    char reasons[2048];
+    assert_non_null(strstr(joined_reasons(j, reasons, sizeof(reasons)), "evaluated by shard 1"));
     cJSON_Delete(j);
 }
 
@@ -1230,6 +1306,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_budget_list_returns_every_instance_sorted),
+        T(test_budget_list_unsharded_marks_every_slo_evaluated_here),
+        T(test_budget_list_names_owner_shard_and_evaluated_here),
+        T(test_gate_denies_slo_evaluated_by_another_shard),
         T(test_budget_list_filters_by_service),
         T(test_budget_list_filters_by_state),
         T(test_budget_list_filters_by_label_of_definition_and_group),
