@@ -134,6 +134,8 @@ static void put_number(cJSON *o, const char *key, double v)
     }
 }
 
+static void put_adjustments(cJSON *o, const br_slo_status *st);
+
 static void put_string(cJSON *o, const char *key, const char *s)
 {
     if (s != NULL) {
@@ -695,7 +697,46 @@ static cJSON *slo_summary(const view *v, const br_slo_status *st)
     cJSON_AddBoolToObject(o, "stale", eval_stale(v) || sample_stale(v, st));
     cJSON_AddBoolToObject(o, "no_data", st->no_data);
     put_string(o, "error", st->error);
+    put_adjustments(o, st);
     return o;
+}
+
+/* Budget adjustments of the SLO: each one's state (active, upcoming,
+ * past) and what it removed from the current period; `budget_restored`
+ * is the errors it removed as a share of the period's budget. */
+static void put_adjustments(cJSON *o, const br_slo_status *st)
+{
+    if (st->n_adjustments == 0) {
+        return;
+    }
+    double budget = 1.0 - st->def->objective;
+    cJSON *arr = cJSON_AddArrayToObject(o, "adjustments");
+    for (size_t i = 0; i < st->n_adjustments; i++) {
+        const br_adjust_status *a = &st->adjustments[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, x);
+        put_string(x, "name", a->name);
+        put_string(x, "category", a->category);
+        const char *state = a->active ? "active"
+                            : a->last_start_ms >= st->period_start_ms && a->last_start_ms > 0
+                                ? "past"
+                            : a->next_start_ms > 0 ? "upcoming"
+                                                   : "past";
+        put_string(x, "state", state);
+        cJSON_AddNumberToObject(x, "excluded_seconds", (double)a->excluded_ms / 1000.0);
+        put_number(x, "events_excluded", a->events_excluded);
+        put_number(x, "errors_excluded", a->errors_excluded);
+        put_number(x, "budget_restored", st->period.total > 0
+                                             ? a->errors_excluded / (budget * st->period.total)
+                                             : NAN);
+        put_time(x, "last_start", NULL, a->last_start_ms);
+        put_time(x, "last_end", NULL, a->last_end_ms);
+        put_time(x, "next_start", NULL, a->next_start_ms);
+    }
+    cJSON *tot = cJSON_AddObjectToObject(o, "adjusted");
+    cJSON_AddNumberToObject(tot, "excluded_seconds", (double)st->excluded_ms / 1000.0);
+    put_number(tot, "events_excluded", st->excluded_events);
+    put_number(tot, "errors_excluded", st->excluded_errors);
 }
 
 /* The PromQL behind the SLI over each window: the expressions of the

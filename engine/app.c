@@ -581,7 +581,8 @@ static void *gc_main(void *arg)
 static br_slo_set *build_slo_set(br_app *app, const br_config *cfg, br_err *err)
 {
     br_slo_set *s = br_slo_load_globs((const char *const *)cfg->slo_globs, cfg->n_slo_globs, err);
-    if (s != NULL && br_slo_api_load_dir(app->slo_dir, s, err) != 0) {
+    if (s != NULL && (br_slo_api_load_dir(app->slo_dir, s, err) != 0 ||
+                      br_slo_set_check_composites(s, err) != 0)) {
         br_slo_set_unref(s);
         s = NULL;
     }

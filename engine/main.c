@@ -237,6 +237,10 @@ static int cmd_check(int argc, char **argv)
         return 2;
     }
     int failures = 0;
+    /* SLO files named together form one set, as a config's globs do: ids
+     * must be unique across them and composites may name SLOs of any. */
+    br_slo_set *together = br_slo_set_new();
+    size_t n_slo_files = 0;
     for (int i = 1; i < argc; i++) {
         br_err err;
         br_err_clear(&err);
@@ -249,6 +253,11 @@ static int cmd_check(int argc, char **argv)
             } else {
                 printf("OK: %s defines %zu SLO(s)\n", argv[i], br_slo_set_len(set));
                 print_slo_summary(set);
+                n_slo_files++;
+                if (br_slo_load_file(together, argv[i], &err) != 0) {
+                    fprintf(stderr, "FAILED: %s\n", br_err_format(&err, msg, sizeof(msg)));
+                    failures++;
+                }
             }
             br_slo_set_unref(set);
             continue;
@@ -283,6 +292,16 @@ static int cmd_check(int argc, char **argv)
         }
         br_config_free(&cfg);
     }
+    if (n_slo_files > 0 && failures == 0) {
+        br_err err;
+        br_err_clear(&err);
+        char msg[600];
+        if (br_slo_set_check_composites(together, &err) != 0) {
+            fprintf(stderr, "FAILED: %s\n", br_err_format(&err, msg, sizeof(msg)));
+            failures++;
+        }
+    }
+    br_slo_set_unref(together);
     return failures ? 1 : 0;
 }
 

@@ -30,6 +30,20 @@
  * survive reloads (not restarts: after a restart the first tick starts
  * them afresh).
  *
+ * Budget adjustments (rules/adjust.h): each tick expands the SLO's
+ * excluded intervals over the period (ds->excl). read_sources splits every
+ * interval it is asked for at their edges, asks window_aggs for the
+ * pieces, and hands its callbacks only the sums of the pieces outside
+ * them, so every path (full recount, increments, slices, history) counts
+ * count(window) - count(window n excluded). Time slices wholly inside an
+ * exclusion are neither good nor bad. Changing the adjustments makes the
+ * definition "not the same" across a reload, so it is recounted.
+ *
+ * Composite SLOs (def->n_components > 0) read nothing: after every other
+ * SLO has been evaluated, their windows get bad = sum(w_i * err_i) and
+ * total = sum(w_i) over the components with data in the window (so the
+ * ratio is the weighted mean of the error ratios), in dependency order.
+ *
  * Only the evaluator thread touches def_state/inst; the snapshot pointer
  * is swapped under snap_mu and readers take a reference.
  */
@@ -42,6 +56,7 @@
 #include "engine/core/log.h"
 #include "engine/promql/ast.h"
 #include "engine/promql/selector.h"
+#include "rules/adjust.h"
 #include "rules/generate.h"
 #include "rules/pyrra_series.h"
 #include "rules/slo_template.h"
@@ -59,6 +74,7 @@
 #define DAY_MS (24 * HOUR_MS)
 #define MAX_WINDOWS 16
 #define MAX_SLICES 200000
+#define MAX_ADJ_STATS 16 /* adjustments per SLO with their own counts in the status */
 
 const int64_t br_sloth_windows_ms[7] = {5 * MINUTE_MS, 30 * MINUTE_MS, HOUR_MS,   2 * HOUR_MS,
                                         6 * HOUR_MS,   DAY_MS,         3 * DAY_MS};
@@ -86,6 +102,10 @@ typedef struct inst {
     int64_t last_t;
     bool seen;          /* had a series in this tick's reads */
     slice_ring slices;
+    /* Events removed from the period by each adjustment (first side,
+     * total), this tick. */
+    double adj_first[MAX_ADJ_STATS];
+    double adj_total[MAX_ADJ_STATS];
 } inst;
 
 typedef struct def_state {
@@ -112,6 +132,11 @@ typedef struct def_state {
     br_arena gen_arena;
     br_gen_rules gen;
     int gen_state;                /* 0 not built, 1 built, -1 failed */
+    /* Excluded intervals (budget adjustments) over the range being
+     * counted, sorted and disjoint; n == 0 = none. */
+    br_adjust_list excl;
+    bool no_refine;               /* read_sources: ask for intervals as given */
+    bool composite_done;          /* this tick's composite values are set */
 } def_state;
 
 /* Policy state and alert timers that outlive a reload. */
@@ -421,6 +446,7 @@ static void def_state_free(def_state *ds)
     if (ds->gen_state != 0) {
         br_arena_free(&ds->gen_arena);
     }
+    br_adjust_list_free(&ds->excl);
 }
 
 /* Definitions are "the same" across a reload when the fields that shape
@@ -451,6 +477,25 @@ static bool same_counting(const br_slo_def *a, const br_slo_def *b)
     for (size_t i = 0; i < a->alerting.n_tiers; i++) {
         if (a->alerting.tiers[i].long_window_ms != b->alerting.tiers[i].long_window_ms ||
             a->alerting.tiers[i].short_window_ms != b->alerting.tiers[i].short_window_ms) {
+            return false;
+        }
+    }
+    if (a->n_adjustments != b->n_adjustments || a->n_components != b->n_components) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_adjustments; i++) {
+        const br_adjustment *x = &a->adjustments[i];
+        const br_adjustment *y = &b->adjustments[i];
+        if (x->start_ms != y->start_ms || x->duration_ms != y->duration_ms ||
+            memcmp(&x->rrule, &y->rrule, sizeof(x->rrule)) != 0 ||
+            (x->tz == NULL) != (y->tz == NULL) ||
+            (x->tz != NULL && strcmp(br_tz_name(x->tz), br_tz_name(y->tz)) != 0)) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < a->n_components; i++) {
+        if (strcmp(a->components[i].slo_id, b->components[i].slo_id) != 0 ||
+            a->components[i].weight != b->components[i].weight) {
             return false;
         }
     }
@@ -486,6 +531,7 @@ static void adopt_pending_set(br_evaluator *e)
             old->insts = NULL;
             old->n_insts = 0;
             memset(old->sel_ok, 0, sizeof(old->sel_ok));
+            memset(&old->excl, 0, sizeof(old->excl));
             /* Alert rules point into the old definition: rebuild them. */
             if (defs[i].gen_state != 0) {
                 br_arena_free(&defs[i].gen_arena);
@@ -576,10 +622,76 @@ static bool le_matches(const br_event_source *src, const br_label *ls, size_t n)
 typedef void (*series_fn)(def_state *ds, inst *in, int side, const br_window_agg *aggs,
                           size_t n_iv, int64_t last_t, void *ctx);
 
+/* Splits the sorted, disjoint intervals iv at the edges of the excluded
+ * intervals: *out gets the pieces (in arena), owner[k] the index of the
+ * interval piece k belongs to, or SIZE_MAX when the piece is excluded. */
+static int refine_intervals(const def_state *ds, const br_interval *iv, size_t n_iv,
+                            br_arena *arena, br_interval **out, size_t **owner, size_t *n_out,
+                            br_err *err)
+{
+    const br_adjust_list *x = &ds->excl;
+    size_t cap = n_iv + 2 * x->n + 1;
+    br_interval *p = br_arena_alloc(arena, sizeof(*p) * cap);
+    size_t *own = br_arena_alloc(arena, sizeof(*own) * cap);
+    if (p == NULL || own == NULL) {
+        return br_err_set(err, BR_ELIMIT, "evaluation memory limit reached");
+    }
+    size_t n = 0;
+    size_t j = 0;
+    for (size_t k = 0; k < n_iv; k++) {
+        int64_t at = iv[k].start;
+        int64_t end = iv[k].end;
+        while (j > 0 && x->iv[j - 1].end > at) {
+            j--; /* intervals may revisit an exclusion that spans them */
+        }
+        while (j < x->n && x->iv[j].end <= at) {
+            j++;
+        }
+        size_t jj = j;
+        while (at < end) {
+            if (n + 2 > cap) {
+                return br_err_set(err, BR_ELIMIT, "too many adjustment pieces");
+            }
+            if (jj < x->n && x->iv[jj].start < end && x->iv[jj].end > at) {
+                if (x->iv[jj].start > at) {
+                    p[n] = (br_interval){at, x->iv[jj].start};
+                    own[n++] = k;
+                    at = x->iv[jj].start;
+                }
+                int64_t e2 = x->iv[jj].end < end ? x->iv[jj].end : end;
+                p[n] = (br_interval){at, e2};
+                own[n++] = SIZE_MAX;
+                at = e2;
+                jj++;
+            } else {
+                p[n] = (br_interval){at, end};
+                own[n++] = k;
+                at = end;
+            }
+        }
+        j = jj;
+    }
+    *out = p;
+    *owner = own;
+    *n_out = n;
+    return 0;
+}
+
 static int read_sources(br_evaluator *e, def_state *ds, const br_interval *iv, size_t n_iv,
                         br_arena *arena, series_fn fn, void *ctx, br_err *err)
 {
     const br_sli *sli = &ds->def->sli;
+    const br_interval *asked = iv;
+    size_t n_asked = n_iv;
+    size_t *owner = NULL;
+    if (ds->excl.n > 0 && !ds->no_refine && n_iv > 0) {
+        br_interval *pieces = NULL;
+        int rrc = refine_intervals(ds, iv, n_iv, arena, &pieces, &owner, &n_asked, err);
+        if (rrc != 0) {
+            return rrc;
+        }
+        asked = pieces;
+    }
     const br_event_source *first = ds->bad_is_good ? &sli->good : &sli->bad;
     const br_event_source *src[2] = {first, &sli->total};
     if (e->opts.backend.window_aggs == NULL) {
@@ -592,15 +704,32 @@ static int read_sources(br_evaluator *e, def_state *ds, const br_interval *iv, s
         br_series_aggs_set set;
         bool bool_gauge = src[side]->kind == BR_SOURCE_BOOL_GAUGE;
         int rc = e->opts.backend.window_aggs(e->opts.backend.ctx, ds->sel[side].matchers,
-                                             ds->sel[side].n, iv, n_iv, bool_gauge, arena, &set,
-                                             err);
+                                             ds->sel[side].n, asked, n_asked, bool_gauge, arena,
+                                             &set, err);
         if (rc != 0) {
             return rc;
         }
         for (size_t i = 0; i < set.n; i++) {
-            const br_series_aggs *s = &set.series[i];
+            br_series_aggs *s = &set.series[i];
             if (!le_matches(src[side], s->labels, s->n_labels)) {
                 continue;
+            }
+            if (owner != NULL) {
+                /* Fold the pieces back into the intervals asked for,
+                 * leaving the excluded ones out. */
+                br_window_agg *folded = br_arena_calloc(arena, n_iv, sizeof(*folded));
+                if (folded == NULL) {
+                    return br_err_set(err, BR_ELIMIT, "evaluation memory limit reached");
+                }
+                for (size_t k = 0; k < n_asked; k++) {
+                    if (owner[k] == SIZE_MAX) {
+                        continue;
+                    }
+                    folded[owner[k]].increase += s->aggs[k].increase;
+                    folded[owner[k]].sum += s->aggs[k].sum;
+                    folded[owner[k]].count += s->aggs[k].count;
+                }
+                s->aggs = folded;
             }
             if (bool_gauge) {
                 /* Good samples are the ones equal to 1: for 0/1 gauges
@@ -943,6 +1072,10 @@ static void slices_over(const def_state *ds, const inst *in, int64_t from, int64
         int64_t end = in->slices.end[i];
         if (end == 0 || end <= from || end > to) {
             continue;
+        }
+        if (ds->excl.n > 0 &&
+            br_adjust_covered(&ds->excl, end - d->slice_ms, end) >= d->slice_ms) {
+            continue; /* wholly excluded by an adjustment: neither good nor bad */
         }
         double b = in->slices.bad[i];
         double tot = in->slices.total[i];
@@ -1509,6 +1642,9 @@ static void apply_alerting(tick_ctx *tc)
     br_free(res);
 }
 
+static void adjust_status(const def_state *ds, const inst *in, br_slo_status *st, br_arena *a,
+                          int64_t t);
+
 /* Fills st from in's window values; records series; updates stickies. */
 static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status *st)
 {
@@ -1529,6 +1665,8 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     st->period_end_ms = ds->calendar ? calendar_end(&d->period, st->period_start_ms) : t;
     st->last_sample_ms = in->last_t == INT64_MIN ? 0 : in->last_t;
     st->error = ds->error ? br_arena_strdup(a, ds->error) : NULL;
+    st->replay_progress = 1.0;
+    adjust_status(ds, in, st, a, t);
 
     /* Windows. */
     st->n_windows = ds->n_windows;
@@ -1837,6 +1975,14 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
             st->consumed_last_hour);
     rec_add(tc, "burnrate_slo_budget_exhaustion_seconds", base, k, NULL, NULL,
             isinf(st->exhaustion_eta_s) ? NAN : st->exhaustion_eta_s);
+    if (d->n_adjustments > 0) {
+        rec_add(tc, "burnrate_slo_adjusted_events", base, k, "kind", "total",
+                st->excluded_events);
+        rec_add(tc, "burnrate_slo_adjusted_events", base, k, "kind", "bad",
+                st->excluded_errors);
+        rec_add(tc, "burnrate_slo_adjusted_seconds", base, k, NULL, NULL,
+                (double)st->excluded_ms / 1000.0);
+    }
     for (size_t i = 0; i < d->policy.n_states; i++) {
         rec_add(tc, "burnrate_slo_policy_state", base, k, "state", d->policy.states[i].name,
                 state == (int)i ? 1.0 : 0.0);
@@ -1862,6 +2008,231 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     }
 }
 
+/* ------------------------------------------------------------ adjustments */
+
+/* Expands the SLO's adjustments over everything a tick at t may count:
+ * the period (and the intervals leaving it) plus a day of slack. */
+static int prepare_exclusions(def_state *ds, int64_t t, int64_t from, br_err *err)
+{
+    const br_slo_def *d = ds->def;
+    ds->excl.n = 0;
+    if (d->n_adjustments == 0) {
+        return 0;
+    }
+    return br_adjust_expand(d->adjustments, d->n_adjustments, from - DAY_MS, t + 1, &ds->excl,
+                            err);
+}
+
+typedef struct adj_ctx {
+    size_t which;
+} adj_ctx;
+
+static void adj_fn(def_state *ds, inst *in, int side, const br_window_agg *aggs, size_t n_iv,
+                   int64_t last_t, void *vctx)
+{
+    (void)ds;
+    (void)last_t;
+    adj_ctx *c = vctx;
+    double sum = 0;
+    for (size_t k = 0; k < n_iv; k++) {
+        sum += aggs[k].increase;
+    }
+    if (side == 0) {
+        in->adj_first[c->which] += sum;
+    } else {
+        in->adj_total[c->which] += sum;
+    }
+}
+
+/* Events each of the first MAX_ADJ_STATS adjustments removed from the
+ * period (ps, t], per instance, read over its own occurrences (not
+ * refined, so overlapping adjustments each count the shared events). */
+static int count_adjusted(br_evaluator *e, def_state *ds, int64_t ps, int64_t t,
+                          br_arena *arena, br_err *err)
+{
+    const br_slo_def *d = ds->def;
+    for (size_t i = 0; i < ds->n_insts; i++) {
+        memset(ds->insts[i]->adj_first, 0, sizeof(ds->insts[i]->adj_first));
+        memset(ds->insts[i]->adj_total, 0, sizeof(ds->insts[i]->adj_total));
+    }
+    if (!ds->exact || d->n_adjustments == 0) {
+        return 0;
+    }
+    bool saved_seen[64];
+    size_t n_saved = ds->n_insts < 64 ? ds->n_insts : 64;
+    for (size_t i = 0; i < n_saved; i++) {
+        saved_seen[i] = ds->insts[i]->seen;
+    }
+    int rc = 0;
+    for (size_t a = 0; a < d->n_adjustments && a < MAX_ADJ_STATS && rc == 0; a++) {
+        br_adjust_list l = {0};
+        rc = br_adjust_expand(&d->adjustments[a], 1, ps, t, &l, err);
+        if (rc == 0 && l.n > 0) {
+            adj_ctx c = {a};
+            ds->no_refine = true;
+            rc = read_sources(e, ds, l.iv, l.n, arena, adj_fn, &c, err);
+            ds->no_refine = false;
+        }
+        br_adjust_list_free(&l);
+    }
+    for (size_t i = 0; i < n_saved; i++) {
+        ds->insts[i]->seen = saved_seen[i];
+    }
+    return rc;
+}
+
+/* Fills st's adjustment fields. */
+typedef struct occ_ctx {
+    int64_t t;
+    int64_t dur;
+    int64_t last;
+    int64_t next;
+} occ_ctx;
+
+static int occ_fn(void *vctx, int64_t start)
+{
+    occ_ctx *c = vctx;
+    if (start <= c->t) {
+        c->last = start;
+        return 0;
+    }
+    c->next = start;
+    return 1;
+}
+
+static void adjust_status(const def_state *ds, const inst *in, br_slo_status *st, br_arena *a,
+                          int64_t t)
+{
+    const br_slo_def *d = ds->def;
+    st->excluded_events = ds->exact ? 0 : NAN;
+    st->excluded_errors = ds->exact ? 0 : NAN;
+    st->excluded_ms = br_adjust_covered(&ds->excl, st->period_start_ms, t);
+    if (d->n_adjustments == 0) {
+        return;
+    }
+    st->n_adjustments = d->n_adjustments;
+    st->adjustments = br_arena_calloc(a, d->n_adjustments + 1, sizeof(br_adjust_status));
+    for (size_t i = 0; i < d->n_adjustments; i++) {
+        const br_adjustment *adj = &d->adjustments[i];
+        br_adjust_status *as = &st->adjustments[i];
+        as->name = br_arena_strdup(a, adj->name);
+        as->category = br_adjust_category_name(adj->category);
+        br_adjust_list l = {0};
+        br_err err;
+        br_err_clear(&err);
+        if (br_adjust_expand(adj, 1, st->period_start_ms, t, &l, &err) == 0) {
+            as->excluded_ms = br_adjust_covered(&l, st->period_start_ms, t);
+        }
+        br_adjust_list_free(&l);
+        occ_ctx oc = {t, adj->duration_ms, 0, 0};
+        br_adjust_each(adj, t - adj->duration_ms, t + 400 * DAY_MS, occ_fn, &oc);
+        as->last_start_ms = oc.last;
+        as->last_end_ms = oc.last ? oc.last + adj->duration_ms : 0;
+        as->next_start_ms = oc.next;
+        as->active = oc.last != 0 && t < oc.last + adj->duration_ms;
+        if (!ds->exact || i >= MAX_ADJ_STATS) {
+            as->events_excluded = NAN;
+            as->errors_excluded = NAN;
+            continue;
+        }
+        double first = in->adj_first[i];
+        double total = in->adj_total[i];
+        as->events_excluded = total;
+        as->errors_excluded = ds->bad_is_good ? total - first : first;
+    }
+    if (ds->exact) {
+        /* Totals: the sum over adjustments (overlaps count twice). */
+        for (size_t i = 0; i < d->n_adjustments && i < MAX_ADJ_STATS; i++) {
+            st->excluded_events += st->adjustments[i].events_excluded;
+            st->excluded_errors += st->adjustments[i].errors_excluded;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ composites */
+
+static def_state *find_def(br_evaluator *e, const char *id)
+{
+    for (size_t i = 0; i < e->n_defs; i++) {
+        if (strcmp(e->defs[i].def->id, id) == 0) {
+            return &e->defs[i];
+        }
+    }
+    return NULL;
+}
+
+/* A component's error ratio over its window wi at t, as its own status
+ * shows it (time slices for the period when it budgets by slices). */
+static double component_ratio(const def_state *cds, size_t wi, int64_t t)
+{
+    const br_slo_def *d = cds->def;
+    double bad = 0;
+    double total = 0;
+    bool period = wi == cds->n_windows - 1;
+    for (size_t i = 0; i < cds->n_insts; i++) {
+        const inst *in = cds->insts[i];
+        double b;
+        double tot;
+        if (period && d->budgeting != BR_BUDGET_OCCURRENCES && d->n_components == 0) {
+            slices_over(cds, in, period_start_at(d, t), t, &b, &tot);
+        } else {
+            b = in->win_bad[wi];
+            tot = in->win_total[wi];
+            if (cds->bad_is_good && d->sli.kind == BR_SLI_EVENTS) {
+                b = tot - b;
+            }
+        }
+        bad += b;
+        total += tot;
+    }
+    return ratio_or_nan(bad, total);
+}
+
+/* Evaluates composite ds from its components' values of this tick;
+ * returns 1 when a component is not ready yet (another composite). */
+static int eval_composite(br_evaluator *e, def_state *ds, int64_t t)
+{
+    const br_slo_def *d = ds->def;
+    for (size_t c = 0; c < d->n_components; c++) {
+        def_state *cds = find_def(e, d->components[c].slo_id);
+        if (cds != NULL && cds->def->n_components > 0 && !cds->composite_done) {
+            return 1;
+        }
+    }
+    inst *in = inst_for(ds, NULL, 0);
+    in->seen = true;
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        double bad = 0;
+        double total = 0;
+        for (size_t c = 0; c < d->n_components; c++) {
+            def_state *cds = find_def(e, d->components[c].slo_id);
+            if (cds == NULL) {
+                continue;
+            }
+            size_t wi = w == ds->n_windows - 1 ? cds->n_windows - 1
+                                               : window_index(cds, ds->windows[w]);
+            if (wi == SIZE_MAX) {
+                continue; /* the component does not count this window */
+            }
+            double r = component_ratio(cds, wi, t);
+            if (isnan(r)) {
+                continue; /* no data: left out of the weighted mean */
+            }
+            bad += d->components[c].weight * r;
+            total += d->components[c].weight;
+            for (size_t i = 0; i < cds->n_insts; i++) {
+                if (cds->insts[i]->last_t > in->last_t) {
+                    in->last_t = cds->insts[i]->last_t;
+                }
+            }
+        }
+        in->win_bad[w] = bad;
+        in->win_total[w] = total;
+    }
+    ds->composite_done = true;
+    return 0;
+}
+
 /* ------------------------------------------------------------ the tick */
 
 static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
@@ -1882,7 +2253,17 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
             ds->settled_at = 0; /* a new period: recount */
         }
     }
-    int rc = 0;
+    if (d->n_components > 0) {
+        return 0; /* composites: after every other SLO (eval_composite) */
+    }
+    int64_t ps_now = period_start_at(d, t);
+    int rc = prepare_exclusions(ds, t, ps_now < t - d->period.duration_ms
+                                           ? ps_now
+                                           : t - d->period.duration_ms,
+                                err);
+    if (rc != 0) {
+        return rc;
+    }
     bool slices = d->budgeting != BR_BUDGET_OCCURRENCES || d->sli.kind == BR_SLI_THRESHOLD;
     if (ds->exact) {
         bool full = ds->settled_at == 0 || t - ds->last_full >= e->opts.resync_ms;
@@ -1908,6 +2289,9 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
                 in->win_bad[w] = in->settled_bad[w] + in->fresh_bad;
                 in->win_total[w] = in->settled_total[w] + in->fresh_total;
             }
+        }
+        if (rc == 0) {
+            rc = count_adjusted(e, ds, ps_now, t, arena, err);
         }
     } else {
         if (d->sli.kind != BR_SLI_THRESHOLD) {
@@ -2065,6 +2449,22 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
         }
         ds->n_insts = w;
         total_insts += ds->n_insts ? ds->n_insts : 1;
+    }
+    /* Composites, in dependency order (components first). */
+    for (size_t i = 0; i < e->n_defs; i++) {
+        e->defs[i].composite_done = false;
+    }
+    for (size_t pass = 0; pass <= e->n_defs; pass++) {
+        bool pending = false;
+        for (size_t i = 0; i < e->n_defs; i++) {
+            def_state *ds = &e->defs[i];
+            if (ds->def->n_components > 0 && !ds->composite_done) {
+                pending = eval_composite(e, ds, now_ms) != 0 || pending;
+            }
+        }
+        if (!pending) {
+            break;
+        }
     }
     tc.snap->slos = br_arena_calloc(&tc.snap->arena, total_insts + 1, sizeof(br_slo_status));
     size_t n = 0;
@@ -2375,7 +2775,16 @@ static int source_history(void *ctx, const char *instance_id, int64_t start_ms, 
     /* A private def_state: the evaluator thread's own is not shared. */
     def_state ds;
     def_state_init(&ds, st->def);
-    int rc;
+    int64_t from = period_start_at(st->def, start_ms);
+    if (start_ms - st->def->period.duration_ms < from) {
+        from = start_ms - st->def->period.duration_ms;
+    }
+    int rc = prepare_exclusions(&ds, end_ms, from, err);
+    if (rc != 0) {
+        def_state_free(&ds);
+        br_slo_snapshot_unref(snap);
+        return rc;
+    }
     if (ds.exact && st->def->budgeting == BR_BUDGET_OCCURRENCES) {
         rc = history_exact(e, &ds, instance_id, start_ms, end_ms, step_ms, arena, out, err);
     } else if (!ds.exact && st->def->budgeting == BR_BUDGET_OCCURRENCES) {

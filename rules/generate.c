@@ -1485,6 +1485,22 @@ static void write_yaml(const br_gen_rules *rules, br_buf *out)
                   "# Series names and labels are Sloth's, so Sloth's dashboards work with them.\n"
                   "# Do not edit: change the SLO files and generate again.\n\n",
                   n_slos, n_slos == 1 ? "" : "s", BR_VERSION);
+    /* What Prometheus rules cannot say: budget adjustments exclude periods
+     * that burnrate leaves out of the SLI, while these rules count them. */
+    bool noted = false;
+    for (size_t i = 0; i < rules->n_groups; i++) {
+        const br_slo_def *d = rules->groups[i].def;
+        if (rules->groups[i].kind == BR_GEN_GROUP_SLI && d != NULL && d->n_adjustments > 0) {
+            br_buf_printf(out,
+                          "# %s: its %zu budget adjustment%s (excluded periods) cannot be "
+                          "expressed in\n#   Prometheus rules; these rules count every event.\n",
+                          d->id, d->n_adjustments, d->n_adjustments == 1 ? "" : "s");
+            noted = true;
+        }
+    }
+    if (noted) {
+        br_buf_puts(out, "\n");
+    }
     if (rules->n_groups == 0) {
         br_buf_puts(out, "groups: []\n");
     } else {

@@ -262,6 +262,7 @@ br_slo_def *br_slo_def_new(br_slo_set *s)
     d->alerting.budget_drop_window_ms = HOUR_MS;
     d->alerting.exhaustion_within_ms = 7 * DAY_MS;
     br_slo_default_policy(s, &d->policy);
+    d->replay_max_ms = -1; /* the period, once known (br_slo_set_add) */
     return d;
 }
 
@@ -367,6 +368,9 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
             return def_error(d, err, "the time slice target must be in (0, 1]");
         }
     }
+    if (d->replay_max_ms < 0) {
+        d->replay_max_ms = d->period.duration_ms;
+    }
     if (!tiers_explicit) {
         br_burn_tier scaled[4];
         br_slo_default_tiers(d->period.duration_ms, scaled);
@@ -432,6 +436,75 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
     }
     s->defs[s->n++] = d;
     return 0;
+}
+
+/* Depth-first walk over component references: 1 = on the stack. */
+static int composite_visit(br_slo_set *s, const br_slo_def *d, unsigned char *mark, br_err *err)
+{
+    size_t self = 0;
+    while (self < s->n && s->defs[self] != d) {
+        self++;
+    }
+    if (mark[self] == 2) {
+        return 0;
+    }
+    mark[self] = 1;
+    for (size_t c = 0; c < d->n_components; c++) {
+        const br_composite_component *cc = &d->components[c];
+        size_t j = 0;
+        while (j < s->n && strcmp(s->defs[j]->id, cc->slo_id) != 0) {
+            j++;
+        }
+        if (j == s->n) {
+            return br_err_setpos(err, BR_EINVAL, d->file, cc->line, cc->col,
+                                 "composite SLO %s: unknown component SLO \"%s\" (components "
+                                 "must be in the SLO files loaded with the composite)",
+                                 d->id, cc->slo_id);
+        }
+        const br_slo_def *x = s->defs[j];
+        if (mark[j] == 1) {
+            return br_err_setpos(err, BR_EINVAL, d->file, cc->line, cc->col,
+                                 "composite SLO %s: component \"%s\" makes a cycle", d->id,
+                                 cc->slo_id);
+        }
+        if (x->period.kind != d->period.kind || x->period.duration_ms != d->period.duration_ms ||
+            (d->period.kind == BR_PERIOD_CALENDAR &&
+             (x->period.unit != d->period.unit || x->period.count != d->period.count ||
+              x->period.utc_offset_s != d->period.utc_offset_s ||
+              (x->period.time_zone == NULL) != (d->period.time_zone == NULL) ||
+              (x->period.time_zone != NULL &&
+               strcmp(x->period.time_zone, d->period.time_zone) != 0)))) {
+            return br_err_setpos(err, BR_EINVAL, d->file, cc->line, cc->col,
+                                 "composite SLO %s: component \"%s\" has a different period; "
+                                 "a composite and its components must share one period",
+                                 d->id, cc->slo_id);
+        }
+        if (x->n_grouping > 0) {
+            return br_err_setpos(err, BR_EINVAL, d->file, cc->line, cc->col,
+                                 "composite SLO %s: component \"%s\" is grouped; components "
+                                 "must be single-instance SLOs",
+                                 d->id, cc->slo_id);
+        }
+        int rc = composite_visit(s, x, mark, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    mark[self] = 2;
+    return 0;
+}
+
+int br_slo_set_check_composites(br_slo_set *s, br_err *err)
+{
+    unsigned char *mark = br_calloc(s->n + 1, 1);
+    int rc = 0;
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        if (s->defs[i]->n_components > 0) {
+            rc = composite_visit(s, s->defs[i], mark, err);
+        }
+    }
+    br_free(mark);
+    return rc;
 }
 
 const char *br_slo_format_name(br_slo_format f)

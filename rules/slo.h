@@ -35,6 +35,7 @@
 #include "engine/core/arena.h"
 #include "engine/core/err.h"
 #include "engine/core/tz.h"
+#include "rules/adjust.h"
 #include "rules/yamldoc.h"
 
 #include <stdbool.h>
@@ -212,6 +213,14 @@ typedef struct br_policy {
     size_t n_states;
 } br_policy;
 
+/* One component of a composite SLO: another SLO of the set, by id. */
+typedef struct br_composite_component {
+    const char *slo_id;
+    double weight;            /* > 0 */
+    int line;                 /* where it was written, for messages (0 = unknown) */
+    int col;
+} br_composite_component;
+
 typedef struct br_slo_def {
     const char *id;           /* "<service>-<name>", unique in the set (Sloth's sloth_id) */
     const char *service;
@@ -233,6 +242,21 @@ typedef struct br_slo_def {
     br_slo_format format;
     const char *file;         /* where it was defined, for messages */
     int line;
+    /* Budget adjustments (rules/adjust.h): periods whose events are
+     * removed from every window and the period; in the set's arena. */
+    const br_adjustment *adjustments;
+    size_t n_adjustments;
+    /* Composite SLO when n_components > 0: the error ratio of a window is
+     * sum(w_i * err_i) / sum(w_i) over the components with data in it.
+     * The SLI is then a RAW template over the components' recorded
+     * series (what `generate` writes); the evaluator computes it natively
+     * from the components' own counts. */
+    const br_composite_component *components;
+    size_t n_components;
+    /* Replay of the recorded series for the past when the SLO is new
+     * (evaluator.h): step and how far back; max 0 = off. */
+    int64_t replay_step_ms;   /* 0 = the evaluation interval */
+    int64_t replay_max_ms;    /* default: the period */
 } br_slo_def;
 
 typedef struct br_slo_set br_slo_set;
@@ -303,6 +327,13 @@ int br_slo_parse_objective(const char *text, double *out);
 const char *br_slo_make_id(br_slo_set *s, const char *service, const char *name);
 /* Copies a string into s's arena (NULL stays NULL). */
 const char *br_slo_strdup(br_slo_set *s, const char *text);
+
+/* Checks the composite SLOs of s: every component names an SLO of s
+ * (defined before the composite), no cycles, same period as the
+ * composite, components not grouped. Errors name the component's
+ * file:line:col. Builds nothing; the native loader calls it after each
+ * document. */
+int br_slo_set_check_composites(br_slo_set *s, br_err *err);
 
 /* Names used in messages and the API. */
 const char *br_slo_format_name(br_slo_format f);

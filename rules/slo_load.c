@@ -131,6 +131,11 @@ br_slo_set *br_slo_load_globs(const char *const *globs, size_t n, br_err *err)
         }
         globfree(&g);
     }
+    /* Composites may name SLOs of any file: checked once all are loaded. */
+    if (br_slo_set_check_composites(s, err) != 0) {
+        br_slo_set_unref(s);
+        return NULL;
+    }
     return s;
 }
 

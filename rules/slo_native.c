@@ -16,7 +16,22 @@
  *                  budget_drop, exhaustion_within, keep_firing_for,
  *                  runbook_url, min_events, budget_low, no_data_for,
  *                  inhibit_tickets},
- *       policy: {states: [{name, above, deploy, actions}]}
+ *       policy: {states: [{name, above, deploy, actions}]},
+ *       adjustments: [<adjustment> | <name of a file-level adjustment>],
+ *       composite: [{slo: <id>, weight: <number, default 1>}],  # instead of sli
+ *       replay: false | {step: <duration>, max: <duration>}
+ *   adjustments:                       # file level, optional
+ *     - <adjustment>, plus slos: [<id>...] and/or match_labels: {k: v}
+ *       selecting the SLOs of this document it applies to
+ *   <adjustment> = {name, category (maintenance | deployment |
+ *       outside_business_hours | other), start (RFC 3339), duration | end,
+ *       rrule (RFC 5545 subset, rules/adjust.h), timezone (IANA)}
+ *
+ * A composite's SLI is a RAW template over its components' recorded
+ * series (the weighted mean of their error ratios, as `generate` writes
+ * it); its components may be defined in any file of the set:
+ * br_slo_set_check_composites verifies them once every file is loaded
+ * (br_slo_load_globs, and the app after adding API-managed SLOs).
  *
  * Rules: `defaults` is applied to every SLO of the document before the
  * SLO's own keys; maps (labels, annotations) merge key by key, everything
@@ -30,26 +45,40 @@
 #include "slo.h"
 #include "slo_template.h"
 
+#include "engine/core/buf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+/* A file-level adjustment and the SLOs it selects. */
+typedef struct file_adjustment {
+    br_adjustment *a;
+    const char **ids;
+    size_t n_ids;
+    br_kv *labels;
+    size_t n_labels;
+} file_adjustment;
 
 typedef struct native_ctx {
     br_slo_set *s;
     br_yaml_doc *doc;
     br_err *err;
     bool tiers_explicit;
+    file_adjustment *file_adj; /* in the set's arena */
+    size_t n_file_adj;
 } native_ctx;
 
 static const char *const slo_keys[] = {
-    "service",  "name",      "description", "objective",    "labels",
-    "period",   "budgeting", "time_slice",  "slice_target", "no_data",
-    "grouping", "sli",       "alerting",    "policy",       NULL,
+    "service",  "name",      "description", "objective",    "labels",      "period",
+    "budgeting", "time_slice", "slice_target", "no_data",   "grouping",    "sli",
+    "alerting", "policy",    "adjustments", "composite",    "replay",      NULL,
 };
 
 static const char *const default_keys[] = {
-    "service",      "objective", "labels",   "period",   "budgeting", "time_slice",
-    "slice_target", "no_data",   "grouping", "alerting", "policy",    NULL,
+    "service",      "objective", "labels",   "period",   "budgeting",   "time_slice",
+    "slice_target", "no_data",   "grouping", "alerting", "policy",      "adjustments",
+    "replay",       NULL,
 };
 
 /* ----------------------------------------------------------------- scalars */
@@ -862,6 +891,361 @@ static int parse_policy(native_ctx *c, br_slo_def *d, br_yaml_node *n)
     return 0;
 }
 
+/* ------------------------------------------------------------- adjustments */
+
+/* Reads one adjustment map (keys checked by the caller) into a. */
+static int parse_adjustment(native_ctx *c, br_yaml_node *n, br_adjustment *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->category = BR_ADJUST_MAINTENANCE;
+    int rc = br_slo_yaml_require(c->doc, n, "name", "an adjustment", c->err);
+    if (rc == 0) {
+        rc = br_slo_yaml_require(c->doc, n, "start", "an adjustment", c->err);
+    }
+    if (rc == 0) {
+        rc = get_str(c, br_yaml_map_get(c->doc, n, "name"), "name", &a->name);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    br_yaml_node *v = br_yaml_map_get(c->doc, n, "category");
+    if (v != NULL) {
+        const char *t = br_yaml_scalar(v);
+        int cat = t != NULL ? br_adjust_category_parse(t) : -1;
+        if (cat < 0) {
+            return br_yaml_error(c->doc, v, c->err, BR_EINVAL,
+                                 "adjustment category must be one of maintenance, deployment, "
+                                 "outside_business_hours, other; got \"%s\"",
+                                 t ? t : "a non-scalar");
+        }
+        a->category = (br_adjust_category)cat;
+    }
+    v = br_yaml_map_get(c->doc, n, "timezone");
+    if (v != NULL) {
+        const char *t = br_yaml_scalar(v);
+        br_err inner;
+        br_err_clear(&inner);
+        if (t == NULL) {
+            return br_yaml_error(c->doc, v, c->err, BR_EINVAL,
+                                 "adjustment timezone must be an IANA name like Europe/Paris");
+        }
+        if (br_slo_set_time_zone(c->s, t, &a->tz, &inner) != 0) {
+            return wrap(c, v, "adjustment timezone", &inner);
+        }
+    }
+    v = br_yaml_map_get(c->doc, n, "start");
+    const char *t = br_yaml_scalar(v);
+    if (t == NULL || br_adjust_parse_time(t, a->tz, &a->start_ms) != 0) {
+        return br_yaml_error(c->doc, v, c->err, BR_EINVAL,
+                             "adjustment start must be an RFC 3339 time like "
+                             "2026-11-01T02:00:00Z (local to timezone when it has no offset), "
+                             "got \"%s\"",
+                             t ? t : "a non-scalar");
+    }
+    br_yaml_node *dur = br_yaml_map_get(c->doc, n, "duration");
+    br_yaml_node *end = br_yaml_map_get(c->doc, n, "end");
+    if ((dur == NULL) == (end == NULL)) {
+        return br_yaml_error(c->doc, n, c->err, BR_EINVAL,
+                             "adjustment %s: give exactly one of \"duration\" and \"end\"",
+                             a->name);
+    }
+    if (dur != NULL) {
+        rc = br_yaml_get_duration(c->doc, dur, "duration", false, &a->duration_ms, c->err);
+        if (rc != 0) {
+            return rc;
+        }
+    } else {
+        int64_t e = 0;
+        t = br_yaml_scalar(end);
+        if (t == NULL || br_adjust_parse_time(t, a->tz, &e) != 0 || e <= a->start_ms) {
+            return br_yaml_error(c->doc, end, c->err, BR_EINVAL,
+                                 "adjustment end must be an RFC 3339 time after start, got "
+                                 "\"%s\"",
+                                 t ? t : "a non-scalar");
+        }
+        a->duration_ms = e - a->start_ms;
+    }
+    v = br_yaml_map_get(c->doc, n, "rrule");
+    if (v != NULL) {
+        t = br_yaml_scalar(v);
+        if (t == NULL) {
+            return br_yaml_error(c->doc, v, c->err, BR_EINVAL,
+                                 "adjustment rrule must be a string like "
+                                 "\"FREQ=WEEKLY;BYDAY=SU\"");
+        }
+        br_err inner;
+        br_err_clear(&inner);
+        size_t off = 0;
+        if (br_rrule_parse(t, &a->rrule, &off, &inner) != 0) {
+            int quoted = v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                         v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+            return br_err_setpos(c->err, BR_EINVAL, c->doc->file, (int)v->start_mark.line + 1,
+                                 (int)(v->start_mark.column + 1 + (size_t)quoted + off),
+                                 "adjustment %s: %s", a->name, inner.msg);
+        }
+    }
+    br_err inner;
+    br_err_clear(&inner);
+    if (br_adjust_validate(a, &inner) != 0) {
+        return wrap(c, v != NULL ? v : n, "adjustment", &inner);
+    }
+    return 0;
+}
+
+static const char *const adj_keys[] = {"name",  "category", "start",    "duration",
+                                       "end",   "rrule",    "timezone", NULL};
+static const char *const file_adj_keys[] = {"name",     "category", "start", "duration",
+                                            "end",      "rrule",    "timezone", "slos",
+                                            "match_labels", NULL};
+
+/* The document's top-level `adjustments:`. */
+static int parse_file_adjustments(native_ctx *c, br_yaml_node *n)
+{
+    int rc = br_yaml_expect_seq(c->doc, n, "adjustments", c->err);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t size = br_yaml_seq_size(n);
+    br_arena *ar = br_slo_set_arena(c->s);
+    c->file_adj = br_arena_calloc(ar, size + 1, sizeof(file_adjustment));
+    for (size_t i = 0; i < size; i++) {
+        br_yaml_node *item = br_yaml_seq_item(c->doc, n, i);
+        rc = br_yaml_expect_map(c->doc, item, "adjustments[]", c->err);
+        if (rc == 0) {
+            rc = br_yaml_check_keys(c->doc, item, "an adjustment", file_adj_keys, c->err);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        file_adjustment *fa = &c->file_adj[i];
+        fa->a = br_arena_calloc(ar, 1, sizeof(br_adjustment));
+        rc = parse_adjustment(c, item, fa->a);
+        for (size_t j = 0; rc == 0 && j < i; j++) {
+            if (strcmp(c->file_adj[j].a->name, fa->a->name) == 0) {
+                rc = br_yaml_error(c->doc, item, c->err, BR_EINVAL,
+                                   "adjustment name \"%s\" is used twice in this file",
+                                   fa->a->name);
+            }
+        }
+        br_yaml_node *v = br_yaml_map_get(c->doc, item, "slos");
+        if (rc == 0 && v != NULL) {
+            rc = br_yaml_expect_seq(c->doc, v, "slos", c->err);
+            size_t ns = rc == 0 ? br_yaml_seq_size(v) : 0;
+            fa->ids = br_arena_calloc(ar, ns + 1, sizeof(char *));
+            for (size_t k = 0; k < ns && rc == 0; k++) {
+                rc = get_str(c, br_yaml_seq_item(c->doc, v, k), "slos[]", &fa->ids[k]);
+            }
+            fa->n_ids = ns;
+        }
+        v = br_yaml_map_get(c->doc, item, "match_labels");
+        if (rc == 0 && v != NULL) {
+            rc = br_slo_yaml_kv(c->s, c->doc, v, "match_labels", true, &fa->labels,
+                                &fa->n_labels, c->err);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        c->n_file_adj = i + 1;
+    }
+    return 0;
+}
+
+/* An SLO's (or the defaults') `adjustments:`: inline maps or names of
+ * file-level adjustments. */
+static int parse_slo_adjustments(native_ctx *c, br_slo_def *d, br_yaml_node *n)
+{
+    int rc = br_yaml_expect_seq(c->doc, n, "adjustments", c->err);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t size = br_yaml_seq_size(n);
+    br_adjustment *list = br_arena_calloc(br_slo_set_arena(c->s), size + 1, sizeof(*list));
+    for (size_t i = 0; i < size; i++) {
+        br_yaml_node *item = br_yaml_seq_item(c->doc, n, i);
+        const char *ref = br_yaml_scalar(item);
+        if (ref != NULL) {
+            size_t j = 0;
+            while (j < c->n_file_adj && strcmp(c->file_adj[j].a->name, ref) != 0) {
+                j++;
+            }
+            if (j == c->n_file_adj) {
+                return br_yaml_error(c->doc, item, c->err, BR_EINVAL,
+                                     "unknown adjustment \"%s\"; name one of the file's "
+                                     "top-level adjustments or write it here as a map",
+                                     ref);
+            }
+            list[i] = *c->file_adj[j].a;
+            continue;
+        }
+        rc = br_yaml_expect_map(c->doc, item, "adjustments[]", c->err);
+        if (rc == 0) {
+            rc = br_yaml_check_keys(c->doc, item, "an adjustment", adj_keys, c->err);
+        }
+        if (rc == 0) {
+            rc = parse_adjustment(c, item, &list[i]);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    d->adjustments = list;
+    d->n_adjustments = size;
+    return 0;
+}
+
+/* Adds the file-level adjustments that select d (by id or labels) and
+ * are not in its list already. */
+static void add_selected_adjustments(native_ctx *c, br_slo_def *d)
+{
+    size_t extra = 0;
+    bool *sel = br_arena_calloc(br_slo_set_arena(c->s), c->n_file_adj + 1, sizeof(bool));
+    for (size_t i = 0; i < c->n_file_adj; i++) {
+        const file_adjustment *fa = &c->file_adj[i];
+        bool hit = false;
+        for (size_t k = 0; k < fa->n_ids; k++) {
+            hit = hit || strcmp(fa->ids[k], d->id) == 0;
+        }
+        if (!hit && fa->n_labels > 0) {
+            hit = true;
+            for (size_t k = 0; k < fa->n_labels && hit; k++) {
+                bool found = false;
+                for (size_t l = 0; l < d->n_labels; l++) {
+                    found = found || (strcmp(d->labels[l].key, fa->labels[k].key) == 0 &&
+                                      strcmp(d->labels[l].value, fa->labels[k].value) == 0);
+                }
+                hit = found;
+            }
+        }
+        for (size_t k = 0; hit && k < d->n_adjustments; k++) {
+            if (strcmp(d->adjustments[k].name, fa->a->name) == 0) {
+                hit = false; /* referenced by name already */
+            }
+        }
+        sel[i] = hit;
+        extra += hit;
+    }
+    if (extra == 0) {
+        return;
+    }
+    br_adjustment *list = br_arena_calloc(br_slo_set_arena(c->s), d->n_adjustments + extra + 1,
+                                          sizeof(*list));
+    size_t n = 0;
+    for (size_t k = 0; k < d->n_adjustments; k++) {
+        list[n++] = d->adjustments[k];
+    }
+    for (size_t i = 0; i < c->n_file_adj; i++) {
+        if (sel[i]) {
+            list[n++] = *c->file_adj[i].a;
+        }
+    }
+    d->adjustments = list;
+    d->n_adjustments = n;
+}
+
+/* `composite: [{slo, weight}]`: components, and the RAW template over
+ * their recorded error ratios. */
+static int parse_composite(native_ctx *c, br_slo_def *d, br_yaml_node *n)
+{
+    static const char *const keys[] = {"slo", "weight", NULL};
+    int rc = br_yaml_expect_seq(c->doc, n, "composite", c->err);
+    size_t size = rc == 0 ? br_yaml_seq_size(n) : 0;
+    if (rc == 0 && (size == 0 || size > 64)) {
+        rc = br_yaml_error(c->doc, n, c->err, BR_EINVAL,
+                           "composite must list 1 to 64 components ({slo: <id>, weight: n})");
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    br_composite_component *cs =
+        br_arena_calloc(br_slo_set_arena(c->s), size + 1, sizeof(*cs));
+    for (size_t i = 0; i < size; i++) {
+        br_yaml_node *item = br_yaml_seq_item(c->doc, n, i);
+        rc = br_yaml_expect_map(c->doc, item, "composite[]", c->err);
+        if (rc == 0) {
+            rc = br_yaml_check_keys(c->doc, item, "a composite component", keys, c->err);
+        }
+        if (rc == 0) {
+            rc = br_slo_yaml_require(c->doc, item, "slo", "a composite component", c->err);
+        }
+        br_yaml_node *v = rc == 0 ? br_yaml_map_get(c->doc, item, "slo") : NULL;
+        if (rc == 0) {
+            rc = get_str(c, v, "slo", &cs[i].slo_id);
+            cs[i].line = (int)v->start_mark.line + 1;
+            cs[i].col = (int)v->start_mark.column + 1;
+        }
+        cs[i].weight = 1.0;
+        br_yaml_node *w = rc == 0 ? br_yaml_map_get(c->doc, item, "weight") : NULL;
+        if (w != NULL) {
+            rc = br_yaml_get_double(c->doc, w, "weight", &cs[i].weight, c->err);
+            if (rc == 0 && !(cs[i].weight > 0 && cs[i].weight <= 1e6)) {
+                rc = br_yaml_error(c->doc, w, c->err, BR_EINVAL,
+                                   "weight must be a number above 0 (at most 1e6)");
+            }
+        }
+        for (size_t j = 0; rc == 0 && j < i; j++) {
+            if (strcmp(cs[j].slo_id, cs[i].slo_id) == 0) {
+                rc = br_yaml_error(c->doc, v, c->err, BR_EINVAL,
+                                   "component \"%s\" is listed twice", cs[i].slo_id);
+            }
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    /* sum(w_i * err_i) / sum(w_i) over the components with a recorded
+     * ratio: an absent component adds 0 to both sides. */
+    br_buf q;
+    br_buf_init(&q, 0);
+    br_buf_puts(&q, "(");
+    for (size_t i = 0; i < size; i++) {
+        br_buf_printf(&q,
+                      "%s((sum(slo:sli_error:ratio_rate{{.window}}{sloth_id=\"%s\"}) * %g) or "
+                      "vector(0))",
+                      i ? " + " : "", cs[i].slo_id, cs[i].weight);
+    }
+    br_buf_puts(&q, ") / (");
+    for (size_t i = 0; i < size; i++) {
+        br_buf_printf(&q,
+                      "%s((count(slo:sli_error:ratio_rate{{.window}}{sloth_id=\"%s\"}) * 0 + "
+                      "%g) or vector(0))",
+                      i ? " + " : "", cs[i].slo_id, cs[i].weight);
+    }
+    br_buf_puts(&q, ")");
+    d->sli.kind = BR_SLI_RAW;
+    d->sli.query = br_slo_strdup(c->s, br_buf_str(&q));
+    br_buf_free(&q);
+    d->components = cs;
+    d->n_components = size;
+    return 0;
+}
+
+static int parse_replay(native_ctx *c, br_slo_def *d, br_yaml_node *n)
+{
+    static const char *const keys[] = {"step", "max", NULL};
+    const char *t = br_yaml_scalar(n);
+    if (t != NULL) {
+        bool on = false;
+        int rc = br_yaml_get_bool(c->doc, n, "replay", &on, c->err);
+        if (rc == 0 && !on) {
+            d->replay_max_ms = 0;
+        }
+        return rc;
+    }
+    int rc = br_yaml_expect_map(c->doc, n, "replay", c->err);
+    if (rc == 0) {
+        rc = br_yaml_check_keys(c->doc, n, "replay", keys, c->err);
+    }
+    br_yaml_node *v = rc == 0 ? br_yaml_map_get(c->doc, n, "step") : NULL;
+    if (v != NULL) {
+        rc = br_yaml_get_duration(c->doc, v, "replay.step", false, &d->replay_step_ms, c->err);
+    }
+    v = rc == 0 ? br_yaml_map_get(c->doc, n, "max") : NULL;
+    if (v != NULL) {
+        rc = br_yaml_get_duration(c->doc, v, "replay.max", true, &d->replay_max_ms, c->err);
+    }
+    return rc;
+}
+
 /* -------------------------------------------------------------------- SLOs */
 
 static int parse_enum(native_ctx *c, br_yaml_node *n, const char *key, const char *const *names,
@@ -931,6 +1315,10 @@ static int apply_keys(native_ctx *c, br_slo_def *d, br_yaml_node *n)
             rc = parse_alerting(c, d, v);
         } else if (strcmp(k, "policy") == 0) {
             rc = parse_policy(c, d, v);
+        } else if (strcmp(k, "adjustments") == 0) {
+            rc = parse_slo_adjustments(c, d, v);
+        } else if (strcmp(k, "replay") == 0) {
+            rc = parse_replay(c, d, v);
         }
     }
     return rc;
@@ -945,7 +1333,12 @@ static int load_slo(native_ctx *c, br_yaml_node *defaults, br_yaml_node *n)
     if (rc == 0) {
         rc = br_slo_yaml_require(c->doc, n, "name", "an SLO", c->err);
     }
-    if (rc == 0) {
+    br_yaml_node *composite = rc == 0 ? br_yaml_map_get(c->doc, n, "composite") : NULL;
+    if (rc == 0 && composite != NULL && br_yaml_map_get(c->doc, n, "sli") != NULL) {
+        rc = br_yaml_error(c->doc, composite, c->err, BR_EINVAL,
+                           "an SLO has either \"sli\" or \"composite\", not both");
+    }
+    if (rc == 0 && composite == NULL) {
         rc = br_slo_yaml_require(c->doc, n, "sli", "an SLO", c->err);
     }
     if (rc != 0) {
@@ -970,11 +1363,19 @@ static int load_slo(native_ctx *c, br_yaml_node *defaults, br_yaml_node *n)
         rc = br_yaml_error(c->doc, n, c->err, BR_EINVAL,
                            "an SLO: missing required key \"objective\" (here or in defaults)");
     }
-    if (rc == 0) {
+    if (rc == 0 && composite != NULL) {
+        rc = parse_composite(c, d, composite);
+    } else if (rc == 0) {
         rc = parse_sli(c, d, br_yaml_map_get(c->doc, n, "sli"));
     }
     if (rc != 0) {
         return rc;
+    }
+    if (d->id == NULL && d->name != NULL) {
+        d->id = br_slo_make_id(c->s, d->service, d->name);
+    }
+    if (d->id != NULL) {
+        add_selected_adjustments(c, d);
     }
     if (d->alerting.name == NULL) {
         d->alerting.name = br_slo_default_alert_name(c->s, d->service, d->name);
@@ -985,7 +1386,7 @@ static int load_slo(native_ctx *c, br_yaml_node *defaults, br_yaml_node *n)
 int br_slo_load_native(br_slo_set *s, br_yaml_doc *doc, br_yaml_node *root, br_err *err)
 {
     native_ctx c = {.s = s, .doc = doc, .err = err, .tiers_explicit = false};
-    static const char *const keys[] = {"slos", "defaults", NULL};
+    static const char *const keys[] = {"slos", "defaults", "adjustments", NULL};
     if (br_yaml_map_get(doc, root, "service") != NULL &&
         br_yaml_map_get(doc, root, "slos") != NULL) {
         return br_yaml_error(doc, root, err, BR_EINVAL,
@@ -1005,6 +1406,10 @@ int br_slo_load_native(br_slo_set *s, br_yaml_doc *doc, br_yaml_node *root, br_e
         if (rc == 0) {
             rc = br_yaml_check_keys(doc, defaults, "defaults", default_keys, err);
         }
+    }
+    br_yaml_node *adj = rc == 0 ? br_yaml_map_get(doc, root, "adjustments") : NULL;
+    if (rc == 0 && adj != NULL && !br_slo_yaml_null(adj)) {
+        rc = parse_file_adjustments(&c, adj);
     }
     br_yaml_node *slos = rc == 0 ? br_yaml_map_get(doc, root, "slos") : NULL;
     if (rc == 0) {

@@ -62,6 +62,20 @@ typedef struct br_alert_status {
     double threshold;        /* what the value is compared with */
 } br_alert_status;
 
+/* One budget adjustment of an SLO as of this tick (rules/adjust.h). */
+typedef struct br_adjust_status {
+    const char *name;
+    const char *category;     /* maintenance, deployment, outside_business_hours, other */
+    int64_t excluded_ms;      /* time it excludes from the current period */
+    double events_excluded;   /* valid events it removed from the period; NaN = not
+                               * counted (PromQL-template SLIs) */
+    double errors_excluded;   /* bad events among them: the budget it restored */
+    bool active;              /* an occurrence covers the evaluation time */
+    int64_t last_start_ms;    /* latest occurrence started by now; 0 = none */
+    int64_t last_end_ms;
+    int64_t next_start_ms;    /* next occurrence after now; 0 = none */
+} br_adjust_status;
+
 typedef struct br_slo_status {
     const br_slo_def *def;
     const char *instance_id;  /* def->id, plus "{label=\"value\",...}" when grouped */
@@ -87,6 +101,18 @@ typedef struct br_slo_status {
     size_t n_windows;
     br_alert_status *alerts;
     size_t n_alerts;
+
+    /* Budget adjustments: per adjustment, and totals over the period
+     * (the sum over adjustments: events under two overlapping
+     * adjustments are counted in both; excluded_ms counts time once). */
+    br_adjust_status *adjustments;
+    size_t n_adjustments;
+    int64_t excluded_ms;
+    double excluded_events;      /* NaN = not counted */
+    double excluded_errors;
+    /* Replay of past recorded series: 0..1 while running, 1 when done or
+     * not needed (evaluator.h). */
+    double replay_progress;
 
     int64_t last_sample_ms;      /* newest SLI sample seen; 0 = none (freshness) */
     bool no_data;                /* no traffic in the period */

@@ -60,6 +60,9 @@ static inline int st_load_text(const char *dir, const char *name, const char *te
     br_err_clear(err);
     *out = br_slo_set_new();
     int rc = br_slo_load_file(*out, path, err);
+    if (rc == 0) { /* as br_slo_load_globs does once every file is loaded */
+        rc = br_slo_set_check_composites(*out, err);
+    }
     free(path);
     return rc;
 }

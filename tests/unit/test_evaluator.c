@@ -830,10 +830,235 @@ static void test_history_matches_evaluations_at_each_step(void **state)
     fixture_close(&f);
 }
 
+/* ---------------------------------------------------------------- adjustments */
+
+/* A one-off adjustment (start, start + dur] in f's set arena. */
+static void with_adjustment(fixture *f, br_slo_def *d, int64_t start, int64_t dur)
+{
+    br_adjustment *a = br_arena_calloc(br_slo_set_arena(f->set), 1, sizeof(*a));
+    a->name = "db-maintenance";
+    a->category = BR_ADJUST_MAINTENANCE;
+    a->start_ms = start;
+    a->duration_ms = dur;
+    d->adjustments = a;
+    d->n_adjustments = 1;
+}
+
+static const br_window_status *window_of(const br_slo_status *st, int64_t w)
+{
+    for (size_t i = 0; i < st->n_windows; i++) {
+        if (st->windows[i].window_ms == w) {
+            return &st->windows[i];
+        }
+    }
+    fail_msg("no window %lld", (long long)w);
+    return NULL;
+}
+
+/* Two days of 60 requests/min; a 10 min outage at T0-10h inside a
+ * maintenance hour (T0-10h30m, T0-9h30m], a 5 min outage at T0-5h outside.
+ * The hour's 3600 requests and 600 errors leave the period and the 1d
+ * window: period 300 bad of 172800 - 3600. */
+static void test_maintenance_window_removes_exactly_its_errors(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[2] = {{T0 - 10 * HOUR_MS, T0 - 10 * HOUR_MS + 10 * MIN_MS},
+                        {T0 - 5 * HOUR_MS, T0 - 5 * HOUR_MS + 5 * MIN_MS}};
+    write_traffic(&f, "api", T0 - 2 * DAY_MS, T0, bad, 2, 0);
+    br_slo_def *d = availability(&f, "api", "api");
+    with_adjustment(&f, d, T0 - 10 * HOUR_MS - 30 * MIN_MS, HOUR_MS);
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "api-availability", &snap);
+    assert_true(st->period.bad == 300);
+    assert_true(st->period.total == 172800 - 3600);
+    assert_true(fabs(st->budget_consumed - (300.0 / 169200.0) / 0.001) < 1e-12);
+    const br_window_status *d1 = window_of(st, DAY_MS);
+    assert_true(d1->bad == 300);
+    assert_true(d1->total == 86400 - 3600);
+    assert_true(fabs(d1->burn_rate - (300.0 / 82800.0) / 0.001) < 1e-12);
+    /* What the adjustment restored. */
+    assert_int_equal(st->n_adjustments, 1);
+    assert_true(st->adjustments[0].events_excluded == 3600);
+    assert_true(st->adjustments[0].errors_excluded == 600);
+    assert_int_equal(st->adjustments[0].excluded_ms, HOUR_MS);
+    assert_false(st->adjustments[0].active);
+    assert_true(st->excluded_errors == 600);
+    br_slo_snapshot_unref(snap);
+    /* Increments keep it exact: a tick 30s later, traffic unchanged. */
+    st = tick_and_find(f.ev, T0 + 30000, "api-availability", &snap);
+    assert_true(st->period.bad == 300);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* The same data evaluated first without, then (after a reload) with the
+ * adjustment: the next tick recounts the whole period. */
+static void test_adjustment_added_after_the_fact_is_recounted(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[2] = {{T0 - 10 * HOUR_MS, T0 - 10 * HOUR_MS + 10 * MIN_MS},
+                        {T0 - 5 * HOUR_MS, T0 - 5 * HOUR_MS + 5 * MIN_MS}};
+    write_traffic(&f, "api", T0 - 2 * DAY_MS, T0 + HOUR_MS, bad, 2, 0);
+    add(&f, availability(&f, "api", "api"));
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "api-availability", &snap);
+    assert_true(st->period.bad == 900);
+    br_slo_snapshot_unref(snap);
+    st = tick_and_find(f.ev, T0 + 30000, "api-availability", &snap);
+    assert_true(st->period.bad == 900);
+    br_slo_snapshot_unref(snap);
+    /* Reload: the same SLO, now with the maintenance hour. */
+    br_slo_set *next = br_slo_set_new();
+    br_slo_set *keep = f.set;
+    f.set = next;
+    br_slo_def *d = availability(&f, "api", "api");
+    with_adjustment(&f, d, T0 - 10 * HOUR_MS - 30 * MIN_MS, HOUR_MS);
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, next);
+    st = tick_and_find(f.ev, T0 + 60000, "api-availability", &snap);
+    assert_true(st->period.bad == 300);
+    assert_true(st->adjustments[0].errors_excluded == 600);
+    br_slo_snapshot_unref(snap);
+    br_slo_set_unref(keep);
+    fixture_close(&f);
+}
+
+/* Time slices: the slices of an excluded hour are neither good nor bad. */
+static void test_timeslices_inside_adjustment_count_as_neither(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[1] = {{T0 - HOUR_MS - MIN_MS, T0 - HOUR_MS}};
+    write_traffic(&f, "ts", T0 - 2 * DAY_MS, T0, bad, 1, 0);
+    br_slo_def *d = availability(&f, "ts", "ts");
+    d->budgeting = BR_BUDGET_TIMESLICES;
+    d->slice_ms = 5 * MIN_MS;
+    d->slice_target = 0.99;
+    d->period.duration_ms = DAY_MS;
+    with_adjustment(&f, d, T0 - 2 * HOUR_MS, HOUR_MS); /* 12 whole slices */
+    add(&f, d);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "ts-availability", &snap);
+    assert_true(st->period.bad == 0);
+    assert_true(st->period.total >= 286 - 12 && st->period.total <= 288 - 12);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* ---------------------------------------------------------------- composites */
+
+/* api (10 min outage in 2 days) weight 3, db (no errors) weight 1, and a
+ * component without any traffic, weight 5, which is left out: the
+ * composite's error ratio is (3 * 600/172800 + 1 * 0) / 4. */
+static void test_composite_budget_is_the_weighted_combination(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[1] = {{T0 - 10 * HOUR_MS, T0 - 10 * HOUR_MS + 10 * MIN_MS}};
+    write_traffic(&f, "api", T0 - 2 * DAY_MS, T0, bad, 1, 0);
+    write_traffic(&f, "db", T0 - 2 * DAY_MS, T0, NULL, 0, 0);
+    add(&f, availability(&f, "api", "api"));
+    add(&f, availability(&f, "db", "db"));
+    add(&f, availability(&f, "ghost", "ghost"));
+    br_slo_def *c = br_slo_def_new(f.set);
+    c->service = "checkout";
+    c->name = "journey";
+    c->objective = 0.99;
+    c->sli.kind = BR_SLI_RAW;
+    c->sli.query = "composite";
+    c->file = "test";
+    c->line = 1;
+    br_composite_component *cs =
+        br_arena_calloc(br_slo_set_arena(f.set), 3, sizeof(br_composite_component));
+    cs[0] = (br_composite_component){"api-availability", 3, 0, 0};
+    cs[1] = (br_composite_component){"db-availability", 1, 0, 0};
+    cs[2] = (br_composite_component){"ghost-availability", 5, 0, 0};
+    c->components = cs;
+    c->n_components = 3;
+    add(&f, c);
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_slo_set_check_composites(f.set, &err), 0);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "checkout-journey", &snap);
+    double want = (3.0 * (600.0 / 172800.0) + 0.0) / 4.0;
+    assert_true(fabs(st->period.error_ratio - want) < 1e-15);
+    assert_true(fabs(st->budget_consumed - want / 0.01) < 1e-12);
+    assert_true(fabs(st->budget_remaining - (1.0 - want / 0.01)) < 1e-12);
+    /* The last 5 minutes had no errors anywhere: ratio 0, not no data. */
+    assert_true(window_of(st, 5 * MIN_MS)->error_ratio == 0.0);
+    /* The 1d window: api's 600 of 86400. */
+    assert_true(fabs(window_of(st, DAY_MS)->error_ratio - 3.0 * (600.0 / 86400.0) / 4.0) <
+                1e-15);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+static void test_composite_cycle_and_unknown_component_are_errors(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    br_slo_def *a = br_slo_def_new(f.set);
+    a->service = "x";
+    a->name = "a";
+    a->objective = 0.99;
+    a->sli.kind = BR_SLI_RAW;
+    a->sli.query = "composite";
+    a->file = "f.yml";
+    a->line = 1;
+    br_composite_component *ca =
+        br_arena_calloc(br_slo_set_arena(f.set), 1, sizeof(br_composite_component));
+    ca[0] = (br_composite_component){"x-b", 1, 7, 9};
+    a->components = ca;
+    a->n_components = 1;
+    add(&f, a);
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_slo_set_check_composites(f.set, &err), BR_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown component SLO \"x-b\""));
+    assert_int_equal(err.line, 7);
+    assert_int_equal(err.col, 9);
+    br_slo_def *b = br_slo_def_new(f.set);
+    b->service = "x";
+    b->name = "b";
+    b->objective = 0.99;
+    b->sli.kind = BR_SLI_RAW;
+    b->sli.query = "composite";
+    b->file = "f.yml";
+    b->line = 2;
+    br_composite_component *cb =
+        br_arena_calloc(br_slo_set_arena(f.set), 1, sizeof(br_composite_component));
+    cb[0] = (br_composite_component){"x-a", 1, 8, 9};
+    b->components = cb;
+    b->n_components = 1;
+    add(&f, b);
+    br_err_clear(&err);
+    assert_int_equal(br_slo_set_check_composites(f.set, &err), BR_EINVAL);
+    assert_non_null(strstr(err.msg, "makes a cycle"));
+    fixture_close(&f);
+}
+
 int main(void)
 {
     br_log_set_level(BR_LOG_WARN); /* policy transitions are logged at info */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_maintenance_window_removes_exactly_its_errors),
+        cmocka_unit_test(test_adjustment_added_after_the_fact_is_recounted),
+        cmocka_unit_test(test_timeslices_inside_adjustment_count_as_neither),
+        cmocka_unit_test(test_composite_budget_is_the_weighted_combination),
+        cmocka_unit_test(test_composite_cycle_and_unknown_component_are_errors),
         cmocka_unit_test(test_seed_budget_is_43_2_minutes_for_99_9_over_30_days),
         cmocka_unit_test(test_seed_timeline_77_65_19_percent),
         cmocka_unit_test(test_workbook_tiers_for_30d_and_scaled_for_7d),

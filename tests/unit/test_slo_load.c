@@ -192,8 +192,8 @@ static void test_slo_load_every_example_file(void **state)
         print_message("examples: %s\n", br_err_format(&err, msg, sizeof(msg)));
     }
     assert_non_null(s);
-    /* 6 native files, 2 Sloth SLOs, 1 Pyrra, 1 OpenSLO. */
-    assert_int_equal(br_slo_set_len(s), 10);
+    /* 8 native files (10 SLOs), 2 Sloth SLOs, 1 Pyrra, 1 OpenSLO. */
+    assert_int_equal(br_slo_set_len(s), 13);
     const char *ids[] = {"svc-0-availability",
                          "svc-0-latency",
                          "svc-0-scrape-quality",
@@ -203,7 +203,10 @@ static void test_slo_load_every_example_file(void **state)
                          "svc-1-requests-availability",
                          "svc-1-requests-latency",
                          "svc-2-latency",
-                         "svc-2-availability"};
+                         "svc-2-availability",
+                         "svc-2-payments-availability",
+                         "svc-1-search-availability",
+                         "journey-checkout"};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         if (br_slo_set_find(s, ids[i]) == NULL) {
             print_message("missing %s\n", ids[i]);

@@ -285,9 +285,132 @@ static void test_slo_native_invalid_files_report_position(void **state)
     assert_true(st_check_invalid_files("native_") >= 25);
 }
 
+/* ---------------------------------------------------------------- adjustments */
+
+static br_slo_set *load_example(const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/examples/slos/%s", st_source_dir(), name);
+    br_slo_set *s = br_slo_set_new();
+    br_err err;
+    br_err_clear(&err);
+    int rc = br_slo_load_file(s, path, &err);
+    if (rc != 0) {
+        char msg[512];
+        print_message("%s: %s\n", name, br_err_format(&err, msg, sizeof(msg)));
+    }
+    assert_int_equal(rc, 0);
+    return s;
+}
+
+static void test_slo_native_adjustments_shared_inline_and_selected(void **state)
+{
+    (void)state;
+    br_slo_set *s = load_example("adjustments.yml");
+    const br_slo_def *d = br_slo_set_find(s, "svc-2-payments-availability");
+    assert_non_null(d);
+    /* Inline first, then the file-level ones selecting it (labels, id). */
+    assert_int_equal(d->n_adjustments, 3);
+    assert_string_equal(d->adjustments[0].name, "black-friday-migration");
+    assert_int_equal(d->adjustments[0].category, BR_ADJUST_DEPLOYMENT);
+    assert_int_equal(d->adjustments[0].duration_ms, 90 * 60 * 1000);
+    assert_int_equal(d->adjustments[0].rrule.freq, BR_FREQ_NONE);
+    assert_string_equal(d->adjustments[1].name, "db-maintenance");
+    assert_int_equal(d->adjustments[1].rrule.freq, BR_FREQ_WEEKLY);
+    assert_int_equal(d->adjustments[1].rrule.count, 10);
+    assert_non_null(d->adjustments[1].tz);
+    /* 02:00 Paris in November (CET, +1h) = 01:00Z on 2026-11-01. */
+    assert_int_equal(d->adjustments[1].start_ms, 1793494800000LL);
+    assert_string_equal(d->adjustments[2].name, "monthly-patching");
+    const br_slo_def *search = br_slo_set_find(s, "svc-1-search-availability");
+    assert_int_equal(search->n_adjustments, 2);
+    assert_string_equal(search->adjustments[0].name, "db-maintenance");
+    assert_int_equal(search->adjustments[1].category, BR_ADJUST_OUTSIDE_BUSINESS_HOURS);
+    /* Default replay: the period. */
+    assert_int_equal(d->replay_max_ms, d->period.duration_ms);
+    br_slo_set_unref(s);
+}
+
+static void test_slo_native_composite_components_and_template(void **state)
+{
+    (void)state;
+    br_slo_set *s = load_example("composite.yml");
+    const br_slo_def *d = br_slo_set_find(s, "journey-checkout");
+    assert_non_null(d);
+    assert_int_equal(d->n_components, 2);
+    assert_string_equal(d->components[1].slo_id, "svc-2-payments-availability");
+    assert_true(d->components[1].weight == 3);
+    assert_int_equal(d->sli.kind, BR_SLI_RAW);
+    assert_non_null(strstr(d->sli.query, "slo:sli_error:ratio_rate{{.window}}{sloth_id=\"svc-2-payments-availability\"}"));
+    br_slo_set_unref(s);
+}
+
+static void expect_error(const char *text, int line, int col, const char *msg)
+{
+    br_slo_set *s = NULL;
+    br_err err;
+    int rc = st_load_text(dir, "bad.yml", text, &s, &err);
+    if (rc == 0 || strstr(err.msg, msg) == NULL || err.line != line || err.col != col) {
+        print_message("got %d:%d: %s\n", err.line, err.col, err.msg);
+    }
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err.msg, msg));
+    assert_int_equal(err.line, line);
+    assert_int_equal(err.col, col);
+    br_slo_set_unref(s);
+}
+
+#define SLO_HEAD "slos:\n  - service: a\n    name: b\n    objective: 99\n"
+#define SLI "    sli: {raw: {error_ratio_query: 'avg_over_time(x[{{.window}}])'}}\n"
+
+static void test_slo_native_adjustment_errors_name_file_line_col(void **state)
+{
+    (void)state;
+    /* The RRULE error points into the string: col of the value + offset. */
+    expect_error(SLO_HEAD SLI "    adjustments:\n"
+                 "      - {name: m, start: 2026-01-01T00:00:00Z, duration: 1h, "
+                 "rrule: \"FREQ=DAILY;BYSETPOS=1\"}\n",
+                 7, 81, "unsupported part \"BYSETPOS\"");
+    expect_error(SLO_HEAD SLI "    adjustments:\n"
+                 "      - {name: m, start: yesterday, duration: 1h}\n",
+                 7, 26, "RFC 3339");
+    expect_error(SLO_HEAD SLI "    adjustments:\n"
+                 "      - {name: m, start: 2026-01-01T00:00:00Z}\n",
+                 7, 9, "exactly one of \"duration\" and \"end\"");
+    expect_error(SLO_HEAD SLI "    adjustments:\n"
+                 "      - nope\n",
+                 7, 9, "unknown adjustment \"nope\"");
+    expect_error(SLO_HEAD SLI "    adjustments:\n"
+                 "      - {name: m, category: holiday, start: 2026-01-01T00:00:00Z, end: "
+                 "2026-01-01T01:00:00Z}\n",
+                 7, 29, "category must be one of");
+}
+
+static void test_slo_native_composite_errors_name_file_line_col(void **state)
+{
+    (void)state;
+    expect_error(SLO_HEAD "    composite:\n      - slo: nowhere\n", 6, 14,
+                 "unknown component SLO \"nowhere\"");
+    expect_error(SLO_HEAD SLI "    composite:\n      - slo: x\n", 7, 7,
+                 "either \"sli\" or \"composite\"");
+    expect_error("slos:\n  - service: a\n    name: b\n    objective: 99\n    period: 7d\n" SLI
+                 "  - service: c\n    name: d\n    objective: 99\n"
+                 "    composite:\n      - slo: a-b\n",
+                 11, 14, "different period");
+    expect_error("slos:\n  - service: a\n    name: b\n    objective: 99\n"
+                 "    composite: [{slo: a-c}]\n"
+                 "  - service: a\n    name: c\n    objective: 99\n"
+                 "    composite: [{slo: a-b}]\n",
+                 9, 23, "makes a cycle");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slo_native_adjustments_shared_inline_and_selected),
+        cmocka_unit_test(test_slo_native_composite_components_and_template),
+        cmocka_unit_test(test_slo_native_adjustment_errors_name_file_line_col),
+        cmocka_unit_test(test_slo_native_composite_errors_name_file_line_col),
         cmocka_unit_test(test_slo_native_full_file_loads_every_slo),
         cmocka_unit_test(test_slo_native_events_with_exclusions),
         cmocka_unit_test(test_slo_native_defaults_merge_into_labels),
