@@ -74,6 +74,15 @@
  *              timestamps and an idle or perfectly steady value thus costs
  *              1 bit per sample.
  *
+ * Regular streams (only chunks made by br_chunk_merge, flagged by the
+ * chunk's treg bit, never open): when every gap between consecutive samples
+ * is the same, sample 1 writes only uvarint I = t1 - t0 (1 <= I <= 2^62)
+ * and no sample writes a timestamp field; t_i = t_(i-1) + I. The value
+ * fields and the run bit are as above, "perfect" meaning the value alone.
+ * The head merges runs of frozen chunks into such chunks of up to
+ * BR_CHUNK_MERGE_SAMPLES samples (storage/head.c, compact_series), which
+ * also spreads each chunk's struct and summary over more samples.
+ *
  * Histogram chunk format. Sample i: the run bit (as above, "perfect" also
  * requiring the same layout and every value predicted), the timestamp field
  * (t0 in the summary), one bit "layout follows" (always 1 for i == 0), the
@@ -86,14 +95,16 @@
  * 64 bits per custom bound. On a layout change, bucket predictors follow
  * their absolute bucket index; new buckets start from 0.0.
  *
- * Snapshot record format (version 1). One record per chunk, written by
+ * Snapshot record format (version 2; version 1 records still load). One
+ * record per chunk, written by
  * br_chunk_serialize / br_hchunk_serialize; integers little-endian, doubles
  * as their IEEE-754 bit pattern in a little-endian uint64:
  *   off  size  field
  *     0     1  kind: 'F' (0x46) float chunk, 'H' (0x48) histogram chunk
- *     1     1  version: 1
+ *     1     1  version: 2 (1: as 2 without flag bit 3)
  *     2     1  flags: bit 0 open (the appender state is rebuilt on load);
- *              float: bit 1 has_nan, bit 2 has_stale; histogram: bit 1
+ *              float: bit 1 has_nan, bit 2 has_stale, bit 3 regular
+ *              stream (version 2, never with bit 0); histogram: bit 1
  *              has_stale. Other bits are 0.
  *     3     1  reserved, 0
  *     4     4  count (at most BR_CHUNK_HARD_LIMIT)
@@ -306,6 +317,26 @@ static int tpred_get(br_bitr *r, br_chunk_tpred *tp, uint32_t i, int64_t *t, boo
     return 0;
 }
 
+/* The timestamp of sample i >= 1 of a regular (treg) stream: sample 1
+ * reads the interval, every sample adds it; -1 on corrupt data. */
+static int treg_get(br_bitr *r, br_chunk_tpred *tp, uint32_t i, int64_t *t)
+{
+    if (i == 1) {
+        uint64_t iv;
+        if (!br_bitr_uvarint(r, &iv) || iv == 0 || iv > (UINT64_C(1) << 62)) {
+            return -1;
+        }
+        tp->interval = iv;
+    }
+    uint64_t tu = tp->prev + tp->interval;
+    if (u2i(tu) <= u2i(tp->prev)) {
+        return -1; /* wrapped past INT64_MAX */
+    }
+    tp->prev = tu;
+    *t = u2i(tu);
+    return 0;
+}
+
 /* ---------------------------------------------------------- value stream */
 
 static void vpred_init(br_chunk_vpred *vp, double v0)
@@ -484,8 +515,9 @@ typedef struct chunk_app {
 struct br_chunk {
     br_chunk_summary sum;
     uint8_t *buf;   /* the stream: app->w.buf while open, owned once frozen */
-    uint64_t nbits; /* bits in buf */
     chunk_app *app; /* appender state; NULL once frozen */
+    uint32_t nbits; /* bits in buf (a stream never reaches 2^32 bits) */
+    bool treg;      /* regular timestamps: no timestamp fields (merged only) */
 };
 
 br_chunk *br_chunk_new(void)
@@ -547,6 +579,40 @@ static void summary_add(br_chunk_summary *s, int64_t t, double v)
     }
 }
 
+/* Encodes sample i of a stream. With treg (merged chunks whose gaps are all
+ * equal) sample 1 writes only the interval and no timestamp field follows
+ * for any sample; "perfect" then depends on the value alone. */
+static void app_put(chunk_app *a, bool treg, uint32_t i, int64_t t, double v)
+{
+    if (i == 0) {
+        tpred_init(&a->tp, t);
+        vpred_init(&a->vp, v);
+        return;
+    }
+    if (treg) {
+        if (i == 1) {
+            a->tp.interval = (uint64_t)t - a->tp.prev;
+            br_bitw_uvarint(&a->w, a->tp.interval);
+        }
+        a->tp.prev = (uint64_t)t;
+        bool perfect = i >= 2 && vpred_perfect(&a->vp, v);
+        if (a->run) {
+            br_bitw_bit(&a->w, perfect ? 0 : 1);
+        }
+        vpred_put(a->run && perfect ? NULL : &a->w, &a->vp, v);
+        a->run = perfect;
+        return;
+    }
+    bool perfect = i >= 2 && tpred_perfect(&a->tp, t) && vpred_perfect(&a->vp, v);
+    if (a->run) {
+        br_bitw_bit(&a->w, perfect ? 0 : 1);
+    }
+    br_bitw *w = a->run && perfect ? NULL : &a->w;
+    tpred_put(w, &a->tp, t, i);
+    vpred_put(w, &a->vp, v);
+    a->run = perfect;
+}
+
 int br_chunk_append(br_chunk *c, int64_t t, double v, br_err *err)
 {
     if (c->app == NULL) {
@@ -562,22 +628,10 @@ int br_chunk_append(br_chunk *c, int64_t t, double v, br_err *err)
                           (long long)c->sum.max_t);
     }
     chunk_app *a = c->app;
-    if (i == 0) {
-        tpred_init(&a->tp, t);
-        vpred_init(&a->vp, v);
-    } else {
-        bool perfect = i >= 2 && tpred_perfect(&a->tp, t) && vpred_perfect(&a->vp, v);
-        if (a->run) {
-            br_bitw_bit(&a->w, perfect ? 0 : 1);
-        }
-        br_bitw *w = a->run && perfect ? NULL : &a->w;
-        tpred_put(w, &a->tp, t, i);
-        vpred_put(w, &a->vp, v);
-        a->run = perfect;
-    }
+    app_put(a, false, i, t, v);
     summary_add(&c->sum, t, v);
     c->buf = a->w.buf;
-    c->nbits = a->w.nbits;
+    c->nbits = (uint32_t)a->w.nbits;
     return 0;
 }
 
@@ -593,7 +647,7 @@ void br_chunk_freeze(br_chunk *c)
     }
     br_bitw_shrink(&c->app->w);
     c->buf = c->app->w.buf;
-    c->nbits = c->app->w.nbits;
+    c->nbits = (uint32_t)c->app->w.nbits;
     br_free(c->app);
     c->app = NULL;
 }
@@ -601,6 +655,69 @@ void br_chunk_freeze(br_chunk *c)
 bool br_chunk_frozen(const br_chunk *c)
 {
     return c->app == NULL;
+}
+
+int br_chunk_merge(br_chunk *const *in, size_t n, br_chunk **out, br_err *err)
+{
+    *out = NULL;
+    uint64_t total = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (in[j]->app != NULL) {
+            return br_err_set(err, BR_EINVAL, "chunk merge: input %zu is not frozen", j);
+        }
+        if (in[j]->sum.count == 0) {
+            return br_err_set(err, BR_EINVAL, "chunk merge: input %zu is empty", j);
+        }
+        if (j > 0 && in[j]->sum.min_t <= in[j - 1]->sum.max_t) {
+            return br_err_set(err, BR_EOUTOFORDER,
+                              "chunk merge: input %zu starts at %lld, not after %lld", j,
+                              (long long)in[j]->sum.min_t, (long long)in[j - 1]->sum.max_t);
+        }
+        total += in[j]->sum.count;
+    }
+    if (total == 0 || total > BR_CHUNK_HARD_LIMIT) {
+        return br_err_set(err, BR_ELIMIT, "chunk merge: %llu samples (1 to %d allowed)",
+                          (unsigned long long)total, BR_CHUNK_HARD_LIMIT);
+    }
+    /* Decode everything once, then see whether all gaps are equal (a
+     * regular stream drops the timestamp fields) and encode. */
+    br_sample *smp = br_malloc((size_t)total * sizeof(*smp));
+    size_t ns = 0;
+    for (size_t j = 0; j < n; j++) {
+        br_chunk_iter it;
+        br_chunk_iter_init(&it, in[j]);
+        while (ns < total && br_chunk_iter_next(&it)) {
+            smp[ns].t = it.t;
+            smp[ns].v = it.v;
+            ns++;
+        }
+        if (it.err != 0) {
+            br_free(smp);
+            return br_err_set(err, BR_ECORRUPT, "chunk merge: input %zu does not decode", j);
+        }
+    }
+    assert(ns == total);
+    bool treg = ns >= 2;
+    uint64_t gap = ns >= 2 ? (uint64_t)smp[1].t - (uint64_t)smp[0].t : 0;
+    for (size_t k = 1; k < ns && treg; k++) {
+        treg = (uint64_t)smp[k].t - (uint64_t)smp[k - 1].t == gap;
+    }
+    if (gap > (UINT64_C(1) << 62)) {
+        treg = false;
+    }
+    br_chunk *c = br_chunk_new();
+    c->treg = treg;
+    chunk_app *a = c->app;
+    for (size_t k = 0; k < ns; k++) {
+        app_put(a, treg, (uint32_t)k, smp[k].t, smp[k].v);
+        summary_add(&c->sum, smp[k].t, smp[k].v);
+    }
+    br_free(smp);
+    c->buf = a->w.buf;
+    c->nbits = (uint32_t)a->w.nbits;
+    br_chunk_freeze(c);
+    *out = c;
+    return 0;
 }
 
 const br_chunk_summary *br_chunk_get_summary(const br_chunk *c)
@@ -647,9 +764,10 @@ bool br_chunk_iter_next(br_chunk_iter *it)
         br_bitr *r = silent ? NULL : &it->r;
         int64_t t;
         double v;
-        bool tz, vz;
-        if (it->r.overrun || tpred_get(r, &it->tp, it->i, &t, &tz) != 0 ||
-            vpred_get(r, &it->vp, &v, &vz) != 0) {
+        bool tz = true, vz;
+        int trc = it->c->treg ? treg_get(&it->r, &it->tp, it->i, &t)
+                              : tpred_get(r, &it->tp, it->i, &t, &tz);
+        if (it->r.overrun || trc != 0 || vpred_get(r, &it->vp, &v, &vz) != 0) {
             it->err = BR_ECORRUPT;
             return false;
         }
@@ -1303,12 +1421,13 @@ int br_hchunk_iter_err(const br_hchunk_iter *it)
 
 /* ========================================================= serialization */
 
-#define SER_VERSION   1
+#define SER_VERSION   2
 #define SER_COMMON    36 /* bytes of header both kinds share */
 #define SER_FLOAT_HDR 84
 #define SER_OPEN      0x01u
 #define SER_F_HAS_NAN 0x02u
 #define SER_F_STALE   0x04u
+#define SER_F_TREG    0x08u /* version 2: regular timestamps (frozen only) */
 #define SER_H_STALE   0x02u
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -1364,9 +1483,9 @@ static int ser_get_head(const uint8_t *p, size_t len, uint8_t kind, unsigned fla
         return br_err_set(err, BR_ECORRUPT, "%s record: kind byte 0x%02x, expected 0x%02x", what,
                           p[0], kind);
     }
-    if (p[1] != SER_VERSION) {
+    if (p[1] < 1 || p[1] > SER_VERSION) {
         return br_err_set(err, BR_ECORRUPT,
-                          "%s record: unsupported version %u (this build reads %d)", what, p[1],
+                          "%s record: unsupported version %u (this build reads 1 to %d)", what, p[1],
                           SER_VERSION);
     }
     if ((p[2] & ~flag_mask) != 0 || p[3] != 0) {
@@ -1431,7 +1550,7 @@ int br_chunk_serialize(const br_chunk *c, br_buf *out, br_err *err)
     const br_chunk_summary *s = &c->sum;
     ser_head h = {
         .flags = (c->app != NULL ? SER_OPEN : 0) | (s->has_nan ? SER_F_HAS_NAN : 0) |
-                 (s->has_stale ? SER_F_STALE : 0),
+                 (s->has_stale ? SER_F_STALE : 0) | (c->treg ? SER_F_TREG : 0),
         .count = s->count,
         .aux = s->resets,
         .nbits = c->nbits,
@@ -1503,10 +1622,19 @@ int br_chunk_deserialize(const void *data, size_t len, size_t *consumed, br_chun
     *out = NULL;
     *consumed = 0;
     ser_head h;
-    int rc = ser_get_head(p, len, BR_CHUNK_SER_FLOAT, SER_OPEN | SER_F_HAS_NAN | SER_F_STALE,
-                          SER_FLOAT_HDR, "chunk", &h, err);
+    int rc = ser_get_head(p, len, BR_CHUNK_SER_FLOAT,
+                          SER_OPEN | SER_F_HAS_NAN | SER_F_STALE | SER_F_TREG, SER_FLOAT_HDR,
+                          "chunk", &h, err);
     if (rc != 0) {
         return rc;
+    }
+    if ((h.flags & SER_F_TREG) != 0 && (p[1] < 2 || (h.flags & SER_OPEN) != 0)) {
+        return br_err_set(err, BR_ECORRUPT,
+                          "chunk record: regular-timestamp flag on an open or version-1 record");
+    }
+    if (h.nbits > UINT32_MAX) {
+        return br_err_set(err, BR_ECORRUPT, "chunk record: stream of %llu bits",
+                          (unsigned long long)h.nbits);
     }
     br_chunk_summary s = {
         .min_t = h.min_t,
@@ -1525,7 +1653,8 @@ int br_chunk_deserialize(const void *data, size_t len, size_t *consumed, br_chun
     br_chunk *c = br_calloc(1, sizeof(*c));
     c->sum = s;
     c->buf = ser_copy_stream(p + SER_FLOAT_HDR, h.data_len);
-    c->nbits = h.nbits;
+    c->nbits = (uint32_t)h.nbits;
+    c->treg = (h.flags & SER_F_TREG) != 0;
 
     /* Decode everything, recomputing the summary as the appender would. */
     br_chunk_summary re;

@@ -50,6 +50,11 @@
 /* Native histogram chunks: the same two rules with their own limits. */
 #define BR_HCHUNK_MAX_SAMPLES 120
 #define BR_HCHUNK_MAX_BYTES   4096
+/* The head merges runs of consecutive frozen chunks into one chunk of at
+ * most this many samples and stream bytes (br_chunk_merge), which spreads
+ * the per-chunk struct and summary over 8 times more samples at 15 s. */
+#define BR_CHUNK_MERGE_SAMPLES 1920
+#define BR_CHUNK_MERGE_BYTES   8192
 /* Append refuses (BR_ELIMIT) past this many samples, whatever the caller. */
 #define BR_CHUNK_HARD_LIMIT 65535
 /* Limits on one histogram's layout, checked on append (BR_ELIMIT). */
@@ -115,6 +120,15 @@ bool br_chunk_full(const br_chunk *c);
  * The samples and the summary stay. Idempotent. */
 void br_chunk_freeze(br_chunk *c);
 bool br_chunk_frozen(const br_chunk *c);
+/* Re-encodes the samples of in[0..n) (borrowed; frozen, non-empty, each
+ * starting after the previous one ends) into one new frozen chunk in *out
+ * (free with br_chunk_free), with its summary recomputed sample by sample.
+ * When every gap between consecutive samples is the same, the new stream
+ * carries no timestamp fields at all (see "regular streams" in chunk.c).
+ * Errors: BR_EINVAL, BR_EOUTOFORDER, BR_ELIMIT (more than
+ * BR_CHUNK_HARD_LIMIT samples), BR_ECORRUPT (an input does not decode);
+ * *out is then NULL. */
+int br_chunk_merge(br_chunk *const *in, size_t n, br_chunk **out, br_err *err);
 /* The summary; view valid until the next append or br_chunk_free. */
 const br_chunk_summary *br_chunk_get_summary(const br_chunk *c);
 /* Heap bytes held by c (struct, data, appender state), for accounting. */

@@ -1080,12 +1080,71 @@ static void trim_series(head_series *s, int64_t cutoff, gc_garbage *g)
     }
 }
 
+/* Merges complete runs of consecutive frozen chunks of s (see
+ * BR_CHUNK_MERGE_SAMPLES) into one chunk each, and unlinks the merged ones
+ * into g; caller holds the shard lock. A run is complete when the chunk
+ * after it could not join it, so every sample is re-encoded about once; the
+ * newest frozen chunks wait until their run is complete. */
+static void compact_series(head_series *s, gc_garbage *g)
+{
+    uint32_t i = 0;
+    uint32_t w = 0;
+    while (i < s->n_chunks) {
+        uint32_t j = i;
+        uint64_t count = 0;
+        size_t bytes = 0;
+        while (j < s->n_chunks && br_chunk_frozen(s->chunks[j])) {
+            uint32_t cn = br_chunk_get_summary(s->chunks[j])->count;
+            size_t cb = br_chunk_data_len(s->chunks[j]);
+            if (count + cn > BR_CHUNK_MERGE_SAMPLES || bytes + cb > BR_CHUNK_MERGE_BYTES) {
+                break;
+            }
+            count += cn;
+            bytes += cb;
+            j++;
+        }
+        /* Complete: the next chunk cannot join the run (it did not fit, or
+         * it is the open chunk and could not fit once full). */
+        bool complete = j < s->n_chunks &&
+                        (br_chunk_frozen(s->chunks[j]) ||
+                         count + BR_CHUNK_MAX_SAMPLES > BR_CHUNK_MERGE_SAMPLES ||
+                         bytes + BR_CHUNK_MAX_BYTES > BR_CHUNK_MERGE_BYTES);
+        br_chunk *m = NULL;
+        if (complete && j - i >= 2) {
+            br_err err;
+            if (br_chunk_merge(s->chunks + i, j - i, &m, &err) != 0) {
+                br_log_warn("chunk merge failed", "error=\"%s\"", err.msg);
+                m = NULL;
+            }
+        }
+        if (m != NULL) {
+            for (uint32_t k = i; k < j; k++) {
+                garbage_push((void ***)&g->chunks, &g->n_chunks, s->chunks[k]);
+            }
+            s->chunks[w++] = m;
+            i = j;
+            continue;
+        }
+        if (j == i) {
+            j = i + 1; /* an open chunk, or one too big to merge with its neighbour */
+        }
+        while (i < j) {
+            s->chunks[w++] = s->chunks[i++];
+        }
+    }
+    s->n_chunks = w;
+    /* Give back the pointer slots merging freed (appends realloc this array
+     * under the same lock, so readers never hold it). */
+    if (s->cap_chunks > 8 && s->n_chunks + 4 < s->cap_chunks / 2) {
+        s->cap_chunks = s->n_chunks + 4;
+        s->chunks = br_realloc(s->chunks, s->cap_chunks * sizeof(*s->chunks));
+    }
+}
+
 size_t br_head_gc(br_head *h, int64_t now_ms, size_t max_series)
 {
-    if (h->opts.retention_ms <= 0) {
-        return 0;
-    }
-    int64_t cutoff = now_ms - h->opts.retention_ms;
+    /* Without retention nothing is dropped, but chunks are still merged. */
+    int64_t cutoff = h->opts.retention_ms > 0 ? now_ms - h->opts.retention_ms : INT64_MIN;
     gc_garbage g;
     memset(&g, 0, sizeof(g));
     size_t looked = 0;
@@ -1099,6 +1158,7 @@ size_t br_head_gc(br_head *h, int64_t now_ms, size_t max_series)
             while (s != NULL) {
                 head_series *next = s->next_hash;
                 trim_series(s, cutoff, &g);
+                compact_series(s, &g);
                 bool open_chunk_stale = s->n_chunks == 1 && !br_chunk_frozen(s->chunks[0]) &&
                                         br_chunk_get_summary(s->chunks[0])->max_t < cutoff;
                 bool open_hchunk_stale = s->n_hchunks == 1 && !br_hchunk_frozen(s->hchunks[0]) &&

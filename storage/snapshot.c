@@ -6,7 +6,7 @@
  * digits) is the first WAL segment that must be replayed after loading it.
  * All integers little-endian.
  *
- *   header   32 bytes: magic "BRSNAP\0\1" | u32 version (1) | u32 replay_from
+ *   header   32 bytes: magic "BRSNAP\0\1" | u32 version (2) | u32 replay_from
  *                      | u64 next_id | i64 created_ms
  *            u32 CRC-32C of those 32 bytes
  *   records  u32 payload length | u32 CRC-32C of the payload | payload
@@ -16,6 +16,10 @@
  *                     | u32 n_hchunks | n × (u32 len, hchunk)
  *                     (chunk bytes as br_chunk_serialize/br_hchunk_serialize)
  *     end payload:    u8 2 | u64 number of series records
+ *   Version 2 differs from 1 only in its chunk records, which may be chunk
+ *   record version 2 (merged chunks with regular timestamps, see chunk.c).
+ *   Both versions load; a build that only knows version 1 refuses a
+ *   version-2 file as "unknown version" and replays the whole WAL instead.
  *
  * Writing (br_head_snapshot): cut the WAL (every record appended so far is
  * in a segment below S = replay_from), then copy each shard under its lock
@@ -454,8 +458,9 @@ static int read_snapshot(br_head *h, const char *path, uint32_t expect_seg, load
     if (fread(hdr, 1, sizeof(hdr), f) != sizeof(hdr) || memcmp(hdr, SNAP_MAGIC, 8) != 0 ||
         get_u32(hdr + SNAP_HEADER) != br_crc32c(0, hdr, SNAP_HEADER)) {
         rc = br_err_set(err, BR_ECORRUPT, "bad header");
-    } else if (get_u32(hdr + 8) != SNAP_VERSION) {
-        rc = br_err_set(err, BR_ECORRUPT, "unknown version %u", get_u32(hdr + 8));
+    } else if (get_u32(hdr + 8) < 1 || get_u32(hdr + 8) > SNAP_VERSION) {
+        rc = br_err_set(err, BR_ECORRUPT, "unknown version %u (this build reads 1 to %u)",
+                        get_u32(hdr + 8), SNAP_VERSION);
     } else if (get_u32(hdr + 12) != expect_seg) {
         rc = br_err_set(err, BR_ECORRUPT, "header names segment %u", get_u32(hdr + 12));
     }

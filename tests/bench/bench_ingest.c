@@ -11,7 +11,10 @@
  * series in time order):
  *   decode  br_rw_decode only: the receiver's parsing cost;
  *   memory  decode + commit into a memory-only head (br_head_options.dir
- *           NULL): the chunk encoder, series lookup and sharding;
+ *           NULL): the chunk encoder, series lookup and sharding; then one
+ *           br_head_gc pass (chunk merging, as the server's maintenance
+ *           thread does every second) and the sizes again
+ *           (mode=memory_merged, same timings);
  *   wal     decode + commit into a head with a WAL in a fresh temp dir
  *           (mkdtemp under --tmp, default /tmp), with the given fsync
  *           policy (default interval, the server's default). Then:
@@ -312,6 +315,12 @@ int main(int argc, char **argv)
             rc = run_pass(&d, head, &r, &err);
             if (rc == 0) {
                 print_pass("memory", &r, head);
+                /* What the server's once-a-second maintenance does during
+                 * ingest: merge frozen chunks (no retention here). */
+                int64_t g0 = br_mono_ns();
+                br_head_gc(head, 0, 0);
+                printf("gc_merge_seconds=%.3f\n", (double)(br_mono_ns() - g0) / 1e9);
+                print_pass("memory_merged", &r, head);
             }
             br_head_close(head);
         }

@@ -1272,12 +1272,14 @@ static void test_chunk_deserialize_rejects_unknown_kind_version_and_flags(void *
     p[0] = BR_CHUNK_SER_HIST;
     expect_corrupt(p, b.len, "kind");
     p[0] = BR_CHUNK_SER_FLOAT;
+    p[1] = 3;
+    expect_corrupt(p, b.len, "version 3");
+    p[1] = 0;
+    expect_corrupt(p, b.len, "version 0");
     p[1] = 2;
-    expect_corrupt(p, b.len, "version 2");
-    p[1] = 1;
-    p[2] |= 0x08;
+    p[2] |= 0x10;
     expect_corrupt(p, b.len, "flags");
-    p[2] &= (uint8_t)~0x08;
+    p[2] &= (uint8_t)~0x10;
     p[3] = 1;
     expect_corrupt(p, b.len, "flags");
     p[3] = 0;
@@ -1792,6 +1794,218 @@ static void test_hchunk_deserialize_survives_random_byte_corruption(void **state
     }
 }
 
+/* ------------------------------------------------------------- merging */
+
+/* Cuts s[0..n) into frozen chunks at the given sample offsets (cuts[0..nc)
+ * ascending, inside (0, n)), merges them and returns the merged chunk. */
+static br_chunk *merge_cut(const br_sample *s, size_t n, const size_t *cuts, size_t nc)
+{
+    br_chunk *parts[16];
+    assert_true(nc + 1 <= 16);
+    size_t from = 0;
+    for (size_t j = 0; j <= nc; j++) {
+        size_t to = j < nc ? cuts[j] : n;
+        parts[j] = build(s + from, to - from);
+        br_chunk_freeze(parts[j]);
+        from = to;
+    }
+    br_err err;
+    br_err_clear(&err);
+    br_chunk *m = NULL;
+    int rc = br_chunk_merge(parts, nc + 1, &m, &err);
+    for (size_t j = 0; j <= nc; j++) {
+        br_chunk_free(parts[j]);
+    }
+    if (rc != 0) {
+        fail_msg("merge failed: %s", err.msg);
+    }
+    assert_true(br_chunk_frozen(m));
+    return m;
+}
+
+/* The merged chunk yields s bit for bit, its summary is the one a single
+ * sequential pass computes, and it survives a snapshot record round trip. */
+static void check_merged(const br_sample *s, size_t n, const size_t *cuts, size_t nc)
+{
+    br_chunk *m = merge_cut(s, n, cuts, nc);
+    assert_round_trip(m, s, n);
+    br_chunk_summary want;
+    scan_summary(s, n, &want);
+    assert_summary_equal(br_chunk_get_summary(m), &want);
+    br_buf b = ser_chunk(m);
+    br_chunk *d = deser_chunk(&b);
+    assert_round_trip(d, s, n);
+    assert_same_chunk(m, d);
+    br_chunk_free(d);
+    br_buf_free(&b);
+    br_chunk_free(m);
+}
+
+static void test_chunk_merge_round_trips_every_kind_regular_and_jittered(void **state)
+{
+    (void)state;
+    enum { N = 3 * SER_N };
+    static br_sample s[N];
+    const size_t cuts[] = {1, 2, 240, 241, 500};
+    for (int kind = 0; kind < SER_KINDS; kind++) {
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            gen_float(kind, seed, s, N);
+            check_merged(s, N, cuts, 5);
+        }
+    }
+}
+
+static void test_chunk_merge_round_trips_edge_values(void **state)
+{
+    (void)state;
+    static const uint64_t edge_bits[] = {
+        0x7ff0000000000002ULL, /* stale marker */
+        0x7ff8000000000001ULL, 0x7ff8000000000000ULL, 0xfff8000000000000ULL,
+        0x7fffffffffffffffULL, 0x7ff0000000000001ULL, /* NaN payloads */
+        0x7ff0000000000000ULL, 0xfff0000000000000ULL, /* +-Inf */
+        0x8000000000000000ULL, 0x0000000000000000ULL, /* -0, +0 */
+        0x0000000000000001ULL, 0x7fefffffffffffffULL, /* denormal, DBL_MAX */
+        0x4340000000000000ULL, 0x4340000000000001ULL, /* 2^53, 2^53 + 2 */
+        0x43e0000000000000ULL, 0xc340000000000000ULL, /* 2^63, -2^53 */
+        0x3fb999999999999aULL,                        /* 0.1 */
+    };
+    const size_t ne = sizeof(edge_bits) / sizeof(edge_bits[0]);
+    br_sample s[4 * 17];
+    size_t n = 0;
+    for (size_t i = 0; i < ne; i++) {
+        s[n].v = 42.0;
+        s[n + 1].v = from_bits(edge_bits[i]);
+        s[n + 2].v = from_bits(edge_bits[i]);
+        s[n + 3].v = 7.5;
+        n += 4;
+    }
+    /* Regular timestamps (merged without timestamp fields) ... */
+    for (size_t i = 0; i < n; i++) {
+        s[i].t = -30000 + 15000 * (int64_t)i;
+    }
+    const size_t cuts[] = {3, 4, 30, 31};
+    check_merged(s, n, cuts, 4);
+    /* ... and one late sample, which keeps them. */
+    s[n - 1].t += 1;
+    check_merged(s, n, cuts, 4);
+}
+
+static void test_chunk_merge_round_trips_extreme_timestamps(void **state)
+{
+    (void)state;
+    br_sample s[40];
+    const size_t cuts[] = {10, 20};
+    /* Regular, ending at INT64_MAX. */
+    for (size_t i = 0; i < 40; i++) {
+        s[i].t = INT64_MAX - (int64_t)(39 - i) * 1000;
+        s[i].v = (double)(i * 3);
+    }
+    check_merged(s, 40, cuts, 2);
+    /* Regular, starting at INT64_MIN, with a 2^40 ms gap. */
+    for (size_t i = 0; i < 40; i++) {
+        s[i].t = INT64_MIN + (int64_t)i * (INT64_C(1) << 40);
+    }
+    check_merged(s, 40, cuts, 2);
+    /* Irregular: huge gaps across zero. */
+    for (size_t i = 0; i < 40; i++) {
+        s[i].t = (int64_t)i * (INT64_MAX / 40) - INT64_MAX / 2 + (int64_t)(i % 3);
+    }
+    check_merged(s, 40, cuts, 2);
+}
+
+static void test_chunk_merge_of_regular_counter_is_smaller_than_its_parts(void **state)
+{
+    (void)state;
+    enum { N = 1920 };
+    static br_sample s[N];
+    uint64_t rs = 5;
+    double v = 0;
+    size_t parts_bytes = 0;
+    for (size_t i = 0; i < N; i++) {
+        v += (double)(rng_next(&rs) % 200);
+        s[i].t = 1700000000000 + 15000 * (int64_t)i;
+        s[i].v = v;
+    }
+    for (size_t j = 0; j < N / 240; j++) {
+        br_chunk *c = build(s + 240 * j, 240);
+        br_chunk_freeze(c);
+        parts_bytes += br_chunk_data_len(c) + 16; /* stream + first sample */
+        br_chunk_free(c);
+    }
+    size_t cuts[7];
+    for (size_t j = 0; j < 7; j++) {
+        cuts[j] = 240 * (j + 1);
+    }
+    br_chunk *m = merge_cut(s, N, cuts, 7);
+    assert_round_trip(m, s, N);
+    /* No timestamp fields: about one bit per sample less, plus 7 headers. */
+    assert_true(br_chunk_data_len(m) + 16 + N / 8 - 16 <= parts_bytes);
+    br_chunk_free(m);
+}
+
+static void test_chunk_merge_rejects_open_empty_and_overlapping_inputs(void **state)
+{
+    (void)state;
+    br_sample s[20];
+    for (size_t i = 0; i < 20; i++) {
+        s[i].t = 1000 * (int64_t)i;
+        s[i].v = (double)i;
+    }
+    br_chunk *a = build(s, 10);
+    br_chunk *b = build(s + 10, 10);
+    br_chunk *e = br_chunk_new();
+    br_chunk_freeze(e);
+    br_chunk *in[2] = {a, b};
+    br_chunk *m = (br_chunk *)in; /* must be reset to NULL */
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_chunk_merge(in, 2, &m, &err), BR_EINVAL); /* a is open */
+    assert_null(m);
+    br_chunk_freeze(a);
+    br_chunk_freeze(b);
+    in[0] = b;
+    in[1] = a;
+    assert_int_equal(br_chunk_merge(in, 2, &m, &err), BR_EOUTOFORDER);
+    assert_null(m);
+    in[0] = a;
+    in[1] = e;
+    assert_int_equal(br_chunk_merge(in, 2, &m, &err), BR_EINVAL);
+    assert_null(m);
+    in[1] = b;
+    assert_int_equal(br_chunk_merge(in, 2, &m, &err), 0);
+    assert_round_trip(m, s, 20);
+    br_chunk_free(m);
+    br_chunk_free(a);
+    br_chunk_free(b);
+    br_chunk_free(e);
+}
+
+static void test_chunk_deserialize_rejects_regular_flag_on_version_1_or_open(void **state)
+{
+    (void)state;
+    br_sample s[30];
+    for (size_t i = 0; i < 30; i++) {
+        s[i].t = 15000 * (int64_t)i;
+        s[i].v = (double)(i * i);
+    }
+    const size_t cuts[] = {15};
+    br_chunk *m = merge_cut(s, 30, cuts, 1);
+    br_buf b = ser_chunk(m);
+    uint8_t *p = (uint8_t *)b.data;
+    assert_int_equal(p[1], 2);
+    assert_true((p[2] & 0x08) != 0);
+    p[1] = 1;
+    expect_corrupt(p, b.len, "regular");
+    p[1] = 2;
+    p[2] |= 0x01; /* open */
+    expect_corrupt(p, b.len, "regular");
+    p[2] &= (uint8_t)~0x01;
+    p[2] &= (uint8_t)~0x08; /* the stream then decodes differently */
+    expect_corrupt(p, b.len, NULL);
+    br_buf_free(&b);
+    br_chunk_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1828,6 +2042,12 @@ int main(void)
         cmocka_unit_test(test_chunk_serialize_fails_cleanly_at_the_buffer_cap),
         cmocka_unit_test(test_chunk_deserialize_rejects_every_truncated_prefix),
         cmocka_unit_test(test_chunk_deserialize_rejects_unknown_kind_version_and_flags),
+        cmocka_unit_test(test_chunk_deserialize_rejects_regular_flag_on_version_1_or_open),
+        cmocka_unit_test(test_chunk_merge_round_trips_every_kind_regular_and_jittered),
+        cmocka_unit_test(test_chunk_merge_round_trips_edge_values),
+        cmocka_unit_test(test_chunk_merge_round_trips_extreme_timestamps),
+        cmocka_unit_test(test_chunk_merge_of_regular_counter_is_smaller_than_its_parts),
+        cmocka_unit_test(test_chunk_merge_rejects_open_empty_and_overlapping_inputs),
         cmocka_unit_test(test_chunk_deserialize_rejects_counts_and_lengths_that_disagree),
         cmocka_unit_test(test_chunk_deserialize_rejects_nonzero_pad_bits),
         cmocka_unit_test(test_chunk_deserialize_rejects_summary_that_disagrees_with_samples),

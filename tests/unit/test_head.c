@@ -314,6 +314,52 @@ static void test_head_gc_drops_old_chunks_and_empty_series(void **state)
     br_head_close(h);
 }
 
+static void test_head_gc_merges_frozen_chunks_and_keeps_every_sample(void **state)
+{
+    (void)state;
+    br_head *h = open_mem(0, 0); /* no retention: gc only merges */
+    const br_label ls[] = {{"__name__", "c"}};
+    enum { N = 5000 };
+    static br_sample s[N];
+    static br_sample got[N];
+    uint64_t x = 7;
+    double v = 0;
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        v += (double)(x >> 56);
+        s[i].t = 1700000000000 + (int64_t)i * 15000 + (i == 3000 ? 7 : 0);
+        s[i].v = i == 4000 ? 0.5 : v; /* one non-integer, one jittered time */
+    }
+    br_series_input in = series(ls, 1, s, N);
+    br_commit_result r;
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_head_commit(h, &in, 1, &r, &err), 0);
+    br_head_stats before;
+    br_head_stats_get(h, &before);
+    /* 5000 samples at 240 per chunk: 20 frozen + 1 open. */
+    assert_int_equal(before.chunks, 21);
+    br_head_read_begin(h); /* a reader holding the old chunks stays safe */
+    br_head_read_end(h);
+    br_head_gc(h, 0, 0);
+    br_head_stats after;
+    br_head_stats_get(h, &after);
+    /* Runs of 8 x 240 = 1920 merge: chunks 0-7 and 8-15; 16-19 wait. */
+    assert_int_equal(after.chunks, 2 + 4 + 1);
+    assert_int_equal(after.samples, N);
+    assert_true(after.chunk_bytes < before.chunk_bytes);
+    assert_int_equal(read_all(h, "c", INT64_MIN, INT64_MAX, got, N), N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(got[i].t, s[i].t);
+        assert_memory_equal(&got[i].v, &s[i].v, sizeof(double));
+    }
+    /* A second pass changes nothing. */
+    br_head_gc(h, 0, 0);
+    br_head_stats_get(h, &after);
+    assert_int_equal(after.chunks, 7);
+    br_head_close(h);
+}
+
 typedef struct writer_arg {
     br_head *h;
     int id;
@@ -428,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_head_select_and_label_listing),
         cmocka_unit_test(test_head_histograms_round_trip),
         cmocka_unit_test(test_head_gc_drops_old_chunks_and_empty_series),
+        cmocka_unit_test(test_head_gc_merges_frozen_chunks_and_keeps_every_sample),
         cmocka_unit_test(test_head_concurrent_commits_keep_every_sample),
         cmocka_unit_test(test_head_reopen_replays_wal),
     };
