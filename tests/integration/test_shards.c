@@ -10,11 +10,12 @@
  * data from its own burnrate-loadgen (same seed: 10 minutes of history,
  * then live, then a 60 s burst of 60% errors on svc-0 that pages every
  * SLO), pages one Alertmanager and remote-writes its recorded series to
- * one Prometheus (external label replica=a|b, never on alerts).
+ * one Prometheus and one VictoriaMetrics 1.79 (external label replica=a|b,
+ * never on alerts).
  *
  * Asserts: every SLO is evaluated_here on exactly one of A and B, and C
  * answers like A; slo:sli_error:ratio_rate5m of all four SLOs is queryable
- * in Prometheus, shard 0's from both replicas; each SLO's page appears
+ * in Prometheus and in VictoriaMetrics, shard 0's from both replicas; each SLO's page appears
  * exactly once in Alertmanager's /api/v2/alerts although A and C both sent
  * it, without a replica label. Processes are stopped by PID; everything
  * lives in a temp dir (BR_KEEP_TEST_DIR keeps it). Skipped without
@@ -44,7 +45,10 @@ static struct {
     const char *bin;
     const char *loadgen;
     char prometheus[512];
+    char victoria[512];
     peer prom;
+    peer vm;
+    int vm_port;
     peer am;
     peer br[N_BR];
     peer lg[N_BR];
@@ -168,6 +172,29 @@ static int start_prometheus(void)
     return 0;
 }
 
+static int start_victoria(void)
+{
+    E.vm_port = peer_free_port();
+    char data[1100];
+    char listen[128];
+    char log[1000];
+    snprintf(data, sizeof(data), "-storageDataPath=%s/vm-data", E.dir);
+    snprintf(listen, sizeof(listen), "-httpListenAddr=127.0.0.1:%d", E.vm_port);
+    snprintf(log, sizeof(log), "%s/victoria.log", E.dir);
+    char *argv[] = {E.victoria, data, listen, "-retentionPeriod=10y", "-loggerLevel=WARN",
+                    "-search.latencyOffset=0s", NULL};
+    if (peer_start(&E.vm, log, argv) != 0) {
+        return -1;
+    }
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/health", E.vm_port);
+    if (!peer_wait_http(&E.vm, url, 60)) {
+        peer_dump_log(&E.vm);
+        return -1;
+    }
+    return 0;
+}
+
 static int start_alertmanager(void)
 {
     E.am_port = peer_free_port();
@@ -213,8 +240,12 @@ static int start_burnrate(int i, const char *slos)
              "    url: http://127.0.0.1:%d/api/v1/write\n"
              "    timeout: 10s\n"
              "    queue: {max_samples_per_send: 500, batch_send_deadline: 1s, shards: 2}\n"
+             "  - name: victoriametrics\n"
+             "    url: http://127.0.0.1:%d/api/v1/write\n"
+             "    timeout: 10s\n"
+             "    queue: {max_samples_per_send: 500, batch_send_deadline: 1s}\n"
              "sharding:\n  replica: %s\n",
-             E.dir, i, slos, E.am_port, E.prom_port, REPLICA_OF[i]);
+             E.dir, i, slos, E.am_port, E.prom_port, E.vm_port, REPLICA_OF[i]);
     char name[32];
     snprintf(name, sizeof(name), "br%d.yml", i);
     char *cfg = tu_write_file(E.dir, name, text);
@@ -272,6 +303,9 @@ static int teardown(void **state)
     if (E.prom.pid > 0) {
         peer_stop(&E.prom, SIGTERM, 20);
     }
+    if (E.vm.pid > 0) {
+        peer_stop(&E.vm, SIGTERM, 20);
+    }
     if (E.dir != NULL) {
         if (getenv("BR_KEEP_TEST_DIR") == NULL) {
             tu_rmtree(E.dir);
@@ -297,8 +331,10 @@ static int setup(void **state)
         return 0;
     }
     if (!find_on_path("prometheus", E.prometheus, sizeof(E.prometheus)) ||
+        !find_on_path("victoria-metrics", E.victoria, sizeof(E.victoria)) ||
         access(ALERTMANAGER_BIN, X_OK) != 0) {
-        fprintf(stderr, "skipping: needs prometheus and %s\n", ALERTMANAGER_BIN);
+        fprintf(stderr, "skipping: needs prometheus, victoria-metrics and %s\n",
+                ALERTMANAGER_BIN);
         E.skip = true;
         return 0;
     }
@@ -307,6 +343,9 @@ static int setup(void **state)
     pick_slos();
     char *slos = write_slos();
     int rc = start_prometheus();
+    if (rc == 0) {
+        rc = start_victoria();
+    }
     if (rc == 0) {
         rc = start_alertmanager();
     }
@@ -372,13 +411,15 @@ static void test_every_slo_is_evaluated_by_exactly_one_shard(void **state)
 }
 
 /* Series of slo:sli_error:ratio_rate5m for id in Prometheus, by replica. */
-static int prom_series(const char *id, bool *replica_a, bool *replica_b)
+/* Series of one SLO's slo:sli_error:ratio_rate5m in the store on port
+ * (Prometheus or VictoriaMetrics: the same query API). */
+static int stored_series(int port, const char *id, bool *replica_a, bool *replica_b)
 {
     char url[512];
     snprintf(url, sizeof(url),
              "http://127.0.0.1:%d/api/v1/query?query=slo%%3Asli_error%%3Aratio_rate5m"
              "%%7Bsloth_id%%3D%%22%s%%22%%7D",
-             E.prom_port, id);
+             port, id);
     cJSON *j = get_json(url);
     cJSON *res = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "data"),
                                                   "result");
@@ -397,10 +438,10 @@ static int prom_series(const char *id, bool *replica_a, bool *replica_b)
     return n;
 }
 
-static void test_recorded_series_of_both_shards_are_queryable_in_prometheus(void **state)
+/* Waits until every SLO's recorded series is in the store on port, then
+ * checks the replicas: shard 0's from both members of the HA pair. */
+static void expect_recorded_series(const char *store, int port)
 {
-    (void)state;
-    SKIP_IF_NEEDED();
     double deadline = peer_now() + 60;
     bool all = false;
     while (!all && peer_now() < deadline) {
@@ -408,7 +449,7 @@ static void test_recorded_series_of_both_shards_are_queryable_in_prometheus(void
         for (int s = 0; s < N_SLO; s++) {
             bool a;
             bool b;
-            int n = prom_series(E.slo_id[s], &a, &b);
+            int n = stored_series(port, E.slo_id[s], &a, &b);
             all = all && n == (E.slo_shard[s] == 0 ? 2 : 1);
         }
         if (!all) {
@@ -418,13 +459,27 @@ static void test_recorded_series_of_both_shards_are_queryable_in_prometheus(void
     for (int s = 0; s < N_SLO; s++) {
         bool a;
         bool b;
-        int n = prom_series(E.slo_id[s], &a, &b);
-        fprintf(stderr, "%s (shard %u): %d series in Prometheus\n", E.slo_id[s], E.slo_shard[s],
-                n);
+        int n = stored_series(port, E.slo_id[s], &a, &b);
+        fprintf(stderr, "%s (shard %u): %d series in %s\n", E.slo_id[s], E.slo_shard[s], n,
+                store);
         assert_true(a); /* A or B, both replica a */
         assert_int_equal(b, E.slo_shard[s] == 0);
         assert_int_equal(n, E.slo_shard[s] == 0 ? 2 : 1);
     }
+}
+
+static void test_recorded_series_of_both_shards_are_queryable_in_prometheus(void **state)
+{
+    (void)state;
+    SKIP_IF_NEEDED();
+    expect_recorded_series("Prometheus", E.prom_port);
+}
+
+static void test_recorded_series_of_both_shards_are_queryable_in_victoriametrics(void **state)
+{
+    (void)state;
+    SKIP_IF_NEEDED();
+    expect_recorded_series("VictoriaMetrics", E.vm_port);
 }
 
 /* Firing page alerts in Alertmanager per SLO; sets *replica when one
@@ -507,6 +562,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_slo_is_evaluated_by_exactly_one_shard),
         cmocka_unit_test(test_recorded_series_of_both_shards_are_queryable_in_prometheus),
+        cmocka_unit_test(test_recorded_series_of_both_shards_are_queryable_in_victoriametrics),
         cmocka_unit_test(test_page_appears_once_per_slo_in_alertmanager),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
