@@ -64,6 +64,7 @@ typedef struct alert {
     double value;
     /* This tick only. */
     bool true_now; /* an input held its condition */
+    bool held;     /* an input could not be evaluated: no transition this tick */
     bool dirty;    /* to be written */
     bool deleted;
     bool notified;
@@ -423,6 +424,13 @@ static void take_input(br_alerting *t, const br_alert_input *in, int64_t now, ui
     uint64_t fp = br_notify_fingerprint(labels, n_labels);
     *fp_out = fp;
     alert *a = table_find(t, fp);
+    if (in->hold) {
+        if (a != NULL) {
+            a->held = true;
+        }
+        br_free(labels);
+        return;
+    }
     if (!in->condition) {
         if (a != NULL && !a->true_now) {
             a->for_ms = in->for_ms > 0 ? in->for_ms : 0;
@@ -483,6 +491,9 @@ static void advance(br_alerting *t, int64_t now)
 {
     for (size_t i = 0; i < t->n_alerts; i++) {
         alert *a = t->alerts[i];
+        if (a->held) {
+            continue; /* unknown this tick: as it was */
+        }
         if (!a->true_now) {
             bool keep = false;
             if (a->state == BR_ALERT_FIRING && a->keep_firing_for_ms > 0) {
@@ -557,6 +568,7 @@ int br_alerting_update(br_alerting *a, int64_t now_ms, const br_alert_input *in,
     for (size_t i = 0; i < a->n_alerts; i++) {
         alert *x = a->alerts[i];
         x->true_now = false;
+        x->held = false;
         x->dirty = false;
         x->deleted = false;
         x->notified = false;

@@ -62,6 +62,12 @@ typedef struct br_alert_input {
     const br_kv *annotations; /* rendered for this tick */
     size_t n_annotations;
     bool condition;             /* the alert expression holds this tick */
+    /* The condition could not be evaluated this tick (its SLI read failed,
+     * e.g. a remote backend is down): an existing alert keeps its state
+     * untouched (a firing one keeps firing and being re-sent, a pending one
+     * keeps its start) and no new alert starts, as Prometheus does when a
+     * rule's evaluation fails; `condition` is ignored. */
+    bool hold;
     double value;               /* the expression's value (ALERTS_FOR_STATE, /api/v1/alerts) */
     int64_t for_ms;             /* pending time before firing; 0 = fire at once */
     int64_t keep_firing_for_ms; /* keep firing this long after the condition clears */

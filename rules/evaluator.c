@@ -1564,6 +1564,9 @@ static void collect_alert_inputs(tick_ctx *tc, def_state *ds, inst *in, br_slo_s
             ai->annotations = ann;
             ai->n_annotations = rule->n_annotations;
             ai->condition = cond;
+            /* A failed read says nothing about the condition: hold the
+             * alert's state rather than resolve it (alert.h). */
+            ai->hold = ds->error != NULL;
             ai->value = isnan(value) ? 0 : value;
             ai->for_ms = rule->for_ms;
             ai->keep_firing_for_ms = rule->keep_firing_for_ms;

@@ -29,6 +29,7 @@
 #include "engine/core/clock.h"
 #include "engine/core/log.h"
 #include "engine/promql/backend_remote.h"
+#include "rules/alert.h"
 #include "rules/evaluator.h"
 #include "rules/slo.h"
 #include "storage/head.h"
@@ -495,11 +496,79 @@ static void test_backend_down_shows_unavailable_then_recovers(void **state)
     br_remote_free(prom);
 }
 
+/* Counts the firing alerts of one snapshot row. */
+static size_t firing(const br_slo_status *st)
+{
+    size_t n = 0;
+    for (size_t a = 0; a < st->n_alerts; a++) {
+        n += st->alerts[a].state == BR_ALERT_FIRING;
+    }
+    return n;
+}
+
+/* With alerting on, a page that fires before the outage keeps firing
+ * through it (no false resolve notification while nothing can be read)
+ * and is decided again once the backend answers. */
+static void test_backend_down_holds_firing_alerts(void **state)
+{
+    (void)state;
+    SKIP_IF_NEEDED();
+    br_remote *prom = remote_for(E.prom_url, BR_REMOTE_PROMETHEUS);
+    br_queryable pq;
+    br_queryable_remote(prom, &pq);
+    char dir[1100];
+    snprintf(dir, sizeof(dir), "%s/alerting-hold", E.dir);
+    br_alerting_options ao;
+    memset(&ao, 0, sizeof(ao));
+    ao.data_dir = dir;
+    br_err err;
+    br_err_clear(&err);
+    br_alerting *al = br_alerting_open(&ao, &err);
+    assert_non_null(al);
+    br_evaluator_options eo;
+    memset(&eo, 0, sizeof(eo));
+    eo.backend = pq;
+    eo.alerting = al;
+    br_evaluator *ep = br_evaluator_new(&eo, &err);
+    assert_non_null(ep);
+    br_evaluator_set_slos(ep, E.slos);
+    /* Tick until service b's page fires (its `for` passes). */
+    int64_t t = E.data_end + 30000;
+    size_t fired = 0;
+    for (int i = 0; i < 40 && fired == 0; i++, t += 30000) {
+        br_err_clear(&err);
+        assert_int_equal(br_evaluator_tick(ep, t, &err), 0);
+        br_slo_snapshot *s = br_evaluator_snapshot(ep);
+        fired = firing(&s->slos[1]);
+        br_slo_snapshot_unref(s);
+    }
+    assert_true(fired > 0);
+    assert_int_equal(peer_stop(&E.prom, SIGTERM, 30) >= 0, 1);
+    for (int i = 0; i < 3; i++, t += 30000) {
+        br_err_clear(&err);
+        assert_int_equal(br_evaluator_tick(ep, t, &err), BR_EIO);
+        br_slo_snapshot *s = br_evaluator_snapshot(ep);
+        assert_true(s->slos[1].no_data);
+        assert_int_equal(firing(&s->slos[1]), fired);
+        br_slo_snapshot_unref(s);
+    }
+    assert_int_equal(start_prometheus(), 0);
+    br_err_clear(&err);
+    assert_int_equal(br_evaluator_tick(ep, t, &err), 0);
+    br_slo_snapshot *s = br_evaluator_snapshot(ep);
+    assert_false(s->slos[1].no_data);
+    br_slo_snapshot_unref(s);
+    br_evaluator_free(ep);
+    assert_int_equal(br_alerting_close(al, NULL), 0);
+    br_remote_free(prom);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remote_backends_agree_with_embedded),
         cmocka_unit_test(test_backend_down_shows_unavailable_then_recovers),
+        cmocka_unit_test(test_backend_down_holds_firing_alerts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

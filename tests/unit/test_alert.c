@@ -256,6 +256,54 @@ static void test_alert_absent_input_counts_as_condition_false(void **state)
     assert_int_equal(c.first.resolved_at_ms, T0 + 30 * 1000);
 }
 
+/* A failed evaluation (hold) neither resolves a firing alert nor starts a
+ * new one: the firing alert stays firing and keeps being re-sent, so
+ * Alertmanager does not see a false resolve during a backend outage; the
+ * first evaluated tick after it decides again. */
+static br_alert_input held(const char *name)
+{
+    br_alert_input in = input(name, false, 0, 0);
+    in.hold = true;
+    return in;
+}
+
+static void test_alert_hold_keeps_firing_alert_through_failed_evaluations(void **state)
+{
+    fixture *f = *state;
+    tick(f, input("BurnFast", true, 0, 0));
+    bool resent = false;
+    for (int i = 1; i <= 6; i++) {
+        f->now = T0 + i * 30 * 1000;
+        br_alert_result r = tick(f, held("BurnFast"));
+        assert_int_equal(r.state, BR_ALERT_FIRING);
+        assert_int_equal(r.fired_at_ms, T0);
+        resent = resent || r.notified;
+    }
+    assert_true(resent); /* still re-sent every resend delay */
+    f->now += 30 * 1000;
+    br_alert_result r = tick(f, input("BurnFast", false, 0, 0));
+    assert_int_equal(r.state, BR_ALERT_INACTIVE);
+    assert_int_equal(r.resolved_at_ms, f->now);
+}
+
+static void test_alert_hold_starts_nothing_and_keeps_pending_start(void **state)
+{
+    fixture *f = *state;
+    br_alert_result r = tick(f, held("BurnSlow"));
+    assert_int_equal(r.state, BR_ALERT_INACTIVE);
+    assert_int_equal(all_alerts(f).n, 0);
+    tick(f, input("BurnSlow", true, 5 * MIN, 0)); /* pending from now */
+    int64_t start = f->now;
+    f->now += 10 * MIN; /* past `for`, but unknown: no promotion */
+    r = tick(f, held("BurnSlow"));
+    assert_int_equal(r.state, BR_ALERT_PENDING);
+    assert_int_equal(r.active_since_ms, start);
+    f->now += 30 * 1000;
+    r = tick(f, input("BurnSlow", true, 5 * MIN, 0));
+    assert_int_equal(r.state, BR_ALERT_FIRING);
+    assert_int_equal(r.active_since_ms, start);
+}
+
 static void test_alert_keep_firing_for_holds_then_resolves(void **state)
 {
     fixture *f = *state;
@@ -551,6 +599,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_alert_absent_input_counts_as_condition_false, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_alert_hold_keeps_firing_alert_through_failed_evaluations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_hold_starts_nothing_and_keeps_pending_start,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_keep_firing_for_holds_then_resolves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_alert_keep_firing_restarts_when_condition_returns,
