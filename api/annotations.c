@@ -970,6 +970,10 @@ static int handle_post(br_annotations_api *api, br_http_request *req, br_http_re
     if (rc == 0) {
         rc = br_annotations_add(api->store, &in, &id, &err);
     }
+    if (rc == 0) { /* before cJSON_Delete: in's strings point into o */
+        br_log_info("annotation created", "id=%" PRIu64 " kind=%s slo=\"%s\" author=\"%s\"", id,
+                    in.kind, in.slo ? in.slo : "", who);
+    }
     cJSON_Delete(o);
     if (rc != 0) {
         char msg[400];
@@ -978,8 +982,6 @@ static int handle_post(br_annotations_api *api, br_http_request *req, br_http_re
         respond_err(resp, status, status == 400 ? "bad_data" : "internal", "%s", msg);
         return 0;
     }
-    br_log_info("annotation created", "id=%" PRIu64 " kind=%s slo=\"%s\" author=\"%s\"", id,
-                in.kind, in.slo ? in.slo : "", who);
     br_annotation_query q = {.start_ms = INT64_MIN, .end_ms = INT64_MAX};
     br_annotation *all = NULL;
     size_t n = br_annotations_query(api->store, &q, req->arena, &all);
