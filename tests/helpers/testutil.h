@@ -136,7 +136,9 @@ static inline int tu_http(const char *method, const char *url, const void *body,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, tu_collect_headers);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    /* Generous: under valgrind a 100 MB upload to an in-process server takes
+     * more than 30 s. */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 180L);
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
