@@ -696,6 +696,10 @@ static cJSON *slo_summary(const view *v, const br_slo_status *st)
     }
     cJSON_AddBoolToObject(o, "stale", eval_stale(v) || sample_stale(v, st));
     cJSON_AddBoolToObject(o, "no_data", st->no_data);
+    /* A new or changed SLO still writing its past recorded series (its
+     * numbers here are already current). */
+    cJSON_AddBoolToObject(o, "replaying", st->replay_progress < 1.0);
+    put_number(o, "replay_progress", st->replay_progress);
     put_string(o, "error", st->error);
     put_adjustments(o, st);
     return o;

@@ -446,7 +446,8 @@ static int append_recorded(void *ctx, const br_series_input *in, size_t n, br_er
 {
     br_app *app = ctx;
     br_commit_result res;
-    int rc = br_head_commit(app->head, in, n, &res, err);
+    /* Derived: replayed history must not look like late SLI data. */
+    int rc = br_head_commit_flags(app->head, in, n, BR_COMMIT_DERIVED, &res, err);
     if (rc == 0 && br_commit_rejected(&res) > 0) {
         br_counter_add(app->recorded_rejected, br_commit_rejected(&res));
     }

@@ -44,6 +44,12 @@
  * total = sum(w_i) over the components with data in the window (so the
  * ratio is the weighted mean of the error ratios), in dependency order.
  *
+ * Replay (section "replay"): a new or changed definition first writes
+ * its recorded series for the past, evaluated at past step times through
+ * a private def_state, a bounded number of steps per tick; its live
+ * recorded series are withheld until the replay has caught up, since the
+ * store refuses samples older than a series' newest.
+ *
  * Only the evaluator thread touches def_state/inst; the snapshot pointer
  * is swapped under snap_mu and readers take a reference.
  */
@@ -137,7 +143,16 @@ typedef struct def_state {
     br_adjust_list excl;
     bool no_refine;               /* read_sources: ask for intervals as given */
     bool composite_done;          /* this tick's composite values are set */
+    /* Replay of the past recorded series (section "replay"); NULL = none
+     * pending. While set, the live ticks withhold the SLO's recorded
+     * series (ALERTS excepted). */
+    struct replay *rp;
 } def_state;
+
+static void replay_free(struct replay *rp);
+static double replay_progress(const struct replay *rp);
+static void replay_rebind(struct replay *rp, const br_slo_def *d);
+static struct replay *replay_new(const struct br_evaluator *e, const br_slo_def *d);
 
 /* Policy state and alert timers that outlive a reload. */
 typedef struct sticky {
@@ -447,6 +462,8 @@ static void def_state_free(def_state *ds)
         br_arena_free(&ds->gen_arena);
     }
     br_adjust_list_free(&ds->excl);
+    replay_free(ds->rp);
+    ds->rp = NULL;
 }
 
 /* Definitions are "the same" across a reload when the fields that shape
@@ -530,8 +547,10 @@ static void adopt_pending_set(br_evaluator *e)
             old->def = NULL; /* moved */
             old->insts = NULL;
             old->n_insts = 0;
+            old->rp = NULL; /* a replay under way goes on with the new definition */
             memset(old->sel_ok, 0, sizeof(old->sel_ok));
             memset(&old->excl, 0, sizeof(old->excl));
+            replay_rebind(defs[i].rp, d);
             /* Alert rules point into the old definition: rebuild them. */
             if (defs[i].gen_state != 0) {
                 br_arena_free(&defs[i].gen_arena);
@@ -540,6 +559,7 @@ static void adopt_pending_set(br_evaluator *e)
             old->gen_state = 0;
         } else {
             def_state_init(&defs[i], d);
+            defs[i].rp = replay_new(e, d); /* new or changed: its past is missing */
         }
     }
     for (size_t j = 0; j < e->n_defs; j++) {
@@ -1295,6 +1315,7 @@ typedef struct tick_ctx {
     br_evaluator *e;
     br_slo_snapshot *snap;
     int64_t t;
+    bool replay;         /* a replay step: no logs, alerts or ALERTS; never withheld */
     br_buf series_names; /* scratch */
     /* Recorded series of this tick, built in the snapshot arena's sibling. */
     br_series_input *rec;
@@ -1648,6 +1669,59 @@ static void apply_alerting(tick_ctx *tc)
 static void adjust_status(const def_state *ds, const inst *in, br_slo_status *st, br_arena *a,
                           int64_t t);
 
+/* The SLO's own recorded series of one instance at tc->t (Sloth's, then
+ * burnrate's and Pyrra's), labelled with base[0..k). */
+static void record_slo_series(tick_ctx *tc, const def_state *ds, const br_slo_status *st,
+                              const br_label *base, size_t k, int state)
+{
+    const br_slo_def *d = ds->def;
+    double budget = 1.0 - d->objective;
+    char name[96];
+    char wn[32];
+    for (size_t w = 0; w < ds->n_windows; w++) {
+        int64_t wms = ds->windows[w];
+        window_name(wms, wn, sizeof(wn));
+        snprintf(name, sizeof(name), "slo:sli_error:ratio_rate%s", wn);
+        double v = st->windows[w].error_ratio;
+        if (w == ds->n_windows - 1 && d->budgeting != BR_BUDGET_OCCURRENCES) {
+            v = st->period.error_ratio;
+        }
+        rec_add(tc, name, base, k, "sloth_window", wn, v);
+    }
+    window_name(d->period.duration_ms, wn, sizeof(wn));
+    rec_add(tc, "slo:objective:ratio", base, k, NULL, NULL, d->objective);
+    rec_add(tc, "slo:error_budget:ratio", base, k, NULL, NULL, budget);
+    rec_add(tc, "slo:time_period:days", base, k, NULL, NULL,
+            (double)d->period.duration_ms / (double)DAY_MS);
+    size_t w5 = window_index(ds, 5 * MINUTE_MS);
+    rec_add(tc, "slo:current_burn_rate:ratio", base, k, NULL, NULL,
+            w5 != SIZE_MAX ? st->windows[w5].burn_rate : NAN);
+    rec_add(tc, "slo:period_burn_rate:ratio", base, k, NULL, NULL, st->period.burn_rate);
+    rec_add(tc, "slo:period_error_budget_remaining:ratio", base, k, NULL, NULL,
+            st->budget_remaining);
+    rec_add(tc, "sloth_slo_info", base, k, "sloth_objective",
+            br_arena_printf(&tc->rec_arena, "%g", d->objective * 100.0), 1.0);
+    rec_add(tc, "burnrate_slo_budget_remaining_seconds", base, k, NULL, NULL,
+            st->budget_remaining_ms / 1000.0);
+    rec_add(tc, "burnrate_slo_budget_consumed_last_hour:ratio", base, k, NULL, NULL,
+            st->consumed_last_hour);
+    rec_add(tc, "burnrate_slo_budget_exhaustion_seconds", base, k, NULL, NULL,
+            isinf(st->exhaustion_eta_s) ? NAN : st->exhaustion_eta_s);
+    if (d->n_adjustments > 0) {
+        rec_add(tc, "burnrate_slo_adjusted_events", base, k, "kind", "total",
+                st->excluded_events);
+        rec_add(tc, "burnrate_slo_adjusted_events", base, k, "kind", "bad",
+                st->excluded_errors);
+        rec_add(tc, "burnrate_slo_adjusted_seconds", base, k, NULL, NULL,
+                (double)st->excluded_ms / 1000.0);
+    }
+    for (size_t i = 0; i < d->policy.n_states; i++) {
+        rec_add(tc, "burnrate_slo_policy_state", base, k, "state", d->policy.states[i].name,
+                state == (int)i ? 1.0 : 0.0);
+    }
+    (void)br_pyrra_series(st, pyrra_emit, tc);
+}
+
 /* Fills st from in's window values; records series; updates stickies. */
 static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status *st)
 {
@@ -1668,7 +1742,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     st->period_end_ms = ds->calendar ? calendar_end(&d->period, st->period_start_ms) : t;
     st->last_sample_ms = in->last_t == INT64_MIN ? 0 : in->last_t;
     st->error = ds->error ? br_arena_strdup(a, ds->error) : NULL;
-    st->replay_progress = 1.0;
+    st->replay_progress = tc->replay ? 1.0 : replay_progress(ds->rp);
     adjust_status(ds, in, st, a, t);
 
     /* Windows. */
@@ -1754,7 +1828,7 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         }
     }
     if (state != sk->state) {
-        if (sk->state >= 0 || state >= 0) {
+        if (!tc->replay && (sk->state >= 0 || state >= 0)) {
             char br[32];
             snprintf(br, sizeof(br), "%.4f", st->budget_remaining);
             br_log_info("slo policy state changed", "slo=%s from=%s to=%s budget_remaining=%s",
@@ -1923,17 +1997,21 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         as->state = as->condition ? BR_ALERT_FIRING : BR_ALERT_INACTIVE;
     }
     st->n_alerts = r;
-    if (e->opts.alerting != NULL) {
+    if (e->opts.alerting != NULL && !tc->replay) {
         collect_alert_inputs(tc, ds, in, st);
     }
     /* The snapshot lists the alert windows; the period is st->period (the
      * array keeps its entry for the recorded series below). */
     st->n_windows = ds->n_windows - 1;
 
-    /* Recorded series: Sloth's names and labels, then burnrate's own. */
+    /* Recorded series: Sloth's names and labels, then burnrate's own.
+     * While the SLO replays its past, the live tick withholds them (the
+     * store refuses a series' samples older than its newest): only the
+     * live ALERTS, which replay never writes, go out. */
     if (e->opts.append == NULL) {
         return;
     }
+    bool withhold = !tc->replay && ds->rp != NULL;
     size_t nb = 3 + d->n_labels + in->n_group;
     br_label *base = br_arena_alloc(&tc->rec_arena, sizeof(*base) * (nb + 1));
     size_t k = 0;
@@ -1947,51 +2025,10 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     for (size_t i = 0; i < d->n_labels; i++) {
         base[k++] = (br_label){d->labels[i].key, d->labels[i].value};
     }
-    char name[96];
-    char wn[32];
-    for (size_t w = 0; w < ds->n_windows; w++) {
-        int64_t wms = ds->windows[w];
-        window_name(wms, wn, sizeof(wn));
-        snprintf(name, sizeof(name), "slo:sli_error:ratio_rate%s", wn);
-        double v = st->windows[w].error_ratio;
-        if (w == ds->n_windows - 1 && d->budgeting != BR_BUDGET_OCCURRENCES) {
-            v = st->period.error_ratio;
-        }
-        rec_add(tc, name, base, k, "sloth_window", wn, v);
+    if (!withhold) {
+        record_slo_series(tc, ds, st, base, k, state);
     }
-    window_name(d->period.duration_ms, wn, sizeof(wn));
-    rec_add(tc, "slo:objective:ratio", base, k, NULL, NULL, d->objective);
-    rec_add(tc, "slo:error_budget:ratio", base, k, NULL, NULL, budget);
-    rec_add(tc, "slo:time_period:days", base, k, NULL, NULL,
-            (double)d->period.duration_ms / (double)DAY_MS);
-    size_t w5 = window_index(ds, 5 * MINUTE_MS);
-    rec_add(tc, "slo:current_burn_rate:ratio", base, k, NULL, NULL,
-            w5 != SIZE_MAX ? st->windows[w5].burn_rate : NAN);
-    rec_add(tc, "slo:period_burn_rate:ratio", base, k, NULL, NULL, st->period.burn_rate);
-    rec_add(tc, "slo:period_error_budget_remaining:ratio", base, k, NULL, NULL,
-            st->budget_remaining);
-    rec_add(tc, "sloth_slo_info", base, k, "sloth_objective",
-            br_arena_printf(&tc->rec_arena, "%g", d->objective * 100.0), 1.0);
-    rec_add(tc, "burnrate_slo_budget_remaining_seconds", base, k, NULL, NULL,
-            st->budget_remaining_ms / 1000.0);
-    rec_add(tc, "burnrate_slo_budget_consumed_last_hour:ratio", base, k, NULL, NULL,
-            st->consumed_last_hour);
-    rec_add(tc, "burnrate_slo_budget_exhaustion_seconds", base, k, NULL, NULL,
-            isinf(st->exhaustion_eta_s) ? NAN : st->exhaustion_eta_s);
-    if (d->n_adjustments > 0) {
-        rec_add(tc, "burnrate_slo_adjusted_events", base, k, "kind", "total",
-                st->excluded_events);
-        rec_add(tc, "burnrate_slo_adjusted_events", base, k, "kind", "bad",
-                st->excluded_errors);
-        rec_add(tc, "burnrate_slo_adjusted_seconds", base, k, NULL, NULL,
-                (double)st->excluded_ms / 1000.0);
-    }
-    for (size_t i = 0; i < d->policy.n_states; i++) {
-        rec_add(tc, "burnrate_slo_policy_state", base, k, "state", d->policy.states[i].name,
-                state == (int)i ? 1.0 : 0.0);
-    }
-    (void)br_pyrra_series(st, pyrra_emit, tc);
-    for (size_t i = 0; i < st->n_alerts && e->opts.alerting == NULL; i++) {
+    for (size_t i = 0; i < st->n_alerts && e->opts.alerting == NULL && !tc->replay; i++) {
         const br_alert_status *as = &st->alerts[i];
         if (as->state == BR_ALERT_INACTIVE) {
             continue;
@@ -2307,6 +2344,25 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
     return rc;
 }
 
+/* Drops instances without data in the period and no live series (kept
+ * all when the evaluation failed, rc != 0). */
+static void drop_idle_insts(def_state *ds, int rc)
+{
+    size_t w = 0;
+    for (size_t j = 0; j < ds->n_insts; j++) {
+        inst *in = ds->insts[j];
+        double tot = in->win_total[ds->n_windows - 1];
+        bool keep = in->seen || tot > 0 || rc != 0 ||
+                    (in->slices.n > 0 && ds->def->budgeting != BR_BUDGET_OCCURRENCES);
+        if (keep) {
+            ds->insts[w++] = in;
+        } else {
+            inst_free(in);
+        }
+    }
+    ds->n_insts = w;
+}
+
 /* Clears an instance's counts: it then reads as no data. */
 static void forget_counts(inst *in)
 {
@@ -2368,6 +2424,7 @@ static void other_shard_status(tick_ctx *tc, const br_slo_def *d, br_slo_status 
     st->windows = br_arena_calloc(a, 1, sizeof(br_window_status));
     st->alerts = br_arena_calloc(a, 1, sizeof(br_alert_status));
     st->no_data = true;
+    st->replay_progress = 1.0; /* nothing to replay here */
 }
 
 static int cmp_status(const void *a, const void *b)
@@ -2375,6 +2432,392 @@ static int cmp_status(const void *a, const void *b)
     const br_slo_status *x = a;
     const br_slo_status *y = b;
     return strcmp(x->instance_id, y->instance_id);
+}
+
+/* ------------------------------------------------------------ replay */
+/*
+ * Replay of the recorded series for the past (issue 10).
+ *
+ * When a definition is new, or changed so that its counts differ
+ * (same_counting), its recorded series have no past, or a past that the
+ * old definition wrote. The replay evaluates the definition at the past
+ * timestamps t_k = k * step (multiples of step since the epoch), oldest
+ * first, with a private def_state and private policy stickies, through the
+ * same eval_def and finish_instance as a live tick, so every value equals
+ * what a run-all-along evaluator would have recorded at t_k (the same
+ * settle time; only the order of additions can differ). It writes the
+ * SLO's recorded series only: no ALERTS, no notifications, no policy-state
+ * log lines for the past.
+ *
+ * Range: t_k < now (the tick time), after
+ *   max(now - replay.max, the newest sample of slo:objective:ratio with
+ *       this sloth_id (written by this or an earlier process),
+ *       the first stretch of now/64 holding an SLI sample (exact sources)).
+ * So a restart or downtime gap is filled, nothing is written twice, and a
+ * definition changed while running only writes after its last recorded
+ * sample: samples already stored keep the values the old definition gave
+ * them (the store is append-only per series), which bounds a change made
+ * in a running process to at most one step of replay.
+ *
+ * Ordering: the store refuses a sample older than its series' newest, so
+ * while an SLO replays, its live ticks evaluate and publish as usual but
+ * withhold its recorded series (ALERTS excepted). The replay chases the
+ * tick time; the tick in which it reaches t_k >= now frees it, and that
+ * tick's live samples (at now) follow the replayed ones.
+ *
+ * Bounded work: replay_run runs first in every tick, on the evaluator
+ * thread, and stops after opts.replay_max_steps steps or
+ * opts.replay_budget_ms of work (at least one step per tick), shared by
+ * every replaying SLO in set order; the rest waits for the next tick.
+ * Progress (0..1 of the range, measured against the moving now) is in
+ * br_slo_status.replay_progress. Defaults: step = max(interval, 1m),
+ * max = the period. Composite SLOs are not replayed (their values come
+ * from their components' live state). A step that fails (a backend
+ * error) is retried next tick; after REPLAY_MAX_FAILS failing ticks in a
+ * row the replay gives up and the live series resume.
+ */
+
+#define REPLAY_DEFAULT_STEPS 10000
+#define REPLAY_FLUSH_SERIES 8192 /* recorded series per append call */
+#define REPLAY_MAX_FAILS 3
+#define REPLAY_PROBE_PIECES 64
+
+typedef struct replay {
+    def_state ds;       /* private counting state, ticking through the past */
+    sticky *stickies;   /* private policy state, swapped in for each step */
+    size_t n_stickies;
+    size_t cap_stickies;
+    int64_t step;
+    bool planned;
+    int64_t from;       /* first timestamp replayed */
+    int64_t next;       /* next timestamp to evaluate */
+    int64_t now;        /* latest tick time: the replay ends before it */
+    uint64_t steps;
+    uint64_t series;    /* recorded samples handed to append */
+    uint64_t ticks;
+    int64_t busy_ns;    /* evaluator-thread time spent */
+    int fails;          /* consecutive ticks whose step failed */
+} replay;
+
+static struct replay *replay_new(const br_evaluator *e, const br_slo_def *d)
+{
+    if (e->opts.append == NULL || d->replay_max_ms <= 0 || d->n_components > 0 ||
+        !owned_here(e, d)) {
+        return NULL;
+    }
+    replay *rp = br_calloc(1, sizeof(*rp));
+    def_state_init(&rp->ds, d);
+    rp->step = d->replay_step_ms > 0 ? d->replay_step_ms : e->opts.interval_ms;
+    if (d->replay_step_ms <= 0 && rp->step < MINUTE_MS) {
+        rp->step = MINUTE_MS;
+    }
+    return rp;
+}
+
+static void replay_free(struct replay *rp)
+{
+    if (rp == NULL) {
+        return;
+    }
+    def_state_free(&rp->ds);
+    for (size_t i = 0; i < rp->n_stickies; i++) {
+        br_free(rp->stickies[i].instance_id);
+    }
+    br_free(rp->stickies);
+    br_free(rp);
+}
+
+/* The definition moved to a new set (same counting): point at it. */
+static void replay_rebind(struct replay *rp, const br_slo_def *d)
+{
+    if (rp == NULL) {
+        return;
+    }
+    rp->ds.def = d;
+    if (rp->ds.gen_state != 0) {
+        br_arena_free(&rp->ds.gen_arena);
+        rp->ds.gen_state = 0;
+    }
+}
+
+static double replay_progress(const struct replay *rp)
+{
+    if (rp == NULL) {
+        return 1.0;
+    }
+    if (!rp->planned || rp->now <= rp->from) {
+        return 0.0;
+    }
+    double p = (double)(rp->next - rp->from) / (double)(rp->now - rp->from);
+    return p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+/* Late SLI samples (see the tick) recount the replay's sums too. */
+static void replay_late_data(struct replay *rp, int64_t oldest)
+{
+    if (rp == NULL) {
+        return;
+    }
+    if (oldest <= rp->ds.settled_at) {
+        rp->ds.settled_at = 0;
+    }
+    if (oldest <= rp->ds.slices_until) {
+        rp->ds.slices_until = 0;
+    }
+}
+
+/* Newest sample of the SLO's slo:objective:ratio series in (lo, hi], or
+ * INT64_MIN when none. */
+static int newest_recorded(br_evaluator *e, const char *id, int64_t lo, int64_t hi,
+                           br_arena *arena, int64_t *out, br_err *err)
+{
+    *out = INT64_MIN;
+    br_matcher m[2];
+    int rc = br_matcher_init(&m[0], BR_MATCH_EQ, "__name__", "slo:objective:ratio", err);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = br_matcher_init(&m[1], BR_MATCH_EQ, "sloth_id", id, err);
+    if (rc != 0) {
+        br_matcher_free(&m[0]);
+        return rc;
+    }
+    const br_queryable *q = &e->opts.backend;
+    if (q->window_aggs != NULL) {
+        br_interval iv = {lo, hi};
+        br_series_aggs_set set;
+        rc = q->window_aggs(q->ctx, m, 2, &iv, 1, false, arena, &set, err);
+        for (size_t i = 0; rc == 0 && i < set.n; i++) {
+            if (set.series[i].last_t > *out) {
+                *out = set.series[i].last_t;
+            }
+        }
+    } else {
+        br_series_set set;
+        rc = q->select(q->ctx, m, 2, lo + 1, hi, 0, arena, &set, err);
+        for (size_t i = 0; rc == 0 && i < set.n; i++) {
+            const br_series_data *sd = &set.series[i];
+            if (sd->n_samples > 0 && sd->samples[sd->n_samples - 1].t > *out) {
+                *out = sd->samples[sd->n_samples - 1].t;
+            }
+        }
+    }
+    br_matcher_free(&m[0]);
+    br_matcher_free(&m[1]);
+    return rc;
+}
+
+/* For exact sources: the start of the first of REPLAY_PROBE_PIECES equal
+ * pieces of (lo, hi] holding a sample of the total series; hi when none
+ * does (nothing to replay); lo for other sources. */
+static int first_data(br_evaluator *e, const def_state *ds, int64_t lo, int64_t hi,
+                      br_arena *arena, int64_t *out, br_err *err)
+{
+    *out = lo;
+    const br_queryable *q = &e->opts.backend;
+    if (!ds->exact || !ds->sel_ok[1] || q->window_aggs == NULL || hi - lo < REPLAY_PROBE_PIECES) {
+        return 0;
+    }
+    br_interval iv[REPLAY_PROBE_PIECES];
+    int64_t piece = (hi - lo) / REPLAY_PROBE_PIECES;
+    for (size_t k = 0; k < REPLAY_PROBE_PIECES; k++) {
+        iv[k].start = lo + (int64_t)k * piece;
+        iv[k].end = k + 1 == REPLAY_PROBE_PIECES ? hi : iv[k].start + piece;
+    }
+    br_series_aggs_set set;
+    bool bool_gauge = ds->def->sli.total.kind == BR_SOURCE_BOOL_GAUGE;
+    int rc = q->window_aggs(q->ctx, ds->sel[1].matchers, ds->sel[1].n, iv, REPLAY_PROBE_PIECES,
+                            bool_gauge, arena, &set, err);
+    if (rc != 0) {
+        return rc;
+    }
+    size_t first = REPLAY_PROBE_PIECES;
+    for (size_t i = 0; i < set.n; i++) {
+        for (size_t k = 0; k < first; k++) {
+            if (set.series[i].aggs[k].count > 0) {
+                first = k;
+                break;
+            }
+        }
+    }
+    *out = first < REPLAY_PROBE_PIECES ? iv[first].start : hi;
+    return 0;
+}
+
+/* Fixes the range at the first replay tick: see the section comment. */
+static int replay_plan(br_evaluator *e, replay *rp, int64_t now, br_arena *arena, br_err *err)
+{
+    const br_slo_def *d = rp->ds.def;
+    int64_t lo = now - d->replay_max_ms;
+    int64_t newest;
+    int rc = newest_recorded(e, d->id, lo, now, arena, &newest, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (newest > lo) {
+        lo = newest;
+    }
+    int64_t data_from;
+    rc = first_data(e, &rp->ds, lo, now, arena, &data_from, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (data_from > lo) {
+        lo = data_from;
+    }
+    rp->from = floor_div(lo, rp->step) * rp->step + rp->step; /* first grid point > lo */
+    rp->next = rp->from;
+    rp->now = now;
+    rp->planned = true;
+    if (rp->from < now) {
+        br_log_info("slo replay started", "slo=%s from_ms=%lld to_ms=%lld step_ms=%lld steps=%lld "
+                    "after_recorded=%s",
+                    d->id, (long long)rp->from, (long long)now, (long long)rp->step,
+                    (long long)((now - 1 - rp->from) / rp->step + 1),
+                    newest != INT64_MIN ? "true" : "false");
+    }
+    return 0;
+}
+
+/* Hands the batch's recorded series to append and empties it. */
+static void replay_flush(br_evaluator *e, tick_ctx *tc, replay *rp)
+{
+    if (tc->n_rec > 0) {
+        br_err aerr;
+        br_err_clear(&aerr);
+        if (e->opts.append(e->opts.append_ctx, tc->rec, tc->n_rec, &aerr) != 0) {
+            br_log_warn("writing replayed SLO series failed", "slo=%s err=%s", rp->ds.def->id,
+                        aerr.msg);
+        }
+        rp->series += tc->n_rec;
+    }
+    tc->n_rec = 0;
+    br_arena_reset(&tc->rec_arena);
+}
+
+/* One replay step at tc->t: evaluates and records like a live tick, into
+ * tc's batch, with the replay's own stickies. */
+static int replay_step(br_evaluator *e, replay *rp, tick_ctx *tc, br_arena *arena, br_err *err)
+{
+    def_state *ds = &rp->ds;
+    sticky *live = e->stickies;
+    size_t n_live = e->n_stickies;
+    size_t cap_live = e->cap_stickies;
+    e->stickies = rp->stickies;
+    e->n_stickies = rp->n_stickies;
+    e->cap_stickies = rp->cap_stickies;
+    tc->snap = br_slo_snapshot_new(NULL);
+    int rc = eval_def(tc, ds, arena, err);
+    if (rc == 0) {
+        drop_idle_insts(ds, rc);
+        if (ds->n_insts == 0 && ds->def->n_grouping == 0) {
+            (void)inst_for(ds, NULL, 0); /* listed (and recorded) as no data, as live */
+        }
+        br_slo_status *st = br_arena_calloc(&tc->snap->arena, ds->n_insts + 1, sizeof(*st));
+        for (size_t j = 0; j < ds->n_insts; j++) {
+            finish_instance(tc, ds, ds->insts[j], &st[j]);
+        }
+        sticky_sweep(e);
+    } else {
+        ds->settled_at = 0;
+        ds->slices_until = 0;
+    }
+    br_slo_snapshot_unref(tc->snap);
+    tc->snap = NULL;
+    rp->stickies = e->stickies;
+    rp->n_stickies = e->n_stickies;
+    rp->cap_stickies = e->cap_stickies;
+    e->stickies = live;
+    e->n_stickies = n_live;
+    e->cap_stickies = cap_live;
+    return rc;
+}
+
+static void replay_finish(def_state *ds, bool gave_up)
+{
+    replay *rp = ds->rp;
+    if (rp->steps > 0 || gave_up) {
+        br_log_info(gave_up ? "slo replay abandoned" : "slo replay finished",
+                    "slo=%s from_ms=%lld to_ms=%lld step_ms=%lld steps=%llu samples=%llu "
+                    "ticks=%llu busy_ms=%lld",
+                    ds->def->id, (long long)rp->from, (long long)(rp->next - rp->step),
+                    (long long)rp->step, (unsigned long long)rp->steps,
+                    (unsigned long long)rp->series, (unsigned long long)rp->ticks,
+                    (long long)(rp->busy_ns / 1000000));
+    }
+    replay_free(rp);
+    ds->rp = NULL;
+}
+
+/* Spends this tick's replay budget on the replaying SLOs, in set order. */
+static void replay_run(br_evaluator *e, int64_t now, br_arena *scratch)
+{
+    int64_t t0 = br_mono_ns();
+    int64_t budget_ns = e->opts.replay_budget_ms * 1000000;
+    uint32_t steps_left = e->opts.replay_max_steps;
+    bool stepped = false;
+    for (size_t i = 0; i < e->n_defs; i++) {
+        def_state *ds = &e->defs[i];
+        replay *rp = ds->rp;
+        if (rp == NULL) {
+            continue;
+        }
+        int64_t started = br_mono_ns();
+        br_err err;
+        br_err_clear(&err);
+        br_arena_reset(scratch);
+        int rc = 0;
+        if (!rp->planned) {
+            /* Planned at its first tick even past the budget (two cheap
+             * reads), so the range is measured from when it was added. */
+            rc = replay_plan(e, rp, now, scratch, &err);
+        }
+        rp->now = now;
+        if (rc == 0 && rp->next < now &&
+            (steps_left == 0 || (stepped && br_mono_ns() - t0 >= budget_ns))) {
+            rp->busy_ns += br_mono_ns() - started;
+            continue; /* this tick's budget is spent */
+        }
+        tick_ctx tc;
+        memset(&tc, 0, sizeof(tc));
+        tc.e = e;
+        tc.replay = true;
+        br_arena_init(&tc.rec_arena, 64 * 1024, 0);
+        rp->ticks++;
+        while (rc == 0 && rp->next < now && steps_left > 0 &&
+               (!stepped || br_mono_ns() - t0 < budget_ns)) {
+            br_arena_reset(scratch);
+            tc.t = rp->next;
+            rc = replay_step(e, rp, &tc, scratch, &err);
+            if (rc != 0) {
+                break;
+            }
+            stepped = true;
+            steps_left--;
+            rp->steps++;
+            rp->next += rp->step;
+            if (tc.n_rec >= REPLAY_FLUSH_SERIES) {
+                replay_flush(e, &tc, rp);
+            }
+        }
+        replay_flush(e, &tc, rp);
+        br_free(tc.rec);
+        br_arena_free(&tc.rec_arena);
+        rp->busy_ns += br_mono_ns() - started;
+        if (rc != 0) {
+            rp->fails++;
+            br_log_warn("slo replay step failed", "slo=%s t_ms=%lld fails=%d err=%s", ds->def->id,
+                        (long long)rp->next, rp->fails, err.msg);
+            if (rp->fails >= REPLAY_MAX_FAILS) {
+                replay_finish(ds, true);
+            }
+            continue;
+        }
+        rp->fails = 0;
+        if (rp->planned && rp->next >= now) {
+            replay_finish(ds, false);
+        }
+    }
 }
 
 int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
@@ -2403,7 +2846,10 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
         if (oldest <= e->defs[i].slices_until) {
             e->defs[i].slices_until = 0;
         }
+        replay_late_data(e->defs[i].rp, oldest);
     }
+    /* New and changed SLOs write their past first, within a budget. */
+    replay_run(e, now_ms, &scratch);
     for (size_t i = 0; i < e->n_defs; i++) {
         br_arena_reset(&scratch);
         def_state *ds = &e->defs[i];
@@ -2437,20 +2883,7 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
         } else if (!ds->exact) {
             ds->error = NULL;
         }
-        /* Drop instances without data in the period and no live series. */
-        size_t w = 0;
-        for (size_t j = 0; j < ds->n_insts; j++) {
-            inst *in = ds->insts[j];
-            double tot = in->win_total[ds->n_windows - 1];
-            bool keep = in->seen || tot > 0 || rc != 0 ||
-                        (in->slices.n > 0 && ds->def->budgeting != BR_BUDGET_OCCURRENCES);
-            if (keep) {
-                ds->insts[w++] = in;
-            } else {
-                inst_free(in);
-            }
-        }
-        ds->n_insts = w;
+        drop_idle_insts(ds, rc);
         total_insts += ds->n_insts ? ds->n_insts : 1;
     }
     /* Composites, in dependency order (components first). */
@@ -2818,6 +3251,12 @@ br_evaluator *br_evaluator_new(const br_evaluator_options *opts, br_err *err)
     }
     if (e->opts.resync_ms <= 0) {
         e->opts.resync_ms = HOUR_MS;
+    }
+    if (e->opts.replay_max_steps == 0) {
+        e->opts.replay_max_steps = REPLAY_DEFAULT_STEPS;
+    }
+    if (e->opts.replay_budget_ms <= 0) {
+        e->opts.replay_budget_ms = e->opts.interval_ms / 4;
     }
     pthread_mutex_init(&e->set_mu, NULL);
     pthread_mutex_init(&e->snap_mu, NULL);

@@ -24,6 +24,20 @@
  * sum(rate(selector)), raw error ratios, thresholds) are evaluated with
  * the PromQL engine instead.
  *
+ * Replay: when an SLO is added, or changed so that its counts differ,
+ * its recorded series for the past are recomputed from stored data and
+ * written with their past timestamps, oldest first: every `replay.step`
+ * (default max(interval, 1m), on multiples of the step) after the newest
+ * sample already recorded for the SLO, at most `replay.max` back (default
+ * the period) and not before its first SLI sample. The values are those a
+ * run-all-along evaluator would have recorded then (recorded series only:
+ * no ALERTS, no notifications). It runs on the evaluator thread, a
+ * bounded amount per tick (replay_max_steps, replay_budget_ms); until it
+ * catches up the live ticks withhold that SLO's recorded series, because
+ * the store refuses samples older than a series' newest. Progress is
+ * br_slo_status.replay_progress. `replay: false` turns it off. Details
+ * in evaluator.c, section "replay".
+ *
  * Threads: br_evaluator_start runs one ticking thread; br_evaluator_tick
  * may be called directly instead (tests, one-shot tools) but never
  * concurrently with itself. br_evaluator_set_slos and the br_slo_source
@@ -72,6 +86,11 @@ typedef struct br_evaluator_options {
      * snapshot as no data. shard_count 0 or 1 = every SLO. */
     uint32_t shard_index;
     uint32_t shard_count;
+    /* Replay (below): the most replay steps, and about the most time,
+     * one tick spends on replaying SLOs (at least one step per tick).
+     * 0 = 10000 steps, a quarter of interval_ms. */
+    uint32_t replay_max_steps;
+    int64_t replay_budget_ms;
 } br_evaluator_options;
 
 /*

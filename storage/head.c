@@ -499,6 +499,12 @@ static int commit_shard(br_head *h, head_shard *sh, const br_series_input *in,
 int br_head_commit(br_head *h, const br_series_input *in, size_t n, br_commit_result *result,
                    br_err *err)
 {
+    return br_head_commit_flags(h, in, n, 0, result, err);
+}
+
+int br_head_commit_flags(br_head *h, const br_series_input *in, size_t n, unsigned flags,
+                         br_commit_result *result, br_err *err)
+{
     memset(result, 0, sizeof(*result));
     if (atomic_load(&h->failed)) {
         return br_err_set(err, BR_EIO, "the WAL failed earlier; writes are refused until restart");
@@ -556,7 +562,7 @@ int br_head_commit(br_head *h, const br_series_input *in, size_t n, br_commit_re
     /* The oldest timestamp of this commit, for readers that keep running
      * sums and must notice data arriving for times they already counted. */
     int64_t oldest = INT64_MAX;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !(flags & BR_COMMIT_DERIVED); i++) {
         for (size_t k = 0; k < in[i].n_samples; k++) {
             if (in[i].samples[k].t < oldest) {
                 oldest = in[i].samples[k].t;

@@ -113,6 +113,18 @@ uint64_t br_commit_rejected(const br_commit_result *r);
 int br_head_commit(br_head *h, const br_series_input *in, size_t n, br_commit_result *result,
                    br_err *err);
 
+/* br_head_commit flags. */
+enum {
+    /* Samples the SLO evaluator derived itself (recorded series, replayed
+     * history): durable like any other, but not reported by
+     * br_head_take_oldest_append, since they are not SLI data arriving
+     * late and must not make it recount. */
+    BR_COMMIT_DERIVED = 1u << 0,
+};
+/* br_head_commit with flags (a BR_COMMIT_* combination). */
+int br_head_commit_flags(br_head *h, const br_series_input *in, size_t n, unsigned flags,
+                         br_commit_result *result, br_err *err);
+
 /* The oldest sample timestamp committed since the previous call (any
  * thread), INT64_MAX when nothing was committed; resets it. One consumer
  * (the SLO evaluator) uses it to notice late data. */

@@ -159,6 +159,35 @@ static void test_head_stale_marker_round_trips(void **state)
     br_head_close(h);
 }
 
+/* The oldest timestamp committed since the last take reports late SLI
+ * data to the evaluator; derived commits (recorded, replayed series) are
+ * stored but not reported. */
+static void test_head_oldest_append_ignores_derived_commits(void **state)
+{
+    (void)state;
+    br_head *h = open_mem(0, 0);
+    const br_label sli[] = {{"__name__", "http_requests_total"}};
+    const br_label rec[] = {{"__name__", "slo:sli_error:ratio_rate5m"}};
+    br_sample s1[] = {{5000, 1}, {6000, 2}};
+    br_sample s2[] = {{1000, 0.5}, {2000, 0.25}};
+    br_series_input a = series(sli, 1, s1, 2);
+    br_series_input b = series(rec, 1, s2, 2);
+    br_commit_result r;
+    br_err err;
+    assert_int_equal(br_head_take_oldest_append(h), INT64_MAX);
+    assert_int_equal(br_head_commit(h, &a, 1, &r, &err), 0);
+    assert_int_equal(br_head_commit_flags(h, &b, 1, BR_COMMIT_DERIVED, &r, &err), 0);
+    assert_int_equal(r.samples_written, 2);
+    assert_int_equal(br_head_take_oldest_append(h), 5000);
+    assert_int_equal(br_head_take_oldest_append(h), INT64_MAX);
+    /* the same derived samples again: duplicates, nothing reported */
+    assert_int_equal(br_head_commit_flags(h, &b, 1, BR_COMMIT_DERIVED, &r, &err), 0);
+    assert_int_equal(br_head_take_oldest_append(h), INT64_MAX);
+    br_sample got[4];
+    assert_int_equal(read_all(h, "slo:sli_error:ratio_rate5m", INT64_MIN, INT64_MAX, got, 4), 2);
+    br_head_close(h);
+}
+
 static void test_head_rejects_too_old_and_over_series_limit(void **state)
 {
     (void)state;
@@ -470,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_head_commit_then_read_back_in_order),
         cmocka_unit_test(test_head_verdicts_per_sample),
         cmocka_unit_test(test_head_stale_marker_round_trips),
+        cmocka_unit_test(test_head_oldest_append_ignores_derived_commits),
         cmocka_unit_test(test_head_rejects_too_old_and_over_series_limit),
         cmocka_unit_test(test_head_select_and_label_listing),
         cmocka_unit_test(test_head_histograms_round_trip),
