@@ -83,6 +83,19 @@
  * BR_CHUNK_MERGE_SAMPLES samples (storage/head.c, compact_series), which
  * also spreads each chunk's struct and summary over more samples.
  *
+ * Float-delta streams (only chunks made by br_chunk_merge, flagged by the
+ * chunk's fdelta bit, never open): every XOR field above is replaced by an
+ * FD field, rice(zigzag(d - pred), k_f), where d = bits(v) - bits(prev)
+ * modulo 2^64 read as int64 and pred = ftrend/8 rounded half away from
+ * zero (0 while ftrend is unset). ftrend follows the `trend` rules on d,
+ * except that |d| >= 2^55 does not train it and unsets it; k_f is a third
+ * adaptive Rice parameter. A value repeated in float context is still a
+ * "perfect" sample: the run bit covers it and the FD predictor does not
+ * move. For a slowly growing positive float (a histogram's _sum) the bit
+ * patterns grow almost linearly, so d carries only the bits that changed,
+ * without XOR's 2-bit prefix and 11-bit window header. The merge encodes a
+ * run with any non-integer value both ways and keeps the shorter stream.
+ *
  * Histogram chunk format. Sample i: the run bit (as above, "perfect" also
  * requiring the same layout and every value predicted), the timestamp field
  * (t0 in the summary), one bit "layout follows" (always 1 for i == 0), the
@@ -95,16 +108,18 @@
  * 64 bits per custom bound. On a layout change, bucket predictors follow
  * their absolute bucket index; new buckets start from 0.0.
  *
- * Snapshot record format (version 2; version 1 records still load). One
+ * Snapshot record format (version 3; versions 1 and 2 still load). One
  * record per chunk, written by
  * br_chunk_serialize / br_hchunk_serialize; integers little-endian, doubles
  * as their IEEE-754 bit pattern in a little-endian uint64:
  *   off  size  field
  *     0     1  kind: 'F' (0x46) float chunk, 'H' (0x48) histogram chunk
- *     1     1  version: 2 (1: as 2 without flag bit 3)
+ *     1     1  version: 3 (2: as 3 without flag bit 4; 1: as 2 without
+ *              flag bit 3)
  *     2     1  flags: bit 0 open (the appender state is rebuilt on load);
  *              float: bit 1 has_nan, bit 2 has_stale, bit 3 regular
- *              stream (version 2, never with bit 0); histogram: bit 1
+ *              stream (version >= 2, never with bit 0), bit 4 float-delta
+ *              stream (version 3, never with bit 0); histogram: bit 1
  *              has_stale. Other bits are 0.
  *     3     1  reserved, 0
  *     4     4  count (at most BR_CHUNK_HARD_LIMIT)
@@ -345,6 +360,7 @@ static void vpred_init(br_chunk_vpred *vp, double v0)
     vp->prev_bits = dbits(v0);
     vp->prev_int = as_int(v0, &vp->prev_i);
     rice_init(&vp->rice);
+    rice_init(&vp->frice);
 }
 
 static inline void train(br_chunk_vpred *vp, int64_t delta, bool esc)
@@ -412,6 +428,56 @@ static int xor_get(br_bitr *r, br_chunk_vpred *vp, uint64_t *bits)
     return 0;
 }
 
+/* Bit-pattern deltas at least this large (a sign change, a NaN, a jump of
+ * many binades) do not train the float trend; it restarts from the next. */
+#define FD_TRAIN_MAX (INT64_C(1) << 55)
+
+/* Trains the float-delta trend on d = bits(v) - bits(prev) (as int64), the
+ * same way `train` does for integer deltas: an escaped residual is skipped
+ * unless the previous one was escaped too. |ftrend| stays <= 2^58. */
+static inline void ftrain(br_chunk_vpred *vp, int64_t d, bool esc)
+{
+    if (d >= FD_TRAIN_MAX || d <= -FD_TRAIN_MAX) {
+        vp->ftrend_valid = false;
+    } else if (!vp->ftrend_valid) {
+        vp->ftrend = d * 8;
+        vp->ftrend_valid = true;
+    } else if (!esc) {
+        vp->ftrend += d - rdiv8(vp->ftrend);
+    } else if (vp->fescaped) {
+        vp->ftrend = d * 8;
+    }
+    vp->fescaped = esc;
+}
+
+/* Float-delta field: rice(zigzag(d - pred), k_f) with d the difference of
+ * the bit patterns modulo 2^64 and pred = ftrend / 8; any d round-trips. */
+static void fd_put(br_bitw *w, br_chunk_vpred *vp, uint64_t bits)
+{
+    uint64_t d = bits - vp->prev_bits;
+    uint64_t pred = vp->ftrend_valid ? (uint64_t)rdiv8(vp->ftrend) : 0;
+    uint64_t u = br_zigzag_enc(u2i(d - pred));
+    unsigned k = rice_k(&vp->frice);
+    br_bitw_rice(w, u, k);
+    ftrain(vp, u2i(d), escaped(u, k));
+    rice_update(&vp->frice, u, k);
+}
+
+static int fd_get(br_bitr *r, br_chunk_vpred *vp, uint64_t *bits)
+{
+    unsigned k = rice_k(&vp->frice);
+    uint64_t u;
+    if (br_bitr_rice(r, k, &u) != BR_RICE_VALUE) {
+        return -1;
+    }
+    uint64_t pred = vp->ftrend_valid ? (uint64_t)rdiv8(vp->ftrend) : 0;
+    uint64_t d = pred + (uint64_t)br_zigzag_dec(u);
+    ftrain(vp, u2i(d), escaped(u, k));
+    rice_update(&vp->frice, u, k);
+    *bits = vp->prev_bits + d;
+    return 0;
+}
+
 /* True when v is exactly what the predictor expects: a zero integer
  * residual, or the previous bits again in float context. */
 static inline bool vpred_perfect(const br_chunk_vpred *vp, double v)
@@ -449,7 +515,9 @@ static void vpred_put(br_bitw *w, br_chunk_vpred *vp, double v)
         assert(w != NULL);
         br_bitw_rice_special(w);
     }
-    if (w != NULL) {
+    if (w != NULL && vp->fd) {
+        fd_put(w, vp, bits);
+    } else if (w != NULL) {
         xor_put(w, vp, bits);
     }
     vp->prev_bits = bits;
@@ -492,7 +560,7 @@ static int vpred_get(br_bitr *r, br_chunk_vpred *vp, double *out, bool *zero)
         }
     }
     uint64_t bits;
-    if (xor_get(r, vp, &bits) != 0) {
+    if ((vp->fd ? fd_get(r, vp, &bits) : xor_get(r, vp, &bits)) != 0) {
         return -1;
     }
     *zero = !vp->prev_int && bits == vp->prev_bits;
@@ -510,6 +578,7 @@ typedef struct chunk_app {
     br_chunk_tpred tp;
     br_chunk_vpred vp;
     bool run; /* the last sample was perfectly predicted */
+    bool fd;  /* float fields as bit-pattern deltas (merged only) */
 } chunk_app;
 
 struct br_chunk {
@@ -518,6 +587,7 @@ struct br_chunk {
     chunk_app *app; /* appender state; NULL once frozen */
     uint32_t nbits; /* bits in buf (a stream never reaches 2^32 bits) */
     bool treg;      /* regular timestamps: no timestamp fields (merged only) */
+    bool fdelta;    /* float fields are bit-pattern deltas (merged only) */
 };
 
 br_chunk *br_chunk_new(void)
@@ -587,6 +657,7 @@ static void app_put(chunk_app *a, bool treg, uint32_t i, int64_t t, double v)
     if (i == 0) {
         tpred_init(&a->tp, t);
         vpred_init(&a->vp, v);
+        a->vp.fd = a->fd;
         return;
     }
     if (treg) {
@@ -657,6 +728,25 @@ bool br_chunk_frozen(const br_chunk *c)
     return c->app == NULL;
 }
 
+/* One frozen chunk holding smp[0..ns), with regular timestamps (treg) or
+ * not, and float fields as XOR or bit-pattern deltas (fd). */
+static br_chunk *merge_encode(const br_sample *smp, size_t ns, bool treg, bool fd)
+{
+    br_chunk *c = br_chunk_new();
+    c->treg = treg;
+    c->fdelta = fd;
+    chunk_app *a = c->app;
+    a->fd = fd;
+    for (size_t k = 0; k < ns; k++) {
+        app_put(a, treg, (uint32_t)k, smp[k].t, smp[k].v);
+        summary_add(&c->sum, smp[k].t, smp[k].v);
+    }
+    c->buf = a->w.buf;
+    c->nbits = (uint32_t)a->w.nbits;
+    br_chunk_freeze(c);
+    return c;
+}
+
 int br_chunk_merge(br_chunk *const *in, size_t n, br_chunk **out, br_err *err)
 {
     *out = NULL;
@@ -697,6 +787,11 @@ int br_chunk_merge(br_chunk *const *in, size_t n, br_chunk **out, br_err *err)
         }
     }
     assert(ns == total);
+    bool any_float = false;
+    for (size_t k = 0; k < ns && !any_float; k++) {
+        int64_t vi;
+        any_float = !as_int(smp[k].v, &vi);
+    }
     bool treg = ns >= 2;
     uint64_t gap = ns >= 2 ? (uint64_t)smp[1].t - (uint64_t)smp[0].t : 0;
     for (size_t k = 1; k < ns && treg; k++) {
@@ -705,17 +800,17 @@ int br_chunk_merge(br_chunk *const *in, size_t n, br_chunk **out, br_err *err)
     if (gap > (UINT64_C(1) << 62)) {
         treg = false;
     }
-    br_chunk *c = br_chunk_new();
-    c->treg = treg;
-    chunk_app *a = c->app;
-    for (size_t k = 0; k < ns; k++) {
-        app_put(a, treg, (uint32_t)k, smp[k].t, smp[k].v);
-        summary_add(&c->sum, smp[k].t, smp[k].v);
+    br_chunk *c = merge_encode(smp, ns, treg, false);
+    if (any_float) {
+        br_chunk *f = merge_encode(smp, ns, treg, true);
+        if (f->nbits < c->nbits) {
+            br_chunk_free(c);
+            c = f;
+        } else {
+            br_chunk_free(f);
+        }
     }
     br_free(smp);
-    c->buf = a->w.buf;
-    c->nbits = (uint32_t)a->w.nbits;
-    br_chunk_freeze(c);
     *out = c;
     return 0;
 }
@@ -759,6 +854,7 @@ bool br_chunk_iter_next(br_chunk_iter *it)
         it->v = it->c->sum.first;
         tpred_init(&it->tp, it->t);
         vpred_init(&it->vp, it->v);
+        it->vp.fd = it->c->fdelta;
     } else {
         bool silent = it->run && br_bitr_bit(&it->r) == 0;
         br_bitr *r = silent ? NULL : &it->r;
@@ -1421,13 +1517,14 @@ int br_hchunk_iter_err(const br_hchunk_iter *it)
 
 /* ========================================================= serialization */
 
-#define SER_VERSION   2
+#define SER_VERSION   3
 #define SER_COMMON    36 /* bytes of header both kinds share */
 #define SER_FLOAT_HDR 84
 #define SER_OPEN      0x01u
 #define SER_F_HAS_NAN 0x02u
 #define SER_F_STALE   0x04u
 #define SER_F_TREG    0x08u /* version 2: regular timestamps (frozen only) */
+#define SER_F_FDELTA  0x10u /* version 3: float fields as bit-pattern deltas (frozen only) */
 #define SER_H_STALE   0x02u
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -1550,7 +1647,8 @@ int br_chunk_serialize(const br_chunk *c, br_buf *out, br_err *err)
     const br_chunk_summary *s = &c->sum;
     ser_head h = {
         .flags = (c->app != NULL ? SER_OPEN : 0) | (s->has_nan ? SER_F_HAS_NAN : 0) |
-                 (s->has_stale ? SER_F_STALE : 0) | (c->treg ? SER_F_TREG : 0),
+                 (s->has_stale ? SER_F_STALE : 0) | (c->treg ? SER_F_TREG : 0) |
+                 (c->fdelta ? SER_F_FDELTA : 0),
         .count = s->count,
         .aux = s->resets,
         .nbits = c->nbits,
@@ -1623,14 +1721,18 @@ int br_chunk_deserialize(const void *data, size_t len, size_t *consumed, br_chun
     *consumed = 0;
     ser_head h;
     int rc = ser_get_head(p, len, BR_CHUNK_SER_FLOAT,
-                          SER_OPEN | SER_F_HAS_NAN | SER_F_STALE | SER_F_TREG, SER_FLOAT_HDR,
-                          "chunk", &h, err);
+                          SER_OPEN | SER_F_HAS_NAN | SER_F_STALE | SER_F_TREG | SER_F_FDELTA,
+                          SER_FLOAT_HDR, "chunk", &h, err);
     if (rc != 0) {
         return rc;
     }
     if ((h.flags & SER_F_TREG) != 0 && (p[1] < 2 || (h.flags & SER_OPEN) != 0)) {
         return br_err_set(err, BR_ECORRUPT,
                           "chunk record: regular-timestamp flag on an open or version-1 record");
+    }
+    if ((h.flags & SER_F_FDELTA) != 0 && (p[1] < 3 || (h.flags & SER_OPEN) != 0)) {
+        return br_err_set(err, BR_ECORRUPT,
+                          "chunk record: float-delta flag on an open or pre-3 version record");
     }
     if (h.nbits > UINT32_MAX) {
         return br_err_set(err, BR_ECORRUPT, "chunk record: stream of %llu bits",
@@ -1655,6 +1757,7 @@ int br_chunk_deserialize(const void *data, size_t len, size_t *consumed, br_chun
     c->buf = ser_copy_stream(p + SER_FLOAT_HDR, h.data_len);
     c->nbits = (uint32_t)h.nbits;
     c->treg = (h.flags & SER_F_TREG) != 0;
+    c->fdelta = (h.flags & SER_F_FDELTA) != 0;
 
     /* Decode everything, recomputing the summary as the appender would. */
     br_chunk_summary re;

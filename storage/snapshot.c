@@ -6,7 +6,7 @@
  * digits) is the first WAL segment that must be replayed after loading it.
  * All integers little-endian.
  *
- *   header   32 bytes: magic "BRSNAP\0\1" | u32 version (2) | u32 replay_from
+ *   header   32 bytes: magic "BRSNAP\0\1" | u32 version (3) | u32 replay_from
  *                      | u64 next_id | i64 created_ms
  *            u32 CRC-32C of those 32 bytes
  *   records  u32 payload length | u32 CRC-32C of the payload | payload
@@ -16,10 +16,12 @@
  *                     | u32 n_hchunks | n × (u32 len, hchunk)
  *                     (chunk bytes as br_chunk_serialize/br_hchunk_serialize)
  *     end payload:    u8 2 | u64 number of series records
- *   Version 2 differs from 1 only in its chunk records, which may be chunk
- *   record version 2 (merged chunks with regular timestamps, see chunk.c).
- *   Both versions load; a build that only knows version 1 refuses a
- *   version-2 file as "unknown version" and replays the whole WAL instead.
+ *   Versions differ only in their chunk records: version 2 files may hold
+ *   chunk record version 2 (merged chunks with regular timestamps), version
+ *   3 files chunk record version 3 (merged chunks whose float fields are
+ *   bit-pattern deltas; see chunk.c). All three versions load; an older
+ *   build refuses a newer file as "unknown version" and replays the whole
+ *   WAL instead.
  *
  * Writing (br_head_snapshot): cut the WAL (every record appended so far is
  * in a segment below S = replay_from), then copy each shard under its lock
@@ -55,7 +57,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC       "BRSNAP\0\1"
-#define SNAP_VERSION     2u
+#define SNAP_VERSION     3u
 #define SNAP_HEADER      32
 #define SNAP_MAX_RECORD  (1024u * 1024 * 1024)
 #define SNAP_KEEP        2

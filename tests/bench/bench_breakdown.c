@@ -245,6 +245,7 @@ int main(int argc, char **argv)
     /* The same after merging runs of chunks as the head's gc does (runs of
      * up to BR_CHUNK_MERGE_SAMPLES samples / BR_CHUNK_MERGE_BYTES bytes). */
     double merged_bytes = 0, merged_chunks = 0;
+    double kind_bytes[K_N] = {0}, kind_bits[K_N] = {0};
     for (int i = 0; i < n_series; i++) {
         size_t w = 0;
         for (size_t j = 0; j < all_n[i];) {
@@ -277,6 +278,8 @@ int main(int argc, char **argv)
         all_n[i] = w;
         for (size_t j = 0; j < w; j++) {
             merged_bytes += (double)br_chunk_bytes(all[i][j]);
+            kind_bytes[kind_of(i)] += (double)br_chunk_bytes(all[i][j]);
+            kind_bits[kind_of(i)] += 8.0 * (double)br_chunk_data_len(all[i][j]);
             merged_chunks += 1;
         }
     }
@@ -297,6 +300,12 @@ int main(int argc, char **argv)
     printf("merged: bytes_per_sample=%.3f smp/chk=%.1f decode_ns_per_sample=%.2f%s\n",
            merged_bytes / t[K_N].samples, t[K_N].samples / merged_chunks,
            (double)ns / t[K_N].samples, sink2 == sink ? "" : " CHECKSUM MISMATCH");
+    for (int k = 0; k < K_N; k++) {
+        if (t[k].samples > 0) {
+            printf("merged %-8s stream_bits_per_sample=%.2f bytes_per_sample=%.3f\n",
+                   kind_names[k], kind_bits[k] / t[k].samples, kind_bytes[k] / t[k].samples);
+        }
+    }
     for (int i = 0; i < n_series; i++) {
         for (size_t j = 0; j < all_n[i]; j++) {
             br_chunk_free(all[i][j]);

@@ -1272,14 +1272,14 @@ static void test_chunk_deserialize_rejects_unknown_kind_version_and_flags(void *
     p[0] = BR_CHUNK_SER_HIST;
     expect_corrupt(p, b.len, "kind");
     p[0] = BR_CHUNK_SER_FLOAT;
-    p[1] = 3;
-    expect_corrupt(p, b.len, "version 3");
+    p[1] = 4;
+    expect_corrupt(p, b.len, "version 4");
     p[1] = 0;
     expect_corrupt(p, b.len, "version 0");
-    p[1] = 2;
-    p[2] |= 0x10;
+    p[1] = 3;
+    p[2] |= 0x20;
     expect_corrupt(p, b.len, "flags");
-    p[2] &= (uint8_t)~0x10;
+    p[2] &= (uint8_t)~0x20;
     p[3] = 1;
     expect_corrupt(p, b.len, "flags");
     p[3] = 0;
@@ -1992,7 +1992,7 @@ static void test_chunk_deserialize_rejects_regular_flag_on_version_1_or_open(voi
     br_chunk *m = merge_cut(s, 30, cuts, 1);
     br_buf b = ser_chunk(m);
     uint8_t *p = (uint8_t *)b.data;
-    assert_int_equal(p[1], 2);
+    assert_int_equal(p[1], 3);
     assert_true((p[2] & 0x08) != 0);
     p[1] = 1;
     expect_corrupt(p, b.len, "regular");
@@ -2002,6 +2002,197 @@ static void test_chunk_deserialize_rejects_regular_flag_on_version_1_or_open(voi
     p[2] &= (uint8_t)~0x01;
     p[2] &= (uint8_t)~0x08; /* the stream then decodes differently */
     expect_corrupt(p, b.len, NULL);
+    br_buf_free(&b);
+    br_chunk_free(m);
+}
+
+/* A histogram's _sum: a positive float growing by a noisy non-integer
+ * amount every 15 s, as Prometheus scrapes it. */
+static void gen_sum(uint64_t seed, br_sample *s, size_t n)
+{
+    uint64_t rs = seed;
+    double v = 3.0 + rng_unit(&rs);
+    for (size_t i = 0; i < n; i++) {
+        v += 0.0371 * (double)(40 + rng_next(&rs) % 30) * (1.0 + 0.05 * (rng_unit(&rs) - 0.5));
+        s[i].t = 1700000000000 + 15000 * (int64_t)i;
+        s[i].v = v;
+    }
+}
+
+/* Flags byte of c's snapshot record. */
+static unsigned record_flags(const br_chunk *c)
+{
+    br_buf b = ser_chunk(c);
+    unsigned f = (uint8_t)b.data[2];
+    br_buf_free(&b);
+    return f;
+}
+
+static void test_chunk_merge_codes_growing_float_as_bit_deltas_and_smaller(void **state)
+{
+    (void)state;
+    enum { N = 1920 };
+    static br_sample s[N];
+    gen_sum(11, s, N);
+    size_t parts_bits = 0;
+    size_t cuts[7];
+    for (size_t j = 0; j < 8; j++) {
+        br_chunk *c = build(s + 240 * j, 240);
+        br_chunk_freeze(c);
+        parts_bits += 8 * br_chunk_data_len(c);
+        br_chunk_free(c);
+        if (j < 7) {
+            cuts[j] = 240 * (j + 1);
+        }
+    }
+    br_chunk *m = merge_cut(s, N, cuts, 7);
+    assert_true((record_flags(m) & 0x10) != 0);
+    assert_round_trip(m, s, N);
+    /* XOR spends about 50 bits on each of these; bit deltas at least 5 fewer. */
+    size_t merged_bits = 8 * br_chunk_data_len(m);
+    assert_true(merged_bits + 5 * (N - 8) <= parts_bits);
+    br_chunk_free(m);
+    check_merged(s, N, cuts, 7);
+}
+
+static void test_chunk_merge_keeps_xor_for_random_gauges(void **state)
+{
+    (void)state;
+    enum { N = 3 * SER_N };
+    static br_sample s[N];
+    const size_t cuts[] = {240, 480};
+    gen_float(2, 7, s, N); /* uniform noise: the XOR stream is the shorter */
+    br_chunk *m = merge_cut(s, N, cuts, 2);
+    assert_int_equal(record_flags(m) & 0x10, 0);
+    br_chunk_free(m);
+    gen_float(0, 7, s, N); /* integers only: never tried */
+    m = merge_cut(s, N, cuts, 2);
+    assert_int_equal(record_flags(m) & 0x10, 0);
+    br_chunk_free(m);
+}
+
+/* Edge values inside a growing float, so that bit deltas still win and
+ * every edge goes through the float-delta fields: NaN payloads, stale
+ * markers, infinities, -0, sign changes, huge jumps, integers between. */
+static void test_chunk_merge_float_deltas_round_trip_edge_values(void **state)
+{
+    (void)state;
+    static const uint64_t edge_bits[] = {
+        0x7ff0000000000002ULL, 0x7ff8000000000001ULL, 0xfff8000000000000ULL,
+        0x7fffffffffffffffULL, 0x7ff0000000000000ULL, 0xfff0000000000000ULL,
+        0x8000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000001ULL,
+        0x7fefffffffffffffULL, 0xffefffffffffffffULL, 0x4340000000000001ULL,
+        0xc000000000000000ULL, 0x3fb999999999999aULL, 0x4059000000000000ULL,
+    };
+    const size_t ne = sizeof(edge_bits) / sizeof(edge_bits[0]);
+    enum { N = 1800 };
+    static br_sample s[N];
+    uint64_t rs = 3;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        gen_sum(seed, s, N);
+        for (size_t e = 0; e < ne; e++) {
+            size_t at = 50 + (size_t)(rng_next(&rs) % (N - 60));
+            size_t len = 1 + (size_t)(rng_next(&rs) % 3); /* repeats go through run bits */
+            for (size_t k = 0; k < len; k++) {
+                s[at + k].v = from_bits(edge_bits[e]);
+            }
+        }
+        if (seed % 2 == 0) {
+            s[N / 2].t += 1; /* irregular: timestamp fields too */
+        }
+        const size_t cuts[] = {1, 240, 241, 900, 1500};
+        br_chunk *m = merge_cut(s, N, cuts, 5);
+        assert_true((record_flags(m) & 0x10) != 0);
+        br_chunk_free(m);
+        check_merged(s, N, cuts, 5);
+    }
+}
+
+static void test_chunk_merge_float_deltas_round_trip_random_bit_patterns(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    static br_sample s[N];
+    const size_t cuts[] = {100, 300};
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        uint64_t rs = seed;
+        gen_sum(seed, s, N);
+        /* Stretches of arbitrary bit patterns (any sign, exponent, NaN). */
+        for (size_t k = 0; k < 40; k++) {
+            size_t at = (size_t)(rng_next(&rs) % N);
+            s[at].v = from_bits(rng_next(&rs));
+        }
+        br_chunk *m = merge_cut(s, N, cuts, 2);
+        br_chunk_free(m);
+        check_merged(s, N, cuts, 2);
+    }
+}
+
+static void test_chunk_merge_float_deltas_seek_finds_every_sample(void **state)
+{
+    (void)state;
+    enum { N = 960 };
+    static br_sample s[N];
+    gen_sum(5, s, N);
+    const size_t cuts[] = {240, 480, 720};
+    br_chunk *m = merge_cut(s, N, cuts, 3);
+    assert_true((record_flags(m) & 0x10) != 0);
+    br_chunk_iter it;
+    br_chunk_iter_init(&it, m);
+    for (size_t i = N; i-- > 0;) { /* backwards: every seek rewinds */
+        assert_true(br_chunk_iter_seek(&it, s[i].t - 1));
+        assert_int_equal(it.t, s[i].t);
+        assert_int_equal(bits_of(it.v), bits_of(s[i].v));
+        if (i % 97 == 0 && i + 1 < N) {
+            assert_true(br_chunk_iter_next(&it));
+            assert_int_equal(bits_of(it.v), bits_of(s[i + 1].v));
+        }
+    }
+    br_chunk_free(m);
+}
+
+static void test_chunk_deserialize_rejects_float_delta_flag_on_old_version_or_open(void **state)
+{
+    (void)state;
+    enum { N = 480 };
+    static br_sample s[N];
+    gen_sum(9, s, N);
+    s[N / 2].t += 1; /* irregular, so that only the float-delta flag is checked */
+    const size_t cuts[] = {240};
+    br_chunk *m = merge_cut(s, N, cuts, 1);
+    br_buf b = ser_chunk(m);
+    uint8_t *p = (uint8_t *)b.data;
+    assert_int_equal(p[1], 3);
+    assert_true((p[2] & 0x10) != 0);
+    p[1] = 2;
+    expect_corrupt(p, b.len, "float-delta");
+    p[1] = 3;
+    p[2] |= 0x01; /* open */
+    expect_corrupt(p, b.len, "float-delta");
+    p[2] &= (uint8_t)~0x01;
+    p[2] &= (uint8_t)~0x10; /* the stream then decodes as XOR fields */
+    expect_corrupt(p, b.len, NULL);
+    br_buf_free(&b);
+    br_chunk_free(m);
+}
+
+static void test_chunk_deserialize_loads_version_2_records(void **state)
+{
+    (void)state;
+    br_sample s[30];
+    for (size_t i = 0; i < 30; i++) {
+        s[i].t = 15000 * (int64_t)i;
+        s[i].v = (double)(i * i) + (i % 3 == 0 ? 0.5 : 0.0);
+    }
+    const size_t cuts[] = {15};
+    br_chunk *m = merge_cut(s, 30, cuts, 1);
+    br_buf b = ser_chunk(m);
+    uint8_t *p = (uint8_t *)b.data;
+    assert_int_equal(p[2] & 0x10, 0); /* XOR won: the record reads as version 2 too */
+    p[1] = 2;
+    br_chunk *d = deser_chunk(&b);
+    assert_round_trip(d, s, 30);
+    br_chunk_free(d);
     br_buf_free(&b);
     br_chunk_free(m);
 }
@@ -2045,6 +2236,13 @@ int main(void)
         cmocka_unit_test(test_chunk_deserialize_rejects_regular_flag_on_version_1_or_open),
         cmocka_unit_test(test_chunk_merge_round_trips_every_kind_regular_and_jittered),
         cmocka_unit_test(test_chunk_merge_round_trips_edge_values),
+        cmocka_unit_test(test_chunk_merge_codes_growing_float_as_bit_deltas_and_smaller),
+        cmocka_unit_test(test_chunk_merge_keeps_xor_for_random_gauges),
+        cmocka_unit_test(test_chunk_merge_float_deltas_round_trip_edge_values),
+        cmocka_unit_test(test_chunk_merge_float_deltas_round_trip_random_bit_patterns),
+        cmocka_unit_test(test_chunk_merge_float_deltas_seek_finds_every_sample),
+        cmocka_unit_test(test_chunk_deserialize_rejects_float_delta_flag_on_old_version_or_open),
+        cmocka_unit_test(test_chunk_deserialize_loads_version_2_records),
         cmocka_unit_test(test_chunk_merge_round_trips_extreme_timestamps),
         cmocka_unit_test(test_chunk_merge_of_regular_counter_is_smaller_than_its_parts),
         cmocka_unit_test(test_chunk_merge_rejects_open_empty_and_overlapping_inputs),
