@@ -8,9 +8,15 @@
  *   2. Snappy's header declares the uncompressed length; it is checked
  *      against max_decompressed_bytes, then the body is inflated into the
  *      arena.
- *   3. protobuf-c unpacks the message with the arena as its allocator. A
- *      small wrapper notes when the arena cap refused memory, so that case
- *      becomes BR_ETOOLARGE rather than a parse error.
+ *   3. Hand-written wire decoders (sections "Remote write 1.0/2.0,
+ *      hand-written wire decoder") read the message in one pass: samples
+ *      written in final form, label strings and symbols left in the
+ *      decompressed buffer and NUL-terminated in place. With
+ *      br_rw_options.reference_decoder, protobuf-c unpacks the message
+ *      instead, with the arena as its allocator; a small wrapper notes
+ *      when the arena cap refused memory, so that case becomes
+ *      BR_ETOOLARGE rather than a parse error. Both paths give the same
+ *      results (tests/unit/test_rw_pb.c).
  *   4. Request-wide limits (series, samples + histograms) refuse the whole
  *      request with BR_ELIMIT.
  *   5. Each series is checked on its own; the first problem rejects it with
@@ -43,6 +49,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <snappy-c.h>
 #include <stdarg.h>
@@ -1000,7 +1007,7 @@ static int decode_v1_series(dec *d, const Prometheus__TimeSeries *ts, br_err *er
     return 0;
 }
 
-static int decode_v1(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err *err)
+static int decode_v1_pbc(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err *err)
 {
     ProtobufCAllocator alloc = {pb_alloc, pb_free, pc};
     Prometheus__WriteRequest *req = prometheus__write_request__unpack(&alloc, len, data);
@@ -1025,6 +1032,899 @@ static int decode_v1(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err
     int rc = check_totals(d, req->n_timeseries, points, err);
     for (size_t i = 0; rc == 0 && i < req->n_timeseries; i++) {
         rc = decode_v1_series(d, req->timeseries[i], err);
+        rc = rc > 0 ? 0 : rc;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Remote write 1.0, hand-written wire decoder                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The default 1.0 path reads prometheus.WriteRequest straight from the
+ * decompressed bytes instead of building protobuf-c's message tree.
+ *
+ * Wire rules, chosen to accept and refuse exactly what protobuf-c 1.4 does
+ * (the equivalence test in tests/unit/test_rw_pb.c holds both paths to it):
+ * - A tag is a varint of at most 5 bytes whose first byte is not 0x00-0x07;
+ *   wire types 3, 4, 6 and 7 (groups, undefined) are refused.
+ * - A varint field is at most 10 bytes; bits past 64 are dropped, and
+ *   32-bit fields (schema, span offset and length, enums) keep the low 32.
+ * - A length prefix is at most 5 bytes, at most INT_MAX, and must fit.
+ * - A known field with the wrong wire type is refused. Repeated scalars
+ *   are accepted packed (length-delimited) and unpacked, mixed, in any
+ *   number of runs; a packed run of doubles must be a multiple of 8 bytes
+ *   and each packed varint must end inside its run.
+ * - Unknown fields are skipped; for singular fields the last one wins,
+ *   including across the two members of a oneof.
+ *
+ * Steps. (1) A scan of the top level counts the TimeSeries and checks the
+ * framing, so the per-series records can be sized in the arena. (2) One
+ * pass decodes every series: per series, a scan of its own fields counts
+ * labels, samples and histograms (tags and lengths only, bytes that are in
+ * cache), then its fields are decoded into arena arrays of final shape
+ * (br_sample is written directly). Exemplars and metadata are checked and
+ * counted. (3) Only when the whole body is well formed are the request
+ * limits checked and each series validated, in request order, by the same
+ * code as the protobuf-c path (build_labels, convert_hist).
+ *
+ * Label strings are never copied: each name and value stays in the
+ * decompressed buffer and gets its NUL terminator written in place. The
+ * byte after a string is always the next tag (in the Label, its TimeSeries
+ * or the WriteRequest) or the end of the body, so the decoder remembers
+ * one pending terminator and writes it right after it has read the tag at
+ * that position; the buffer has one spare byte for the last string. Only
+ * the Label, TimeSeries and top-level loops can meet a pending position.
+ */
+
+typedef struct pbr {
+    uint8_t *p;
+    uint8_t *end;
+} pbr;
+
+typedef struct v1ser {
+    rawlab *labels;
+    size_t n_labels;
+    br_sample *samples;
+    size_t n_samples;
+    wire_hist *hists;
+    size_t n_hists;
+    size_t n_exemplars;
+} v1ser;
+
+typedef struct wdec {
+    dec *d;
+    const uint8_t *base;
+    uint8_t *pending_nul; /* a string's terminator, written once its byte is read */
+    bool v2;              /* io.prometheus.write.v2 messages */
+    const char *why;      /* first wire problem, static text */
+    size_t why_at;        /* its byte offset */
+    bool oom;
+} wdec;
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+static bool wbad(wdec *w, const uint8_t *at, const char *why)
+{
+    if (w->why == NULL) {
+        w->why = why;
+        w->why_at = (size_t)(at - w->base);
+    }
+    return false;
+}
+
+/* Reads a tag. r->p < r->end on entry. */
+static bool rd_tag(wdec *w, pbr *r, uint32_t *field, unsigned *wt)
+{
+    uint8_t *p = r->p;
+    uint8_t b = p[0];
+    if ((b & 0xf8) == 0) {
+        return wbad(w, p, "field number 0");
+    }
+    *wt = b & 7u;
+    uint32_t tag = (uint32_t)(b & 0x7f) >> 3;
+    if ((b & 0x80) == 0) {
+        *field = tag;
+        r->p = p + 1;
+        return true;
+    }
+    size_t rem = (size_t)(r->end - p);
+    size_t max = rem > 5 ? 5 : rem;
+    unsigned shift = 4;
+    for (size_t i = 1; i < max; i++) {
+        tag |= (uint32_t)(p[i] & 0x7f) << shift;
+        if ((p[i] & 0x80) == 0) {
+            *field = tag;
+            r->p = p + i + 1;
+            return true;
+        }
+        shift += 7;
+    }
+    return wbad(w, p, "bad tag");
+}
+
+/* rd_tag, then writes a pending string terminator at the tag's first byte. */
+static bool rd_tag_nul(wdec *w, pbr *r, uint32_t *field, unsigned *wt)
+{
+    uint8_t *at = r->p;
+    if (!rd_tag(w, r, field, wt)) {
+        return false;
+    }
+    if (at == w->pending_nul) {
+        *at = 0;
+        w->pending_nul = NULL;
+    }
+    return true;
+}
+
+static bool rd_varint(wdec *w, pbr *r, uint64_t *v)
+{
+    uint8_t *p = r->p;
+    if (p < r->end && p[0] < 0x80) {
+        *v = p[0];
+        r->p = p + 1;
+        return true;
+    }
+    size_t rem = (size_t)(r->end - p);
+    size_t max = rem > 10 ? 10 : rem;
+    uint64_t x = 0;
+    for (size_t i = 0; i < max; i++) {
+        x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+            *v = x;
+            r->p = p + i + 1;
+            return true;
+        }
+    }
+    return wbad(w, p, "unterminated varint");
+}
+
+static bool rd_fixed64(wdec *w, pbr *r, uint64_t *v)
+{
+    if (r->end - r->p < 8) {
+        return wbad(w, r->p, "truncated 64-bit field");
+    }
+    memcpy(v, r->p, 8);
+    r->p += 8;
+    return true;
+}
+
+static bool rd_double(wdec *w, pbr *r, double *v)
+{
+    if (r->end - r->p < 8) {
+        return wbad(w, r->p, "truncated 64-bit field");
+    }
+    memcpy(v, r->p, 8);
+    r->p += 8;
+    return true;
+}
+
+/* A length-delimited field: *sub is its payload, r moves past it. */
+static bool rd_len(wdec *w, pbr *r, pbr *sub)
+{
+    uint8_t *p = r->p;
+    size_t rem = (size_t)(r->end - p);
+    size_t n;
+    size_t hdr;
+    if (rem > 0 && p[0] < 0x80) {
+        n = p[0];
+        hdr = 1;
+    } else {
+        size_t max = rem > 5 ? 5 : rem;
+        size_t i = 0;
+        n = 0;
+        for (; i < max; i++) {
+            n |= (size_t)(p[i] & 0x7f) << (7 * i);
+            if ((p[i] & 0x80) == 0) {
+                break;
+            }
+        }
+        if (i == max) {
+            return wbad(w, p, "bad length prefix");
+        }
+        if (n > INT_MAX) {
+            return wbad(w, p, "length prefix too large");
+        }
+        hdr = i + 1;
+    }
+    if (n > rem - hdr) {
+        return wbad(w, p, "length prefix runs past the end of its message");
+    }
+    sub->p = p + hdr;
+    sub->end = sub->p + n;
+    r->p = sub->end;
+    return true;
+}
+
+static bool skip_field(wdec *w, pbr *r, unsigned wt)
+{
+    uint64_t v;
+    pbr sub;
+    switch (wt) {
+    case WT_VARINT:
+        return rd_varint(w, r, &v);
+    case WT_I64:
+        return rd_fixed64(w, r, &v);
+    case WT_LEN:
+        return rd_len(w, r, &sub);
+    case WT_I32:
+        if (r->end - r->p < 4) {
+            return wbad(w, r->p, "truncated 32-bit field");
+        }
+        r->p += 4;
+        return true;
+    default:
+        return wbad(w, r->p, "unsupported wire type (group or undefined)");
+    }
+}
+
+static bool want_wt(wdec *w, const pbr *r, unsigned wt, unsigned want)
+{
+    if (wt != want) {
+        return wbad(w, r->p, "known field with the wrong wire type");
+    }
+    return true;
+}
+
+static void *wd_alloc(wdec *w, size_t n, size_t size)
+{
+    if (n == 0) {
+        return NULL;
+    }
+    void *p = br_arena_alloc(w->d->arena, n * size);
+    if (p == NULL) {
+        w->oom = true;
+    }
+    return p;
+}
+
+/* prometheus.Label: names and values become in-place C strings. */
+static bool rd_label(wdec *w, pbr r, rawlab *l)
+{
+    /* Fast path: name (tag 0x0a) then value (tag 0x12), both non-empty and
+     * shorter than 128 bytes, nothing else. The value tag is read before
+     * the name's terminator overwrites it. */
+    size_t avail = (size_t)(r.end - r.p);
+    if (avail >= 6 && r.p[0] == 0x0a && r.p[1] > 0 && r.p[1] < 0x80 && (size_t)r.p[1] + 4 < avail) {
+        uint8_t *name = r.p + 2;
+        size_t nl = r.p[1];
+        uint8_t *vt = name + nl;
+        size_t vl = vt[1];
+        if (vt[0] == 0x12 && vl > 0 && vl < 0x80 && vt + 2 + vl == r.end) {
+            *vt = 0;
+            *l = (rawlab){name, vt + 2, nl, vl, (const char *)name, (const char *)vt + 2, -1, -1};
+            w->pending_nul = r.end;
+            return true;
+        }
+    }
+    *l = (rawlab){NULL, NULL, 0, 0, NULL, NULL, -1, -1};
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag_nul(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f == 1 || f == 2) {
+            pbr s;
+            if (!want_wt(w, &r, wt, WT_LEN) || !rd_len(w, &r, &s)) {
+                return false;
+            }
+            size_t n = (size_t)(s.end - s.p);
+            const uint8_t *data = n ? s.p : NULL;
+            const char *cstr = n ? (const char *)s.p : NULL;
+            if (n) {
+                w->pending_nul = s.end;
+            }
+            if (f == 1) {
+                l->name = data;
+                l->name_len = n;
+                l->name_cstr = cstr;
+            } else {
+                l->value = data;
+                l->value_len = n;
+                l->value_cstr = cstr;
+            }
+        } else if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A Label inside an exemplar: checked, not kept. */
+static bool check_label(wdec *w, pbr r)
+{
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if ((f == 1 || f == 2) && !want_wt(w, &r, wt, WT_LEN)) {
+            return false;
+        }
+        if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_exemplar(wdec *w, pbr r)
+{
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f == 1) {
+            pbr s;
+            if (!want_wt(w, &r, wt, WT_LEN) || !rd_len(w, &r, &s) || !check_label(w, s)) {
+                return false;
+            }
+            continue;
+        }
+        if ((f == 2 && !want_wt(w, &r, wt, WT_I64)) || (f == 3 && !want_wt(w, &r, wt, WT_VARINT))) {
+            return false;
+        }
+        if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool check_metadata(wdec *w, pbr r)
+{
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if ((f == 1 && !want_wt(w, &r, wt, WT_VARINT)) ||
+            ((f == 2 || f == 4 || f == 5) && !want_wt(w, &r, wt, WT_LEN))) {
+            return false;
+        }
+        if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool rd_sample(wdec *w, pbr r, br_sample *s)
+{
+    /* Fast path for what every sender writes: value (tag 0x09, 8 bytes),
+     * then timestamp (tag 0x10, varint), nothing else. */
+    size_t n = (size_t)(r.end - r.p);
+    if (n >= 11 && r.p[0] == 0x09 && r.p[9] == 0x10) {
+        uint8_t *p = r.p + 10;
+        uint64_t t = 0;
+        size_t i = 0;
+        while (i < 10 && p + i < r.end) {
+            uint8_t b = p[i];
+            t |= (uint64_t)(b & 0x7f) << (7 * i);
+            i++;
+            if ((b & 0x80) == 0) {
+                break;
+            }
+        }
+        if (p + i == r.end && (p[i - 1] & 0x80) == 0) {
+            memcpy(&s->v, r.p + 1, 8);
+            s->t = (int64_t)t;
+            return true;
+        }
+    }
+    s->t = 0;
+    s->v = 0;
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f == 1) {
+            if (!want_wt(w, &r, wt, WT_I64) || !rd_double(w, &r, &s->v)) {
+                return false;
+            }
+        } else if (f == 2) {
+            uint64_t v;
+            if (!want_wt(w, &r, wt, WT_VARINT) || !rd_varint(w, &r, &v)) {
+                return false;
+            }
+            s->t = (int64_t)v;
+        } else if (w->v2 && f == 3) {
+            uint64_t v; /* start_timestamp: ignored */
+            if (!want_wt(w, &r, wt, WT_VARINT) || !rd_varint(w, &r, &v)) {
+                return false;
+            }
+        } else if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool rd_span(wdec *w, pbr r, br_span *sp)
+{
+    sp->offset = 0;
+    sp->length = 0;
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        uint64_t v;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f == 1 || f == 2) {
+            if (!want_wt(w, &r, wt, WT_VARINT) || !rd_varint(w, &r, &v)) {
+                return false;
+            }
+            uint32_t u = (uint32_t)v;
+            if (f == 1) {
+                sp->offset = (int32_t)((u >> 1) ^ (0u - (u & 1u)));
+            } else {
+                sp->length = u;
+            }
+        } else if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Histogram field numbers of the repeated members, and their slots. */
+enum { H_NSPAN, H_NDELTA, H_NCOUNT, H_PSPAN, H_PDELTA, H_PCOUNT, H_CUSTOM, H_N };
+
+static int hist_slot(uint32_t f)
+{
+    switch (f) {
+    case 8:
+        return H_NSPAN;
+    case 9:
+        return H_NDELTA;
+    case 10:
+        return H_NCOUNT;
+    case 11:
+        return H_PSPAN;
+    case 12:
+        return H_PDELTA;
+    case 13:
+        return H_PCOUNT;
+    case 16:
+        return H_CUSTOM;
+    default:
+        return -1;
+    }
+}
+
+/* Expected wire type of a singular Histogram field, or -1 when unknown.
+ * Field 17 (start_timestamp) exists in 2.0 only. */
+static int hist_scalar_wt(uint32_t f, bool v2)
+{
+    switch (f) {
+    case 17:
+        return v2 ? WT_VARINT : -1;
+    case 1:
+    case 4:
+    case 6:
+    case 14:
+    case 15:
+        return WT_VARINT;
+    case 2:
+    case 3:
+    case 5:
+    case 7:
+        return WT_I64;
+    default:
+        return -1;
+    }
+}
+
+static size_t count_varints(const pbr *s)
+{
+    size_t n = 0;
+    for (const uint8_t *p = s->p; p < s->end; p++) {
+        n += (*p & 0x80) == 0;
+    }
+    return n;
+}
+
+/* Counts the elements of the repeated fields and checks wire types. */
+static bool scan_hist(wdec *w, pbr r, size_t n[H_N])
+{
+    memset(n, 0, H_N * sizeof(size_t));
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        pbr s;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        int slot = hist_slot(f);
+        if (slot == H_NSPAN || slot == H_PSPAN) {
+            if (!want_wt(w, &r, wt, WT_LEN) || !rd_len(w, &r, &s)) {
+                return false;
+            }
+            n[slot]++;
+        } else if (slot == H_NDELTA || slot == H_PDELTA) {
+            if (wt == WT_LEN) {
+                if (!rd_len(w, &r, &s)) {
+                    return false;
+                }
+                n[slot] += count_varints(&s);
+            } else {
+                uint64_t v;
+                if (!want_wt(w, &r, wt, WT_VARINT) || !rd_varint(w, &r, &v)) {
+                    return false;
+                }
+                n[slot]++;
+            }
+        } else if (slot >= 0) {
+            if (wt == WT_LEN) {
+                if (!rd_len(w, &r, &s)) {
+                    return false;
+                }
+                if ((s.end - s.p) % 8 != 0) {
+                    return wbad(w, s.p, "packed doubles not a multiple of 8 bytes");
+                }
+                n[slot] += (size_t)(s.end - s.p) / 8;
+            } else {
+                if (!want_wt(w, &r, wt, WT_I64) || !skip_field(w, &r, wt)) {
+                    return false;
+                }
+                n[slot]++;
+            }
+        } else {
+            int want = hist_scalar_wt(f, w->v2);
+            if ((want >= 0 && !want_wt(w, &r, wt, (unsigned)want)) || !skip_field(w, &r, wt)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool rd_hist(wdec *w, pbr r, wire_hist *h)
+{
+    size_t n[H_N];
+    if (!scan_hist(w, r, n)) {
+        return false;
+    }
+    br_span *spans[2] = {wd_alloc(w, n[H_NSPAN], sizeof(br_span)),
+                         wd_alloc(w, n[H_PSPAN], sizeof(br_span))};
+    int64_t *deltas[2] = {wd_alloc(w, n[H_NDELTA], sizeof(int64_t)),
+                          wd_alloc(w, n[H_PDELTA], sizeof(int64_t))};
+    double *dbl[3] = {wd_alloc(w, n[H_NCOUNT], sizeof(double)),
+                      wd_alloc(w, n[H_PCOUNT], sizeof(double)),
+                      wd_alloc(w, n[H_CUSTOM], sizeof(double))};
+    if (w->oom) {
+        return false;
+    }
+    size_t got[H_N] = {0};
+    int count_case = 0; /* 1: count_int, 2: count_float */
+    int zero_case = 0;  /* 6: zero_count_int, 7: zero_count_float */
+    uint64_t count_bits = 0;
+    uint64_t zero_bits = 0;
+    memset(h, 0, sizeof(*h));
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        uint64_t v = 0;
+        pbr s;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        int slot = hist_slot(f);
+        if (slot == H_NSPAN || slot == H_PSPAN) {
+            if (!rd_len(w, &r, &s) || !rd_span(w, s, &spans[slot == H_PSPAN][got[slot]++])) {
+                return false;
+            }
+            continue;
+        }
+        if (slot == H_NDELTA || slot == H_PDELTA) {
+            int64_t *dst = deltas[slot == H_PDELTA];
+            if (wt == WT_LEN) {
+                if (!rd_len(w, &r, &s)) {
+                    return false;
+                }
+                while (s.p < s.end) {
+                    if (!rd_varint(w, &s, &v)) {
+                        return false;
+                    }
+                    dst[got[slot]++] = (int64_t)((v >> 1) ^ (0u - (v & 1u)));
+                }
+            } else {
+                if (!rd_varint(w, &r, &v)) {
+                    return false;
+                }
+                dst[got[slot]++] = (int64_t)((v >> 1) ^ (0u - (v & 1u)));
+            }
+            continue;
+        }
+        if (slot >= 0) {
+            double *dst = dbl[slot == H_NCOUNT ? 0 : slot == H_PCOUNT ? 1 : 2];
+            if (wt == WT_LEN) {
+                if (!rd_len(w, &r, &s)) {
+                    return false;
+                }
+                size_t k = (size_t)(s.end - s.p) / 8;
+                if (k > 0) {
+                    memcpy(dst + got[slot], s.p, k * 8);
+                }
+                got[slot] += k;
+            } else if (!rd_double(w, &r, &dst[got[slot]++])) {
+                return false;
+            }
+            continue;
+        }
+        int swt = hist_scalar_wt(f, w->v2);
+        if (swt == WT_VARINT) {
+            if (!rd_varint(w, &r, &v)) {
+                return false;
+            }
+        } else if (swt == WT_I64) {
+            if (!rd_fixed64(w, &r, &v)) {
+                return false;
+            }
+        } else {
+            if (!skip_field(w, &r, wt)) {
+                return false;
+            }
+            continue;
+        }
+        switch (f) {
+        case 1:
+        case 2:
+            count_case = (int)f;
+            count_bits = v;
+            break;
+        case 3:
+            memcpy(&h->sum, &v, 8);
+            break;
+        case 4: {
+            uint32_t u = (uint32_t)v;
+            h->schema = (int32_t)((u >> 1) ^ (0u - (u & 1u)));
+            break;
+        }
+        case 5:
+            memcpy(&h->zero_threshold, &v, 8);
+            break;
+        case 6:
+        case 7:
+            zero_case = (int)f;
+            zero_bits = v;
+            break;
+        case 14:
+            h->reset_hint = (int)(int32_t)(uint32_t)v;
+            break;
+        case 15:
+            h->t = (int64_t)v;
+            break;
+        default: /* 17: start_timestamp, ignored */
+            break;
+        }
+    }
+    h->is_float = count_case == 2;
+    if (h->is_float) {
+        memcpy(&h->count_float, &count_bits, 8);
+    } else {
+        h->count_int = count_bits;
+    }
+    if (zero_case == 6) {
+        h->zero_int = zero_bits;
+    } else if (zero_case == 7) {
+        memcpy(&h->zero_float, &zero_bits, 8);
+    }
+    h->neg_spans = spans[0];
+    h->n_neg_spans = got[H_NSPAN];
+    h->pos_spans = spans[1];
+    h->n_pos_spans = got[H_PSPAN];
+    h->neg_deltas = deltas[0];
+    h->n_neg_deltas = got[H_NDELTA];
+    h->pos_deltas = deltas[1];
+    h->n_pos_deltas = got[H_PDELTA];
+    h->neg_counts = dbl[0];
+    h->n_neg_counts = got[H_NCOUNT];
+    h->pos_counts = dbl[1];
+    h->n_pos_counts = got[H_PCOUNT];
+    h->custom = dbl[2];
+    h->n_custom = got[H_CUSTOM];
+    return true;
+}
+
+/* Counts one TimeSeries' repeated fields (labels, samples, exemplars,
+ * histograms: fields 1-4, all messages) and checks the framing. */
+static bool scan_series(wdec *w, pbr r, size_t n[4])
+{
+    memset(n, 0, 4 * sizeof(size_t));
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f >= 1 && f <= 4) {
+            if (!want_wt(w, &r, wt, WT_LEN)) {
+                return false;
+            }
+            n[f - 1]++;
+        }
+        if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool rd_series(wdec *w, pbr r, v1ser *ts)
+{
+    size_t n[4];
+    if (!scan_series(w, r, n)) {
+        return false;
+    }
+    memset(ts, 0, sizeof(*ts));
+    ts->labels = wd_alloc(w, n[0], sizeof(rawlab));
+    ts->samples = wd_alloc(w, n[1], sizeof(br_sample));
+    ts->hists = wd_alloc(w, n[3], sizeof(wire_hist));
+    if (w->oom) {
+        return false;
+    }
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        pbr s;
+        if (!rd_tag_nul(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f < 1 || f > 4) {
+            if (!skip_field(w, &r, wt)) {
+                return false;
+            }
+            continue;
+        }
+        if (!rd_len(w, &r, &s)) {
+            return false;
+        }
+        bool ok;
+        switch (f) {
+        case 1:
+            ok = rd_label(w, s, &ts->labels[ts->n_labels++]);
+            break;
+        case 2:
+            ok = rd_sample(w, s, &ts->samples[ts->n_samples++]);
+            break;
+        case 3:
+            ok = check_exemplar(w, s);
+            ts->n_exemplars++;
+            break;
+        default:
+            ok = rd_hist(w, s, &ts->hists[ts->n_hists++]);
+            break;
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Counts the top level's series and checks its framing. */
+static bool scan_request(wdec *w, pbr r, size_t *n_series)
+{
+    *n_series = 0;
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if ((f == 1 || f == 3) && !want_wt(w, &r, wt, WT_LEN)) {
+            return false;
+        }
+        *n_series += f == 1;
+        if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Validates one decoded series and keeps it; same contract as
+ * decode_v1_series. */
+static int finish_v1_series(dec *d, const v1ser *ts, br_err *err)
+{
+    br_rw_series s = {0};
+    int rc = build_labels(d, ts->labels, ts->n_labels, ts->n_samples, ts->n_hists, &s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    s.samples = ts->samples;
+    s.n_samples = ts->n_samples;
+    if (ts->n_hists > 0) {
+        s.histograms = br_arena_alloc(d->arena, ts->n_hists * sizeof(br_histogram_sample));
+        if (s.histograms == NULL) {
+            return arena_full(d, err);
+        }
+        for (size_t i = 0; i < ts->n_hists; i++) {
+            bool oom = false;
+            const char *why = convert_hist(d, &ts->hists[i], &s.histograms[i], &oom);
+            if (oom) {
+                return arena_full(d, err);
+            }
+            if (why != NULL) {
+                return reject(d, ts->labels, ts->n_labels, ts->n_samples, ts->n_hists,
+                              BR_RW_INVALID_HISTOGRAM, err, "histogram at t=%lld: %s",
+                              (long long)ts->hists[i].t, why);
+            }
+        }
+        s.n_histograms = ts->n_hists;
+    }
+    keep_series(d, &s);
+    return 0;
+}
+
+/* data has one writable byte past len (for the last string's terminator). */
+static int decode_v1_wire(dec *d, uint8_t *data, size_t len, br_err *err)
+{
+    wdec w = {.d = d, .base = data};
+    pbr top = {data, data + len};
+    size_t n_series = 0;
+    bool ok = scan_request(&w, top, &n_series);
+    v1ser *recs = NULL;
+    if (ok) {
+        recs = wd_alloc(&w, n_series, sizeof(v1ser));
+        ok = !w.oom;
+    }
+    size_t k = 0;
+    size_t n_meta = 0;
+    while (ok && top.p < top.end) {
+        uint32_t f;
+        unsigned wt;
+        pbr s;
+        ok = rd_tag_nul(&w, &top, &f, &wt);
+        if (!ok) {
+            break;
+        }
+        if (f == 1) {
+            ok = rd_len(&w, &top, &s) && rd_series(&w, s, &recs[k++]);
+        } else if (f == 3) {
+            ok = rd_len(&w, &top, &s) && check_metadata(&w, s);
+            n_meta++;
+        } else {
+            ok = skip_field(&w, &top, wt);
+        }
+    }
+    if (!ok) {
+        if (w.oom) {
+            return arena_full(d, err);
+        }
+        return br_err_set(err, BR_EPARSE,
+                          "body is not a valid prometheus.WriteRequest protobuf message: %s at "
+                          "byte %zu",
+                          w.why ? w.why : "malformed", w.why_at);
+    }
+    if (w.pending_nul != NULL) {
+        assert(w.pending_nul == data + len);
+        *w.pending_nul = 0;
+    }
+    assert(k == n_series);
+    br_rw_request *out = d->out;
+    out->n_series_in_request = n_series;
+    out->n_metadata = n_meta;
+    size_t points = 0;
+    for (size_t i = 0; i < n_series; i++) {
+        out->n_samples += recs[i].n_samples;
+        out->n_histograms += recs[i].n_hists;
+        out->n_exemplars += recs[i].n_exemplars;
+        points += recs[i].n_samples + recs[i].n_hists;
+    }
+    int rc = check_totals(d, n_series, points, err);
+    for (size_t i = 0; rc == 0 && i < n_series; i++) {
+        rc = finish_v1_series(d, &recs[i], err);
         rc = rc > 0 ? 0 : rc;
     }
     return rc;
@@ -1177,7 +2077,7 @@ static int decode_v2_series(dec *d, const Io__Prometheus__Write__V2__TimeSeries 
     return 0;
 }
 
-static int decode_v2(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err *err)
+static int decode_v2_pbc(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err *err)
 {
     ProtobufCAllocator alloc = {pb_alloc, pb_free, pc};
     Io__Prometheus__Write__V2__Request *req =
@@ -1206,6 +2106,398 @@ static int decode_v2(dec *d, const uint8_t *data, size_t len, pb_ctx *pc, br_err
     }
     for (size_t i = 0; rc == 0 && i < req->n_timeseries; i++) {
         rc = decode_v2_series(d, req->timeseries[i], err);
+        rc = rc > 0 ? 0 : rc;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Remote write 2.0, hand-written wire decoder                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * io.prometheus.write.v2.Request with the same wire rules and steps as the
+ * 1.0 decoder above. Differences: symbols may come after the series that
+ * use them, so the series are only resolved once the whole body is read;
+ * symbols are NUL-terminated in place like 1.0 label strings. Of a
+ * Metadata field sent twice the last one counts whole (protobuf-c's merge
+ * carries no proto3 scalar over). Sample and Histogram field 3 and 17
+ * (start_timestamp) and TimeSeries field 6 (created_timestamp) must be
+ * varints and are otherwise ignored.
+ */
+
+typedef struct v2ex {
+    int64_t max_ref; /* largest labels_refs entry, -1 for none */
+    bool odd;
+} v2ex;
+
+typedef struct v2ser {
+    uint32_t *refs;
+    size_t n_refs;
+    br_sample *samples;
+    size_t n_samples;
+    wire_hist *hists;
+    size_t n_hists;
+    v2ex *ex;
+    size_t n_exemplars;
+    bool has_meta;
+    uint32_t help_ref;
+    uint32_t unit_ref;
+} v2ser;
+
+/* Appends a repeated uint32 field (packed or not) to dst[*n]. */
+static bool rd_refs(wdec *w, pbr *r, unsigned wt, uint32_t *dst, size_t *n, int64_t *max)
+{
+    uint64_t v;
+    if (wt != WT_LEN) {
+        if (!rd_varint(w, r, &v)) {
+            return false;
+        }
+        if (dst != NULL) {
+            dst[*n] = (uint32_t)v;
+        }
+        (*n)++;
+        if ((int64_t)(uint32_t)v > *max) {
+            *max = (uint32_t)v;
+        }
+        return true;
+    }
+    pbr s;
+    if (!rd_len(w, r, &s)) {
+        return false;
+    }
+    while (s.p < s.end) {
+        if (!rd_varint(w, &s, &v)) {
+            return false;
+        }
+        if (dst != NULL) {
+            dst[*n] = (uint32_t)v;
+        }
+        (*n)++;
+        if ((int64_t)(uint32_t)v > *max) {
+            *max = (uint32_t)v;
+        }
+    }
+    return true;
+}
+
+/* Counts a repeated uint32 field's elements, checking its wire type. */
+static bool count_refs(wdec *w, pbr *r, unsigned wt, size_t *n)
+{
+    pbr s;
+    uint64_t v;
+    if (wt == WT_LEN) {
+        if (!rd_len(w, r, &s)) {
+            return false;
+        }
+        *n += count_varints(&s);
+        return true;
+    }
+    if (!want_wt(w, r, wt, WT_VARINT) || !rd_varint(w, r, &v)) {
+        return false;
+    }
+    (*n)++;
+    return true;
+}
+
+static bool rd_v2_exemplar(wdec *w, pbr r, v2ex *e)
+{
+    e->max_ref = -1;
+    size_t n = 0;
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f == 1) {
+            if ((wt != WT_LEN && !want_wt(w, &r, wt, WT_VARINT)) ||
+                !rd_refs(w, &r, wt, NULL, &n, &e->max_ref)) {
+                return false;
+            }
+            continue;
+        }
+        if ((f == 2 && !want_wt(w, &r, wt, WT_I64)) || (f == 3 && !want_wt(w, &r, wt, WT_VARINT))) {
+            return false;
+        }
+        if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    e->odd = n % 2 != 0;
+    return true;
+}
+
+static bool rd_v2_metadata(wdec *w, pbr r, v2ser *ts)
+{
+    uint32_t help = 0;
+    uint32_t unit = 0;
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        uint64_t v;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f == 1 || f == 3 || f == 4) {
+            if (!want_wt(w, &r, wt, WT_VARINT) || !rd_varint(w, &r, &v)) {
+                return false;
+            }
+            if (f == 3) {
+                help = (uint32_t)v;
+            } else if (f == 4) {
+                unit = (uint32_t)v;
+            }
+        } else if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    /* A Metadata sent twice: protobuf-c's merge keeps no proto3 scalar of
+     * the earlier one, so the last one wins whole. */
+    ts->help_ref = help;
+    ts->unit_ref = unit;
+    ts->has_meta = true;
+    return true;
+}
+
+/* Counts a 2.0 TimeSeries' repeated fields: refs, samples, histograms,
+ * exemplars; checks wire types and framing. */
+static bool scan_v2_series(wdec *w, pbr r, size_t n[4])
+{
+    memset(n, 0, 4 * sizeof(size_t));
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        if (f == 1) {
+            if (!count_refs(w, &r, wt, &n[0])) {
+                return false;
+            }
+            continue;
+        }
+        if ((f >= 2 && f <= 5 && !want_wt(w, &r, wt, WT_LEN)) ||
+            (f == 6 && !want_wt(w, &r, wt, WT_VARINT))) {
+            return false;
+        }
+        if (f >= 2 && f <= 4) {
+            n[f - 1]++;
+        }
+        if (!skip_field(w, &r, wt)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool rd_v2_series(wdec *w, pbr r, v2ser *ts)
+{
+    size_t n[4];
+    if (!scan_v2_series(w, r, n)) {
+        return false;
+    }
+    memset(ts, 0, sizeof(*ts));
+    ts->refs = wd_alloc(w, n[0], sizeof(uint32_t));
+    ts->samples = wd_alloc(w, n[1], sizeof(br_sample));
+    ts->hists = wd_alloc(w, n[2], sizeof(wire_hist));
+    ts->ex = wd_alloc(w, n[3], sizeof(v2ex));
+    if (w->oom) {
+        return false;
+    }
+    while (r.p < r.end) {
+        uint32_t f;
+        unsigned wt;
+        pbr s;
+        int64_t max_unused = -1;
+        if (!rd_tag(w, &r, &f, &wt)) {
+            return false;
+        }
+        bool ok;
+        if (f == 1) {
+            ok = rd_refs(w, &r, wt, ts->refs, &ts->n_refs, &max_unused);
+        } else if (f >= 2 && f <= 5) {
+            ok = rd_len(w, &r, &s);
+            if (ok && f == 2) {
+                ok = rd_sample(w, s, &ts->samples[ts->n_samples++]);
+            } else if (ok && f == 3) {
+                ok = rd_hist(w, s, &ts->hists[ts->n_hists++]);
+            } else if (ok && f == 4) {
+                ok = rd_v2_exemplar(w, s, &ts->ex[ts->n_exemplars++]);
+            } else if (ok) {
+                ok = rd_v2_metadata(w, s, ts);
+            }
+        } else {
+            ok = skip_field(w, &r, wt);
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Same checks, order and messages as decode_v2_series. */
+static int finish_v2_series(dec *d, const v2ser *ts, br_err *err)
+{
+    size_t nh = ts->n_hists;
+    size_t nsmp = ts->n_samples;
+    size_t n_refs = ts->n_refs;
+    size_t bad = first_bad_ref(d, ts->refs, n_refs);
+    size_t n_show = (bad < n_refs ? bad : n_refs) / 2;
+    rawlab *ls = scratch_get(d, n_show);
+    refs_to_labels(d, ts->refs, n_show, ls);
+    if (bad < n_refs) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "labels_refs[%zu] = %u is outside the %zu symbols", bad, ts->refs[bad],
+                      d->n_syms);
+    }
+    if (n_refs % 2 != 0) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "labels_refs has odd length %zu", n_refs);
+    }
+    for (size_t i = 0; i < ts->n_exemplars; i++) {
+        const v2ex *e = &ts->ex[i];
+        if ((e->max_ref >= 0 && (size_t)e->max_ref >= d->n_syms) || e->odd) {
+            return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                          "exemplar %zu has an odd or out-of-range labels_refs", i);
+        }
+    }
+    if (ts->has_meta && ts->help_ref >= d->n_syms && ts->help_ref != 0) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "metadata help_ref %u is outside the %zu symbols", ts->help_ref, d->n_syms);
+    }
+    if (ts->has_meta && ts->unit_ref >= d->n_syms && ts->unit_ref != 0) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_BAD_SYMBOL_REF, err,
+                      "metadata unit_ref %u is outside the %zu symbols", ts->unit_ref, d->n_syms);
+    }
+    if (nsmp > 0 && nh > 0) {
+        return reject(d, ls, n_show, nsmp, nh, BR_RW_MIXED_SAMPLES_HISTOGRAMS, err,
+                      "series holds both %zu samples and %zu histograms", nsmp, nh);
+    }
+    br_rw_series s = {0};
+    int rc = build_labels(d, ls, n_show, nsmp, nh, &s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    s.samples = ts->samples;
+    s.n_samples = nsmp;
+    if (nh > 0) {
+        s.histograms = br_arena_alloc(d->arena, nh * sizeof(br_histogram_sample));
+        if (s.histograms == NULL) {
+            return arena_full(d, err);
+        }
+        for (size_t i = 0; i < nh; i++) {
+            bool oom = false;
+            const char *why = convert_hist(d, &ts->hists[i], &s.histograms[i], &oom);
+            if (oom) {
+                return arena_full(d, err);
+            }
+            if (why != NULL) {
+                return reject(d, ls, n_show, nsmp, nh, BR_RW_INVALID_HISTOGRAM, err,
+                              "histogram at t=%lld: %s", (long long)ts->hists[i].t, why);
+            }
+        }
+        s.n_histograms = nh;
+    }
+    keep_series(d, &s);
+    return 0;
+}
+
+/* data has one writable byte past len (for the last symbol's terminator). */
+static int decode_v2_wire(dec *d, uint8_t *data, size_t len, br_err *err)
+{
+    wdec w = {.d = d, .base = data, .v2 = true};
+    pbr top = {data, data + len};
+    size_t n_series = 0;
+    size_t n_syms = 0;
+    bool ok = true;
+    /* Scan: count symbols and series, check the top-level framing. */
+    for (pbr r = top; ok && r.p < r.end;) {
+        uint32_t f;
+        unsigned wt;
+        ok = rd_tag(&w, &r, &f, &wt);
+        if (ok && (f == 4 || f == 5)) {
+            ok = want_wt(&w, &r, wt, WT_LEN);
+            n_syms += f == 4;
+            n_series += f == 5;
+        }
+        ok = ok && skip_field(&w, &r, wt);
+    }
+    v2ser *recs = NULL;
+    sym *syms = NULL;
+    if (ok) {
+        recs = wd_alloc(&w, n_series, sizeof(v2ser));
+        syms = wd_alloc(&w, n_syms, sizeof(sym));
+        ok = !w.oom;
+    }
+    size_t k = 0;
+    size_t ks = 0;
+    while (ok && top.p < top.end) {
+        uint32_t f;
+        unsigned wt;
+        pbr s;
+        ok = rd_tag_nul(&w, &top, &f, &wt);
+        if (!ok) {
+            break;
+        }
+        if (f == 4) {
+            ok = rd_len(&w, &top, &s);
+            if (ok) {
+                size_t n = (size_t)(s.end - s.p);
+                syms[ks].len = n;
+                syms[ks].str = n ? (const char *)s.p : "";
+                syms[ks].state = -1;
+                ks++;
+                if (n) {
+                    w.pending_nul = s.end;
+                }
+            }
+        } else if (f == 5) {
+            ok = rd_len(&w, &top, &s) && rd_v2_series(&w, s, &recs[k++]);
+        } else {
+            ok = skip_field(&w, &top, wt);
+        }
+    }
+    if (!ok) {
+        if (w.oom) {
+            return arena_full(d, err);
+        }
+        return br_err_set(err, BR_EPARSE,
+                          "body is not a valid io.prometheus.write.v2.Request protobuf message: "
+                          "%s at byte %zu",
+                          w.why ? w.why : "malformed", w.why_at);
+    }
+    if (w.pending_nul != NULL) {
+        assert(w.pending_nul == data + len);
+        *w.pending_nul = 0;
+    }
+    assert(k == n_series && ks == n_syms);
+    br_rw_request *out = d->out;
+    out->n_series_in_request = n_series;
+    size_t points = 0;
+    for (size_t i = 0; i < n_series; i++) {
+        out->n_samples += recs[i].n_samples;
+        out->n_histograms += recs[i].n_hists;
+        out->n_exemplars += recs[i].n_exemplars;
+        out->n_metadata += recs[i].has_meta;
+        points += recs[i].n_samples + recs[i].n_hists;
+    }
+    int rc = check_totals(d, n_series, points, err);
+    if (rc == 0 && n_syms > 0) {
+        if (syms[0].len != 0) {
+            return br_err_set(
+                err, BR_EPARSE,
+                "symbols[0] must be the empty string in an io.prometheus.write.v2.Request");
+        }
+        for (size_t i = 0; i < n_syms; i++) {
+            syms[i].state = (int8_t)check_text((const uint8_t *)syms[i].str, syms[i].len);
+        }
+        d->syms = syms;
+        d->n_syms = n_syms;
+    }
+    for (size_t i = 0; rc == 0 && i < n_series; i++) {
+        rc = finish_v2_series(d, &recs[i], err);
         rc = rc > 0 ? 0 : rc;
     }
     return rc;
@@ -1250,7 +2542,8 @@ int br_rw_decode(const void *body, size_t len, const char *content_type,
                           raw_len, opts->max_decompressed_bytes);
     }
     dec d = {.opts = opts, .arena = arena, .out = out, .version = version};
-    uint8_t *raw = br_arena_alloc(arena, raw_len);
+    /* One spare byte: the 1.0 decoder writes the last string's terminator there. */
+    uint8_t *raw = br_arena_alloc(arena, raw_len + 1);
     if (raw == NULL) {
         return arena_full(&d, err);
     }
@@ -1263,10 +2556,14 @@ int br_rw_decode(const void *body, size_t len, const char *content_type,
         return rc;
     }
     pb_ctx pc = {arena, false};
-    if (version == 1) {
-        rc = decode_v1(&d, raw, raw_len, &pc, err);
+    if (version == 1 && !opts->reference_decoder) {
+        rc = decode_v1_wire(&d, raw, raw_len, err);
+    } else if (version == 1) {
+        rc = decode_v1_pbc(&d, raw, raw_len, &pc, err);
+    } else if (!opts->reference_decoder) {
+        rc = decode_v2_wire(&d, raw, raw_len, err);
     } else {
-        rc = decode_v2(&d, raw, raw_len, &pc, err);
+        rc = decode_v2_pbc(&d, raw, raw_len, &pc, err);
     }
     br_free(d.scratch);
     return rc;

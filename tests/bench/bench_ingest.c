@@ -5,7 +5,11 @@
  * remote-write handler calls it) and br_head_commit.
  *
  *   bench_ingest --dir DUMP [--tmp DIR] [--fsync interval|always|never]
- *                [--modes decode,memory,wal]
+ *                [--modes decode,memory,wal] [--decoder wire|protobuf-c]
+ *
+ * --decoder picks the remote-write 1.0 decoder: the hand-written wire
+ * decoder (default, what the server uses) or the protobuf-c reference path
+ * (br_rw_options.reference_decoder), to compare the two in one build.
  *
  * Modes, each a full pass over the dump in index order (which keeps every
  * series in time order):
@@ -24,7 +28,8 @@
  *           what a graceful restart does). Each reopen must restore every
  *           sample or the program fails.
  * Printed per mode (one key=value line each, parsed by run.sh): seconds,
- * samples per second, seconds spent in decode and in commit, and the
+ * samples per second, seconds spent in decode and in commit, the process's
+ * CPU seconds and samples per CPU second (steadier on a busy machine), and the
  * head's bytes per sample and per series. Bodies are read into memory
  * before any timing. The temp dir is removed at the end.
  */
@@ -44,10 +49,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct pass_result {
     double seconds;
+    double cpu_s; /* process CPU time (user + sys) over the pass */
     double decode_s;
     double commit_s;
     uint64_t points; /* float samples + histogram samples decoded */
@@ -55,17 +62,28 @@ typedef struct pass_result {
     uint64_t rejected;
 } pass_result;
 
+/* CPU seconds used by this process so far: on a shared machine this is
+ * steadier than wall-clock time, which includes waiting for a core. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* One pass over the dump. head NULL = decode only. Returns 0 or a BR_E*. */
-static int run_pass(const br_dump *d, br_head *head, pass_result *res, br_err *err)
+static int run_pass(const br_dump *d, br_head *head, bool reference, pass_result *res, br_err *err)
 {
     memset(res, 0, sizeof(*res));
     br_rw_options opts;
     br_rw_options_init(&opts);
+    opts.reference_decoder = reference;
     br_arena arena;
     br_arena_init(&arena, 256 * 1024, 48 * ((size_t)BR_RW_DEFAULT_MAX_DECOMPRESSED + (1u << 20)));
     br_series_input *in = NULL;
     size_t in_cap = 0;
     int rc = 0;
+    double cpu_start = cpu_seconds();
     int64_t t_start = br_mono_ns();
     for (size_t i = 0; i < d->n && rc == 0; i++) {
         const br_dump_entry *e = &d->entries[i];
@@ -112,6 +130,7 @@ static int run_pass(const br_dump *d, br_head *head, pass_result *res, br_err *e
         res->rejected += br_commit_rejected(&cr);
     }
     res->seconds = (double)(br_mono_ns() - t_start) / 1e9;
+    res->cpu_s = cpu_seconds() - cpu_start;
     br_free(in);
     br_arena_free(&arena);
     return rc;
@@ -120,9 +139,10 @@ static int run_pass(const br_dump *d, br_head *head, pass_result *res, br_err *e
 static void print_pass(const char *mode, const pass_result *r, br_head *head)
 {
     printf("mode=%s seconds=%.3f samples=%llu samples_per_second=%.0f decode_seconds=%.3f "
-           "commit_seconds=%.3f",
+           "commit_seconds=%.3f cpu_seconds=%.3f samples_per_cpu_second=%.0f",
            mode, r->seconds, (unsigned long long)r->points,
-           r->seconds > 0 ? (double)r->points / r->seconds : 0.0, r->decode_s, r->commit_s);
+           r->seconds > 0 ? (double)r->points / r->seconds : 0.0, r->decode_s, r->commit_s,
+           r->cpu_s, r->cpu_s > 0 ? (double)r->points / r->cpu_s : 0.0);
     if (head != NULL) {
         br_head_stats st;
         br_head_stats_get(head, &st);
@@ -198,7 +218,8 @@ static int reopen(const br_head_options *ho, const char *mode, double close_s, u
 /* The wal mode: ingest with a WAL; close without a snapshot and reopen
  * (replay of the whole WAL, as after a crash with no snapshot yet); then
  * snapshot, close and reopen (what a graceful restart does). */
-static int run_wal(const br_dump *d, const char *tmp, br_wal_fsync_policy fsync, br_err *err)
+static int run_wal(const br_dump *d, const char *tmp, br_wal_fsync_policy fsync, bool reference,
+                   br_err *err)
 {
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/bench-ingest-XXXXXX", tmp);
@@ -211,7 +232,7 @@ static int run_wal(const br_dump *d, const char *tmp, br_wal_fsync_policy fsync,
     uint64_t want = 0;
     if (rc == 0) {
         pass_result r;
-        rc = run_pass(d, head, &r, err);
+        rc = run_pass(d, head, reference, &r, err);
         if (rc == 0) {
             print_pass("wal", &r, head);
         }
@@ -247,7 +268,7 @@ static int run_wal(const br_dump *d, const char *tmp, br_wal_fsync_policy fsync,
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_ingest --dir DUMP [--tmp DIR] [--fsync interval|always|never]\n"
-               "                    [--modes decode,memory,wal]\n");
+               "                    [--modes decode,memory,wal] [--decoder wire|protobuf-c]\n");
 }
 
 int main(int argc, char **argv)
@@ -256,6 +277,7 @@ int main(int argc, char **argv)
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     const char *modes = "decode,memory,wal";
     br_wal_fsync_policy fsync = BR_WAL_FSYNC_INTERVAL;
+    bool reference = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -272,6 +294,13 @@ int main(int argc, char **argv)
             dir = v;
         } else if (strcmp(a, "--tmp") == 0) {
             tmp = v;
+        } else if (strcmp(a, "--decoder") == 0) {
+            if (strcmp(v, "protobuf-c") == 0) {
+                reference = true;
+            } else if (strcmp(v, "wire") != 0) {
+                fprintf(stderr, "bench_ingest: bad --decoder %s\n", v);
+                return 2;
+            }
         } else if (strcmp(a, "--modes") == 0) {
             modes = v;
         } else if (strcmp(a, "--fsync") == 0) {
@@ -301,7 +330,7 @@ int main(int argc, char **argv)
     int rc = 0;
     if (strstr(modes, "decode") != NULL) {
         pass_result r;
-        rc = run_pass(&d, NULL, &r, &err);
+        rc = run_pass(&d, NULL, reference, &r, &err);
         if (rc == 0) {
             print_pass("decode", &r, NULL);
         }
@@ -312,7 +341,7 @@ int main(int argc, char **argv)
         rc = br_head_open(&ho, &head, &err);
         if (rc == 0) {
             pass_result r;
-            rc = run_pass(&d, head, &r, &err);
+            rc = run_pass(&d, head, reference, &r, &err);
             if (rc == 0) {
                 print_pass("memory", &r, head);
                 /* What the server's once-a-second maintenance does during
@@ -326,7 +355,7 @@ int main(int argc, char **argv)
         }
     }
     if (rc == 0 && strstr(modes, "wal") != NULL) {
-        rc = run_wal(&d, tmp, fsync, &err);
+        rc = run_wal(&d, tmp, fsync, reference, &err);
     }
     if (rc != 0) {
         fprintf(stderr, "bench_ingest: %s\n", err.msg);
