@@ -3,9 +3,16 @@
  *
  * Data flow: the browser loads index.html (for every UI path), this file and
  * uPlot, all embedded in the binary. Pages read the JSON API of the same
- * origin (/api/v1/slos, /api/v1/slos/<id>, .../history, /api/v1/query and
- * /api/v1/query_range; shapes in the budget API contract) and re-read it every
- * evaluation interval while the tab is visible.
+ * origin (/api/v1/slos, /api/v1/slos/<id>, .../history, /api/v1/annotations,
+ * /api/v1/query and /api/v1/query_range; shapes in the budget API contract)
+ * and re-read it every evaluation interval while the tab is visible.
+ *
+ * Events on the SLO page's charts: annotations (deploy, incident, note,
+ * gate) in the charts' range are vertical markers (a range annotation is a
+ * shaded band), focusable, with the title on hover and focus, and listed
+ * as text under the charts; budget adjustments (periods excluded from the
+ * budget) are hatched bands labelled with their category. Markers are DOM
+ * elements over uPlot's plotting area, placed again after every redraw.
  *
  * Pages (history routing; the server answers these paths with index.html):
  *   /            overview: every SLO instance, sortable, filterable; the URL
@@ -42,6 +49,10 @@
     '#F0E442'];
   const COLOR = { budget: '#0072B2', ideal: '#6E6E6E', sli: '#009E73', objective: '#6E6E6E',
     burn: '#D55E00', threshold: '#E69F00', neutral: '#6E6E6E' };
+  // Annotation kinds: a colour (style.css), a letter on the marker and a
+  // line style, so the kind is never told by colour alone.
+  const KINDS = { deploy: 'D', incident: 'I', note: 'N', gate: 'G' };
+  const MAX_ANNOTATIONS = 500;
   const NA = '—';
   const MAX_QUERY_ROWS = 1000;
   const MAX_GRAPH_SERIES = 20;
@@ -256,6 +267,65 @@
     return el('span', { class: 'budget-cell' }, bar, el('span', { class: 'num', text: fmtBudget(remaining) }));
   }
 
+  // "outside_business_hours" -> "outside business hours".
+  function categoryText(c) {
+    return typeof c === 'string' && c !== '' ? c.replace(/_/g, ' ') : 'adjustment';
+  }
+
+  // The adjustments of an SLO summary that cover the evaluation time.
+  function activeAdjustments(s) {
+    return Array.isArray(s.adjustments) ? s.adjustments.filter((a) => a && a.state === 'active') : [];
+  }
+
+  // A badge saying that events are being excluded from the budget now.
+  function adjustmentBadge(active) {
+    const cats = Array.from(new Set(active.map((a) => categoryText(a.category))));
+    return el('span', { class: 'badge adj-active marked-adj', dataset: { adjustment: 'active' },
+      title: 'budget adjustment active now (' + active.map((a) => a.name).join(', ') +
+        '): its events are excluded from the error budget',
+      text: cats.join(', ') });
+  }
+
+  function kindName(k) {
+    return Object.prototype.hasOwnProperty.call(KINDS, k) ? k : 'note';
+  }
+
+  // A kind as a coloured badge with its letter and its word.
+  function kindBadge(k) {
+    const kind = kindName(k);
+    return el('span', { class: 'kind kind-' + kind, dataset: { kind: kind } },
+      el('span', { class: 'kind-mark', 'aria-hidden': 'true', text: KINDS[kind] }), ' ' + kind);
+  }
+
+  // One line about an annotation, for tooltips and screen readers.
+  function annotationSummary(a) {
+    const start = fmtTime(a.time_ms);
+    const span = isNum(a.end_ms) && a.end_ms > a.time_ms ? start + ' to ' + fmtTime(a.end_ms) : start;
+    return kindName(a.kind) + ' · ' + span + ' · ' + (a.title || '(no title)') +
+      (a.author ? ' · by ' + a.author : '');
+  }
+
+  // The excluded intervals of an SLO's adjustments known from the API: the
+  // latest occurrence (still open when active) and, when its length is
+  // known, the next one. Times in ms.
+  function adjustmentBands(d, nowMs) {
+    const out = [];
+    for (const a of Array.isArray(d.adjustments) ? d.adjustments : []) {
+      const ls = parseTime(a.last_start);
+      const le = parseTime(a.last_end);
+      if (ls !== null) {
+        out.push({ name: a.name, category: a.category, start: ls,
+          end: le !== null ? le : nowMs, active: a.state === 'active', upcoming: false });
+      }
+      const ns = parseTime(a.next_start);
+      if (ns !== null && ls !== null && le !== null && le > ls) {
+        out.push({ name: a.name, category: a.category, start: ns, end: ns + (le - ls),
+          active: false, upcoming: true });
+      }
+    }
+    return out;
+  }
+
   // ----------------------------------------------------------------- API --
 
   async function getJSON(path, signal) {
@@ -456,6 +526,10 @@
           c.textContent = k + '=' + v;
           c.title = k + '=' + v; // the whole value when the chip is cut short
           td.append(' ', c);
+        }
+        const active = activeAdjustments(s);
+        if (active.length > 0) {
+          td.append(' ', adjustmentBadge(active));
         }
         if (s.error) {
           const w = document.createElement('span');
@@ -1029,15 +1103,27 @@
   // -------------------------------------------------------------- charts --
 
   // A uPlot chart in `fig`, resized with its container and destroyed when
-  // the page is left. Returns an object whose set(data) replaces the data.
+  // the page is left. Returns an object whose set(data) replaces the data
+  // and marks({events, bands}) the annotation markers and adjustment bands.
   function chart(pg, fig, spec) {
     const box = el('div', { class: 'plot' });
     fig.appendChild(box);
     if (typeof window.uPlot !== 'function') {
       box.appendChild(el('p', { class: 'muted', text: 'The chart library did not load.' }));
-      return { set: () => {}, show: () => {} };
+      return { set: () => {}, show: () => {}, marks: () => {} };
     }
     let u = null;
+    let marks = { events: [], bands: [] };
+    let bounds = [null, null]; // requested x span, seconds
+    let layer = null; // markers over the plotting area; elements kept by key
+    const placed = new Map();
+    const place = (plot) => {
+      if (layer === null) {
+        layer = el('div', { class: 'marks' });
+        plot.over.appendChild(layer);
+      }
+      placeMarks(plot, layer, placed, marks, fig);
+    };
     const height = spec.height || 220;
     const make = (data) => {
       const fmt = spec.format;
@@ -1046,7 +1132,12 @@
       const opts = {
         width: Math.max(300, box.clientWidth || fig.clientWidth || 600),
         height: height,
-        scales: { x: { time: true }, y: spec.yRange ? { range: spec.yRange } : {} },
+        // x: the data's span, widened to the requested span (set), so a
+        // marker near either end is inside the chart.
+        scales: { x: { time: true, range: (self, min, max) => [
+          isNum(bounds[0]) && (!isNum(min) || bounds[0] < min) ? bounds[0] : min,
+          isNum(bounds[1]) && (!isNum(max) || bounds[1] > max) ? bounds[1] : max] },
+        y: spec.yRange ? { range: spec.yRange } : {} },
         axes: [
           { stroke: ink, grid: { stroke: 'rgba(128,128,128,0.2)' }, ticks: { stroke: 'rgba(128,128,128,0.4)' } },
           { stroke: ink, size: 84, ticks: { stroke: 'rgba(128,128,128,0.4)' }, grid: { stroke: 'rgba(128,128,128,0.2)' },
@@ -1069,6 +1160,7 @@
           }))),
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
+        hooks: { draw: [place] },
       };
       u = new window.uPlot(opts, data, box);
       fig.dataset.series = String(spec.series.length);
@@ -1086,7 +1178,10 @@
       }
     });
     return {
-      set: (data) => {
+      // data: uPlot columns; span: [start, end] in seconds the data was
+      // asked for (optional).
+      set: (data, span) => {
+        bounds = Array.isArray(span) ? span : [null, null];
         fig.dataset.points = String(data[0].length);
         if (u) {
           u.setData(data);
@@ -1100,7 +1195,92 @@
           u.setSeries(i, { show: on });
         }
       },
+      marks: (m) => {
+        marks = m;
+        if (u) {
+          place(u);
+        }
+      },
     };
+  }
+
+  // Places marks.bands (adjustments) and marks.events (annotations) that
+  // fall in the chart's x range over its plotting area. Elements are kept
+  // by key across redraws, so a focused marker keeps the focus when the
+  // data refreshes. The figure's data-marks and data-bands count what is
+  // drawn.
+  function placeMarks(u, layer, placed, marks, fig) {
+    const min = u.scales.x.min;
+    const max = u.scales.x.max;
+    const width = u.over.clientWidth;
+    const seen = new Set();
+    let nEvents = 0;
+    let nBands = 0;
+    if (!isNum(min) || !isNum(max) || max <= min) {
+      layer.replaceChildren();
+      placed.clear();
+      return;
+    }
+    const pos = (ms) => u.valToPos(Math.max(min, Math.min(max, ms / 1000)), 'x');
+    const take = (key, make) => {
+      seen.add(key);
+      let e = placed.get(key);
+      if (!e) {
+        e = make();
+        placed.set(key, e);
+        layer.appendChild(e);
+      }
+      return e;
+    };
+    for (const b of marks.bands) {
+      if (b.end / 1000 < min || b.start / 1000 > max) {
+        continue;
+      }
+      const key = 'b:' + b.name + ':' + b.start;
+      const label = categoryText(b.category) + (b.upcoming ? ' (next)' : '');
+      const tip = categoryText(b.category) + ' “' + b.name + '” ' + fmtTime(b.start) + ' to ' +
+        fmtTime(b.end) + (b.active ? ' (active)' : b.upcoming ? ' (upcoming)' : '') +
+        ': excluded from the budget';
+      const e = take(key, () => el('div', { class: 'adj-band', dataset: { adjustment: b.name,
+        category: b.category || '' } }, el('span', { class: 'adj-label' })));
+      e.classList.toggle('upcoming', b.upcoming);
+      e.firstChild.textContent = label;
+      e.firstChild.title = tip;
+      e.style.left = pos(b.start).toFixed(1) + 'px';
+      e.style.width = Math.max(2, pos(b.end) - pos(b.start)).toFixed(1) + 'px';
+      nBands++;
+    }
+    for (const a of marks.events) {
+      const end = isNum(a.end_ms) && a.end_ms > a.time_ms ? a.end_ms : null;
+      if ((end !== null ? end : a.time_ms) / 1000 < min || a.time_ms / 1000 > max) {
+        continue;
+      }
+      const kind = kindName(a.kind);
+      const key = 'a:' + a.id;
+      const summary = annotationSummary(a);
+      const e = take(key, () => el('span', { class: 'mark', tabindex: '0', role: 'img',
+        dataset: { annotation: a.id } },
+      el('span', { class: 'mark-flag', 'aria-hidden': 'true' }),
+      el('span', { class: 'mark-tip', 'aria-hidden': 'true' })));
+      e.className = 'mark kind-' + kind + (end !== null ? ' range' : '');
+      e.dataset.kind = kind;
+      e.setAttribute('aria-label', summary);
+      e.querySelector('.mark-flag').textContent = KINDS[kind];
+      e.querySelector('.mark-tip').textContent = summary;
+      const x0 = pos(a.time_ms);
+      e.style.left = x0.toFixed(1) + 'px';
+      e.style.width = end !== null ? Math.max(2, pos(end) - x0).toFixed(1) + 'px' : '';
+      e.classList.toggle('flip', x0 > width * 0.6);
+      nEvents++;
+    }
+    for (const [key, e] of placed) {
+      if (!seen.has(key)) {
+        e.remove();
+        placed.delete(key);
+      }
+    }
+    fig.dataset.marks = String(nEvents);
+    fig.dataset.bands = String(nBands);
   }
 
   function figure(name, title, description) {
@@ -1125,6 +1305,11 @@
 
   function constantLike(xs, v) {
     return xs.map(() => v);
+  }
+
+  // The span a history response covers, in seconds, for chart().set.
+  function historySpan(h) {
+    return h && isNum(h.start_ms) && isNum(h.end_ms) ? [h.start_ms / 1000, h.end_ms / 1000] : null;
   }
 
   // ------------------------------------------------------------ SLO page --
@@ -1152,10 +1337,14 @@
     const rangeBar = el('div', { class: 'ranges', role: 'group', 'aria-label': 'Chart range' },
       RANGES.map(([r]) => el('button', { type: 'button', class: 'range', dataset: { range: r },
         'aria-pressed': String(r === range), text: r })));
+    const eventsBox = el('div', { class: 'events', id: 'events', 'aria-labelledby': 'h-events',
+      role: 'region' });
     const chartsSec = el('section', { class: 'panel charts', 'aria-labelledby': 'h-charts' },
       el('h2', { id: 'h-charts', text: 'Charts' }), burnFig,
       el('div', { class: 'range-row' }, el('span', { text: 'SLI and burn rate over ' }), rangeBar),
-      sliFig, burnRateFig);
+      sliFig, burnRateFig, eventsBox);
+    let annotations = []; // in the charts' range, oldest first
+    let annotationError = null;
 
     main.append(
       el('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
@@ -1195,7 +1384,8 @@
         el('h1', {}, el('span', { class: 'muted svc', text: d.service || '' }), d.service ? ' / ' : '',
           el('span', { class: 'slo-title', text: d.name || d.slo_id || d.id }),
           groups.map(([k, v]) => [' ', el('span', { class: 'chip', text: k + '=' + v })]),
-          ' ', stateBadge(st)),
+          ' ', stateBadge(st),
+          activeAdjustments(d).length > 0 ? [' ', adjustmentBadge(activeAdjustments(d))] : null),
         d.description ? el('p', { class: 'desc', text: d.description }) : null,
         el('p', { class: 'meta' },
           el('span', {}, 'id ', el('code', { class: 'slo-id', text: d.id })),
@@ -1343,14 +1533,25 @@
         ? getJSON(base + '?' + new URLSearchParams({ start: (end - seconds).toFixed(3), end: end.toFixed(3) }),
           pg.abort.signal)
         : periodReq;
-      // The two requests succeed or fail on their own: a failed period
-      // history leaves the SLI and burn-rate charts drawn, and the reverse.
-      const [pr, rr] = await Promise.allSettled([periodReq, rangeReq]);
+      // Annotations over everything the charts show: the period (the
+      // burn-down, to its end for calendar periods) and the chosen range.
+      const p = detail.period || {};
+      let from = seconds > 0 ? end - seconds : end - (p.duration_seconds || 0);
+      if (isNum(p.start_ms)) {
+        from = Math.min(from, p.start_ms / 1000);
+      }
+      const to = isNum(p.end_ms) ? Math.max(end, p.end_ms / 1000) : end;
+      const annReq = getJSON('/api/v1/annotations?' + new URLSearchParams({ slo: detail.id,
+        start: from.toFixed(3), end: to.toFixed(3), limit: String(MAX_ANNOTATIONS) }), pg.abort.signal);
+      // The requests succeed or fail on their own: a failed period history
+      // leaves the SLI and burn-rate charts drawn, and the reverse; failed
+      // annotations leave every chart drawn, without markers.
+      const [pr, rr, ar] = await Promise.allSettled([periodReq, rangeReq, annReq]);
       if (page !== pg) {
         return;
       }
       let errors = 0;
-      for (const r of [pr, rr]) {
+      for (const r of [pr, rr, ar]) {
         if (r.status === 'rejected' && r.reason && r.reason.name === 'AbortError') {
           return;
         }
@@ -1371,9 +1572,76 @@
         chartError(sliFig, rr.reason);
         chartError(burnRateFig, rr.reason);
       }
+      if (ar.status === 'fulfilled') {
+        annotations = Array.isArray(ar.value) ? ar.value.filter((a) => a && isNum(a.time_ms)) : [];
+        annotationError = null;
+      } else {
+        annotations = [];
+        annotationError = ar.reason;
+      }
+      applyMarks();
+      renderEvents(from * 1000, to * 1000);
       chartsSec.dataset.range = range;
       chartsSec.dataset.errors = String(errors);
       chartsSec.dataset.loaded = 'true';
+    }
+
+    // The same annotations and adjustment bands on every chart; each shows
+    // those in its own x range.
+    function applyMarks() {
+      const m = { events: annotations, bands: detail ? adjustmentBands(detail, Date.now()) : [] };
+      for (const c of [burnChart, sliChart, burnRateChart]) {
+        if (c) {
+          c.marks(m);
+        }
+      }
+    }
+
+    // Under the charts, as text: the annotations (newest first) and the
+    // SLO's budget adjustments.
+    function renderEvents(fromMs, toMs) {
+      const list = annotations.slice().reverse();
+      const adj = detail && Array.isArray(detail.adjustments) ? detail.adjustments : [];
+      const when = (rfc) => (parseTime(rfc) === null ? NA : fmtTime(parseTime(rfc)));
+      fill(eventsBox,
+        el('h3', { id: 'h-events', text: 'Events' }),
+        el('p', { class: 'muted small' }, 'Annotations for this SLO from ', fmtTime(fromMs), ' to ', fmtTime(toMs),
+          ': markers on the charts (', Object.keys(KINDS).map((k, i) => [i ? ', ' : '', kindBadge(k)]),
+          '); a range is a shaded band. Hatched bands are budget adjustments.'),
+        annotationError ? el('p', { class: 'error', role: 'status' }, el('strong', { text: 'Annotations unavailable: ' }),
+          annotationError.message || String(annotationError)) : null,
+        list.length === 0 && !annotationError
+          ? el('p', { class: 'muted', id: 'no-events', text: 'No annotations in this range.' }) : null,
+        list.length > 0 ? el('div', { class: 'table-wrap' }, el('table', { class: 'grid events', id: 'event-table' },
+          el('caption', { class: 'visually-hidden', text: 'Annotations, newest first' }),
+          el('thead', {}, el('tr', {}, ['Time', 'Kind', 'Title', 'Author', 'Tags'].map((t) => el('th', { scope: 'col', text: t })))),
+          el('tbody', {}, list.map((a) => el('tr', { dataset: { annotation: a.id, kind: kindName(a.kind) } },
+            el('td', { class: 'when' }, fmtTime(a.time_ms),
+              isNum(a.end_ms) && a.end_ms > a.time_ms ? [' to ', fmtTime(a.end_ms)] : null),
+            el('td', {}, kindBadge(a.kind)),
+            el('td', {}, el('span', { class: 'ev-title', text: a.title || '(no title)' }),
+              a.text ? el('div', { class: 'muted small ev-text', text: a.text }) : null),
+            el('td', { class: 'ev-author', text: a.author || NA }),
+            el('td', {}, (Array.isArray(a.tags) ? a.tags : []).map((t) => [el('span', { class: 'chip', text: t }), ' '])))))))
+          : null,
+        adj.length > 0 ? [
+          el('h3', { id: 'h-adjustments', text: 'Budget adjustments' }),
+          el('p', { class: 'muted small', text: 'Events in these periods are excluded from every window and the budget.' }),
+          el('div', { class: 'table-wrap' }, el('table', { class: 'grid adjustments', id: 'adjustment-table' },
+            el('thead', {}, el('tr', {}, ['Name', 'Category', 'State', 'Latest', 'Next start', 'Excluded this period',
+              'Budget restored'].map((t, i) => el('th', { scope: 'col', class: i >= 5 ? 'num' : null, text: t })))),
+            el('tbody', {}, adj.map((a) => el('tr', { dataset: { adjustment: a.name, state: a.state || '' } },
+              el('td', { text: a.name }),
+              el('td', { text: categoryText(a.category) }),
+              el('td', {}, a.state === 'active' ? el('span', { class: 'badge adj-active marked-adj', text: 'active' })
+                : el('span', { text: a.state || NA })),
+              el('td', { text: a.last_start ? when(a.last_start) + ' to ' + when(a.last_end) : NA }),
+              el('td', { text: when(a.next_start) }),
+              el('td', { class: 'num', text: fmtDuration(a.excluded_seconds) }),
+              el('td', { class: 'num', text: isNum(a.budget_restored) ? fmtPct(a.budget_restored, 2) : NA }))))))]
+          : null);
+      eventsBox.dataset.events = String(list.length);
+      eventsBox.dataset.adjustments = String(adj.length);
     }
 
     // Shows err (or removes the message when err is null) in a figure.
@@ -1395,7 +1663,8 @@
       const ideal = Array.isArray(ph.ideal) && ph.ideal.length
         ? historyColumn(ph.ideal, (p) => (isNum(p.budget_remaining) ? p.budget_remaining * 100 : null))
         : [[], []];
-      burnChart.set(window.uPlot ? window.uPlot.join([budget, ideal]) : [budget[0], budget[1], budget[1]]);
+      burnChart.set(window.uPlot ? window.uPlot.join([budget, ideal]) : [budget[0], budget[1], budget[1]],
+        historySpan(ph));
       const hasIdeal = Array.isArray(ph.ideal) && ph.ideal.length > 0;
       burnChart.show(2, hasIdeal); // rolling periods have no ideal line
       burnFig.dataset.ideal = String(hasIdeal);
@@ -1417,7 +1686,7 @@
           ],
         });
       }
-      sliChart.set([sli[0], sli[1], constantLike(sli[0], objective)]);
+      sliChart.set([sli[0], sli[1], constantLike(sli[0], objective)], historySpan(rh));
       const burn = historyColumn(rh.points, (p) => p.burn_rate_1h);
       let fastest = null;
       for (const a of detail.alerts || []) {
@@ -1425,7 +1694,8 @@
           fastest = a.factor;
         }
       }
-      burnRateChart.set([burn[0], burn[1], constantLike(burn[0], 1), constantLike(burn[0], fastest)]);
+      burnRateChart.set([burn[0], burn[1], constantLike(burn[0], 1), constantLike(burn[0], fastest)],
+        historySpan(rh));
     }
 
     async function load(first) {

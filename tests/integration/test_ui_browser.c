@@ -19,8 +19,13 @@
  *    search, sort, keyboard, the SLO page of svc-0-availability (charts,
  *    alert table, windows, budget, policy, PromQL) against the API, the
  *    query page, the markup rendered as text, and saves screenshots
- *    (readme-*.png are the README's). BR_UI_BASE_URL, when set, points the
- *    test at an already running server instead.
+ *    (readme-*.png are the README's). It also POSTs annotations to svc-0
+ *    and checks their chart markers and Events list, and checks the budget
+ *    adjustment TEST_SLO carries (active from 3 h before the test to 2 h
+ *    after, so "active now" holds whenever it runs): the overview badge, the
+ *    hatched band and the adjustment table (slo-annotations.png,
+ *    slo-adjustment.png). BR_UI_BASE_URL, when set, points the test at an
+ *    already running server instead.
  * 4. test_ui_browser_fixture_scale: the same overview checks, search and
  *    escaping against tests/ui/fixture-server.mjs with 1,000 SLOs
  *    (--mode scale), with build and paint times printed.
@@ -45,6 +50,7 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define UI_TEST_TIMEOUT_S 240.0
 #define LIVE_WAIT_S       120.0
@@ -76,13 +82,15 @@ static const char *const LOADGEN_ARGS[] = {
  * instance is svc-3-availability-by-route{route="<script>alert(1)</script>"}.
  * A calendar month, so the burn-down has the ideal line, and an explicit
  * alert tier. At 99% it stays healthy with most of its budget, so it sorts
- * below the SLOs the incident hurts (and low in the README's overview). */
+ * below the SLOs the incident hurts (and low in the README's overview).
+ * A printf format: its one-off maintenance adjustment gets its start and
+ * end from the clock, so it is active while the test runs. */
 static const char *const TEST_SLO =
     "slos:\n"
     "  - service: svc-3\n"
     "    name: availability-by-route\n"
     "    description: \"Escaping check: <img src=x onerror=alert(2)> in a description\"\n"
-    "    objective: 99%\n"
+    "    objective: 99%%\n"
     "    period: {calendar: month, count: 1, time_zone: UTC}\n"
     "    grouping: [route]\n"
     "    labels: {team: escaping}\n"
@@ -93,7 +101,20 @@ static const char *const TEST_SLO =
     "    alerting:\n"
     "      name: Svc3RouteAvailability\n"
     "      tiers:\n"
-    "        - {name: page-fast, severity: page, long: 1h, short: 5m, factor: 14.4, for: 0s}\n";
+    "        - {name: page-fast, severity: page, long: 1h, short: 5m, factor: 14.4, for: 0s}\n"
+    "    adjustments:\n"
+    "      - name: ui-test-maintenance\n"
+    "        category: maintenance\n"
+    "        start: %s\n"
+    "        end: %s\n";
+
+/* t (Unix seconds) as RFC 3339 UTC into out. */
+static void rfc3339(time_t t, char *out, size_t size)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
 /* Directories are kept short enough that every path built from them fits
  * PATH_BUF with its file name. */
@@ -322,7 +343,14 @@ static bool start_live_servers(peer *br, peer *lg, char *base_url, size_t size)
         fprintf(stderr, "BURNRATE_BIN or BURNRATE_LOADGEN is not set or not executable\n");
         return false;
     }
-    char *slo = tu_write_file(work_dir, "test-slo.yml", TEST_SLO);
+    char adj_start[32];
+    char adj_end[32];
+    time_t now = time(NULL);
+    rfc3339(now - 3 * 3600, adj_start, sizeof(adj_start));
+    rfc3339(now + 2 * 3600, adj_end, sizeof(adj_end));
+    char slo_text[4096];
+    snprintf(slo_text, sizeof(slo_text), TEST_SLO, adj_start, adj_end);
+    char *slo = tu_write_file(work_dir, "test-slo.yml", slo_text);
     if (slo == NULL) {
         return false;
     }

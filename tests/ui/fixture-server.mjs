@@ -14,7 +14,8 @@
 // no-data instances, grouped instances, and one instance whose label values
 // and name carry markup (<script>alert(1)</script>) to test escaping.
 // /api/v1/query and /api/v1/query_range answer every expression with a
-// small deterministic vector/matrix.
+// small deterministic vector/matrix; GET /api/v1/annotations, two events
+// (one titled with markup) for any SLO.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -317,6 +318,22 @@ function api(req, res, url) {
       by.set(s.service, e);
     }
     return ok(res, { services: Array.from(by.values()) });
+  }
+  if (p === '/api/v1/annotations' && req.method === 'GET') {
+    // Two events for every SLO, one with markup in its title (escaping),
+    // filtered to [start, end] like the API.
+    const end = parseTimeParam(q.get('end'), NOW_MS);
+    const start = parseTimeParam(q.get('start'), 0);
+    const slo = q.get('slo') || '';
+    const all = [
+      { id: 1, slo: '', kind: 'deploy', time: (NOW_MS - 2 * 3600e3) / 1000, time_ms: NOW_MS - 2 * 3600e3,
+        title: 'Deploy ' + '<script>alert(3)</script>', text: '', tags: ['release'], author: 'fixture',
+        created: NOW_MS / 1000 },
+      { id: 2, slo: slo, kind: 'incident', time: (NOW_MS - 5 * 3600e3) / 1000, time_ms: NOW_MS - 5 * 3600e3,
+        end: (NOW_MS - 4 * 3600e3) / 1000, end_ms: NOW_MS - 4 * 3600e3, title: 'Fixture incident', text: 'a range',
+        tags: [], author: 'fixture', created: NOW_MS / 1000 },
+    ];
+    return ok(res, all.filter((a) => (a.end_ms || a.time_ms) >= start && a.time_ms <= end));
   }
   const m = /^\/api\/v1\/slos\/(.+?)(\/history)?$/.exec(p);
   if (m) {

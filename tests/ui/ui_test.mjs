@@ -12,7 +12,10 @@
 //        the SLO page (charts drawn from /history, alert table, windows,
 //        budget minutes, policy, PromQL copy and link) equal to the JSON the
 //        page was answered with and consistent with a fresh API read, the
-//        query page; screenshots in DIR, plus readme-overview.png and
+//        query page; annotations POSTed to the SLO page's SLO show as chart
+//        markers (title on focus) and in the Events list, a budget
+//        adjustment active now as an overview badge, a hatched band and a
+//        table row; screenshots in DIR, plus readme-overview.png and
 //        readme-slo.png cut to README size.
 // scale  (the fixture server's 1,000 SLOs): the overview shows every one
 //        with the API's numbers (build and paint times printed), search and
@@ -81,6 +84,16 @@ async function step(name, fn) {
   } catch (e) {
     notOk(name, (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : String(e)));
   }
+}
+
+async function apiPost(p, body) {
+  const r = await fetch(BASE + p, { method: 'POST', body: JSON.stringify(body),
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-Burnrate-Author': 'ui-test' } });
+  const out = await r.json();
+  if (out.status !== 'success') {
+    throw new Error('POST ' + p + ': HTTP ' + r.status + ': ' + out.errorType + ': ' + out.error);
+  }
+  return out.data;
 }
 
 async function api(p) {
@@ -573,6 +586,145 @@ async function checkSloPage(page, target, shot, readme) {
   return detail;
 }
 
+// Annotations POSTed for target (returned, as stored) before its page is
+// checked, so the README's SLO shot shows markers too: a deploy (a point),
+// an incident (a range) and a gate decision, all within the last hour.
+async function postAnnotations(target) {
+  const now = Date.now() / 1000;
+  const posted = [];
+  posted.push(await apiPost('/api/v1/annotations', { slo: target.slo_id || target.id, kind: 'deploy',
+    time: now - 50 * 60, title: 'Deploy checkout v2.4.1', text: 'Rolled out by the pipeline', tags: ['release'] }));
+  posted.push(await apiPost('/api/v1/annotations', { slo: target.slo_id || target.id, kind: 'incident',
+    time: now - 40 * 60, end: now - 20 * 60, title: 'INC-1042 elevated 5xx', tags: ['sev2'] }));
+  posted.push(await apiPost('/api/v1/annotations', { slo: '{service="' + target.service + '"}', kind: 'gate',
+    time: now - 10 * 60, title: 'gate deny: ' + target.service + ' <b>not bold</b>' }));
+  return posted;
+}
+
+// The SLO page (already shown) against the annotations posted for it.
+async function checkAnnotations(page, target, posted) {
+  await step('annotations on the SLO page', async () => {
+    await page.waitForSelector('#events[data-events]', { state: 'attached' });
+    const listed = await page.$$eval('#event-table tbody tr', (trs) => trs.map((tr) => ({
+      id: Number(tr.dataset.annotation), kind: tr.dataset.kind,
+      text: [...tr.cells].map((c) => c.textContent.trim()),
+    })));
+    const fromApi = await api('/api/v1/annotations?' + new URLSearchParams({ slo: target.id, limit: '500' }));
+    for (const a of posted) {
+      const row = listed.find((r) => r.id === a.id);
+      check('Events lists ' + a.kind + ' annotation ' + a.id, !!row, JSON.stringify(listed.slice(0, 5)));
+      if (!row) {
+        continue;
+      }
+      equal('Events row kind of ' + a.id, row.kind, a.kind);
+      check('Events row shows title, kind and author of ' + a.id,
+        row.text[1].endsWith(a.kind) && row.text[2].startsWith(a.title) && row.text[3] === a.author,
+        JSON.stringify(row.text));
+      check('the author records the X-Burnrate-Author name', a.author.startsWith('ui-test'), a.author);
+      check('the API answers annotation ' + a.id + ' for the SLO', fromApi.some((x) => x.id === a.id));
+      for (const chartName of ['burndown', 'sli', 'burnrate']) {
+        const sel = 'figure[data-chart="' + chartName + '"] .mark[data-annotation="' + a.id + '"]';
+        const mark = await page.$(sel);
+        check(chartName + ' chart has a marker for ' + a.id, mark !== null);
+        if (mark && chartName === 'sli') {
+          equal('marker kind class of ' + a.id, await mark.evaluate((e) => e.dataset.kind), a.kind);
+          check('marker of ' + a.id + ' names its title for screen readers',
+            (await mark.getAttribute('aria-label')).includes(a.title));
+          equal('marker flag letter of ' + a.id, await mark.$eval('.mark-flag', (f) => f.textContent),
+            { deploy: 'D', incident: 'I', gate: 'G', note: 'N' }[a.kind]);
+        }
+      }
+    }
+    const incident = posted.find((a) => a.kind === 'incident');
+    check('a range annotation is a band wider than a line', await page.$eval(
+      'figure[data-chart="sli"] .mark[data-annotation="' + incident.id + '"]',
+      (e) => e.classList.contains('range') && e.getBoundingClientRect().width > 4));
+    // Events newest first, as text.
+    const times = await page.$$eval('#event-table tbody tr', (trs) => trs.map((tr) => tr.cells[0].textContent));
+    check('Events are newest first', times.every((t, i) => i === 0 || times[i - 1] >= t), JSON.stringify(times));
+    equal('markup in a title is text, not an element',
+      await page.evaluate(() => document.querySelectorAll('#events b, .marks b').length), 0);
+    // Over 6h the markers stand apart (for the shot); they are placed again.
+    await page.click('.ranges button[data-range="6h"]');
+    await page.waitForSelector('section.charts[data-loaded="true"][data-range="6h"]', { state: 'attached' });
+    const after = Number(await page.getAttribute('figure[data-chart="sli"]', 'data-marks'));
+    check('markers on the SLI chart after the range change', after >= posted.length, String(after));
+    // Keyboard: Tab reaches a marker, and its title shows while focused.
+    const deploy = posted.find((a) => a.kind === 'deploy');
+    const sel = 'figure[data-chart="sli"] .mark[data-annotation="' + deploy.id + '"]';
+    await page.focus(sel);
+    const tip = await page.$eval(sel + ' .mark-tip', (t) => ({ shown: getComputedStyle(t).display !== 'none', text: t.textContent }));
+    check('a focused marker shows its title', tip.shown && tip.text.includes(deploy.title), JSON.stringify(tip));
+    await page.locator(sel).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(OUT, 'slo-annotations.png'), fullPage: true });
+    console.log('# screenshot ' + path.join(OUT, 'slo-annotations.png') + ' (' + target.id + ')');
+    // README size: the charts with their markers (one showing its title)
+    // and the Events list under them.
+    const box = await page.$eval('section.charts', (e) => {
+      const r = e.getBoundingClientRect();
+      return { top: r.top + window.scrollY, bottom: r.bottom + window.scrollY };
+    });
+    await page.screenshot({ path: path.join(OUT, 'readme-events.png'), fullPage: true,
+      clip: { x: 0, y: Math.max(0, Math.floor(box.top) - 8), width: 1440,
+        height: Math.min(1800, Math.ceil(box.bottom - box.top) + 16) } });
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  });
+}
+
+// The overview badge, band and adjustment table for SLOs with an
+// adjustment active now (the test's SLO file has one).
+async function checkAdjustments(page) {
+  await step('budget adjustments in the overview and on the SLO page', async () => {
+    await gotoOverview(page);
+    const data = await overviewInSync(page);
+    const active = data.slos.filter((s) => (s.adjustments || []).some((a) => a.state === 'active')).map((s) => s.id).sort();
+    check('the API has an SLO with an adjustment active now', active.length > 0,
+      'no SLO lists an active adjustment; the test SLO file has one');
+    const badged = (await page.$$eval('#slo-table tbody tr', (trs) => trs
+      .filter((tr) => tr.querySelector('[data-adjustment="active"]') !== null)
+      .map((tr) => tr.dataset.id))).sort();
+    equal('overview badges exactly the SLOs with an active adjustment', badged, active);
+    if (active.length === 0) {
+      return;
+    }
+    const id = active.find((x) => x.startsWith('svc-3-availability-by-route')) || active[0];
+    const badge = await page.evaluate((x) => {
+      const tr = [...document.querySelectorAll('#slo-table tbody tr')].find((r) => r.dataset.id === x);
+      const b = tr.querySelector('[data-adjustment="active"]');
+      return { text: b.textContent, title: b.title };
+    }, id);
+    const s = data.slos.find((x) => x.id === id);
+    const adj = s.adjustments.find((a) => a.state === 'active');
+    check('the badge names the category', badge.text.includes(adj.category.replace(/_/g, ' ')), badge.text);
+    check('the badge title names the adjustment', badge.title.includes(adj.name), badge.title);
+
+    await page.goto(BASE + '/slo/' + encodeURIComponent(id) + '?range=1d');
+    await page.waitForSelector('section.charts[data-loaded="true"]', { state: 'attached' });
+    await page.waitForSelector('#adjustment-table');
+    const rows = await page.$$eval('#adjustment-table tbody tr', (trs) => trs.map((tr) => ({
+      name: tr.dataset.adjustment, state: tr.dataset.state, text: [...tr.cells].map((c) => c.textContent) })));
+    const row = rows.find((r) => r.name === adj.name);
+    check('adjustment table lists ' + adj.name, !!row, JSON.stringify(rows));
+    if (row) {
+      equal('adjustment state shown', row.state, 'active');
+      equal('adjustment category shown as text', row.text[1], adj.category.replace(/_/g, ' '));
+    }
+    for (const chartName of ['burndown', 'sli', 'burnrate']) {
+      const labels = await page.$$eval('figure[data-chart="' + chartName + '"] .adj-band', (bs) => bs.map((b) => ({
+        name: b.dataset.adjustment, label: b.textContent, width: b.getBoundingClientRect().width })));
+      const band = labels.find((b) => b.name === adj.name);
+      check(chartName + ' chart shades the adjustment', !!band && band.width > 2, JSON.stringify(labels));
+      if (band) {
+        check(chartName + ' band carries its category as text', band.label.startsWith(adj.category.replace(/_/g, ' ')), band.label);
+      }
+    }
+    check('the SLO page header shows the active badge', (await page.$('.slo-head [data-adjustment="active"]')) !== null);
+    await page.locator('#adjustment-table').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(OUT, 'slo-adjustment.png'), fullPage: true });
+    console.log('# screenshot ' + path.join(OUT, 'slo-adjustment.png') + ' (' + id + ')');
+  });
+}
+
 async function scale(page) {
   let data = null;
   await step('overview matches /api/v1/slos', async () => {
@@ -724,9 +876,22 @@ async function full(page) {
       await checkSloPage(page, calendar, 'slo-calendar', false);
     });
   }
+  let posted = [];
+  await step('annotations can be POSTed for the SLO', async () => {
+    posted = await postAnnotations(target);
+    equal('three annotations stored', posted.length, 3);
+  });
   let detail = null;
   await step('SLO page matches /api/v1/slos/{id}', async () => {
     detail = await checkSloPage(page, target, 'slo', true);
+  });
+  if (posted.length > 0) {
+    await checkAnnotations(page, target, posted);
+  }
+  await checkAdjustments(page);
+  await step('back to the SLO page', async () => {
+    await page.goto(BASE + '/slo/' + encodeURIComponent(target.id));
+    await page.waitForSelector('section.charts[data-loaded="true"]', { state: 'attached' });
   });
 
   await step('SLO page range selector', async () => {

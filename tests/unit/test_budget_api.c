@@ -14,6 +14,8 @@
  *   payments-availability           healthy, 60%, page-fast alert firing
  *   search-availability             no data
  * "Now" is injected (2026-01-15T00:00:00Z); the tick ran 10 s before.
+ * The gate records decisions (record=true) in a real annotation store in
+ * a temp dir, read back with br_annotations_query.
  */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
@@ -117,6 +119,8 @@ static br_slo_source source;
 static br_budget_api api;
 static br_http_server *srv;
 static br_slo_snapshot *snapshot;
+static char *ann_dir;             /* temp dir of the annotation store */
+static br_annotations *ann_store; /* where record=true writes */
 
 static const br_slo_def *make_def(br_slo_set *set, const char *service, const char *name,
                                   const char *group_by, const char *team, bool calendar)
@@ -298,6 +302,16 @@ static int setup(void **state)
 {
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    ann_dir = tu_mkdtemp("budgetapi-ann");
+    if (ann_dir == NULL) {
+        return -1;
+    }
+    br_err aerr;
+    br_err_clear(&aerr);
+    ann_store = br_annotations_open(ann_dir, &aerr);
+    if (ann_store == NULL) {
+        return -1;
+    }
     snapshot = build_snapshot();
     memset(&fake, 0, sizeof(fake));
     fake.snap = snapshot;
@@ -307,6 +321,7 @@ static int setup(void **state)
     memset(&api, 0, sizeof(api));
     api.src = &source;
     api.now_ms = test_clock;
+    api.annotations = ann_store;
     br_http_options o;
     memset(&o, 0, sizeof(o));
     o.listen = "127.0.0.1:0";
@@ -325,6 +340,9 @@ static int teardown(void **state)
     (void)state;
     br_http_server_free(srv);
     br_slo_snapshot_unref(snapshot);
+    br_annotations_close(ann_store);
+    tu_rmtree(ann_dir);
+    free(ann_dir);
     curl_global_cleanup();
     return 0;
 }
@@ -339,6 +357,7 @@ static int reset(void **state)
     fake.history_calls = 0;
     api.shard_index = 0;
     api.shard_count = 0;
+    api.annotations = ann_store;
     return 0;
 }
 
@@ -1300,6 +1319,201 @@ static void test_gate_only_answers_get(void **state)
     tu_http_free(&r);
 }
 
+/* ------------------------------------------------------------------------
+ * GET /api/v1/gate?record=true: the decision as a `gate` annotation
+ * ---------------------------------------------------------------------- */
+
+/* GETs path with extra headers (NULL-terminated); like get(). */
+static long get_with(const char *path, const char *const *headers, cJSON **json)
+{
+    char url[4096];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", br_http_server_port(srv), path);
+    tu_http_result r;
+    assert_int_equal(tu_http("GET", url, NULL, 0, headers, &r), 0);
+    *json = cJSON_Parse(r.body);
+    if (*json == NULL) {
+        fail_msg("not JSON (HTTP %ld): %s", r.status, r.body);
+    }
+    long status = r.status;
+    tu_http_free(&r);
+    return status;
+}
+
+/* Copies the stored annotation with this id into *out (strings in arena);
+ * false when there is none. */
+static bool stored_annotation(uint64_t id, br_arena *arena, br_annotation *out)
+{
+    br_annotation_query q = {.start_ms = INT64_MIN, .end_ms = INT64_MAX};
+    br_annotation *all = NULL;
+    size_t n = br_annotations_query(ann_store, &q, arena, &all);
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].id == id) {
+            *out = all[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_gate_record_stores_deny_with_decision_and_reasons(void **state)
+{
+    (void)state;
+    size_t before = br_annotations_count(ann_store);
+    char e[256];
+    char path[1024];
+    snprintf(path, sizeof(path),
+             "/api/v1/gate?slo=%s&record=true&title=Release%%201.4&pipeline=deploy-prod"
+             "&commit=9f3c2ab&tag=release&tag=team%%3Dpayments",
+             enc("checkout-latency{route=\"/pay\"}", e, sizeof(e)));
+    const char *hdrs[] = {"X-Burnrate-Author: ci-bot", NULL};
+    cJSON *j = NULL;
+    assert_int_equal(get_with(path, hdrs, &j), 409);
+    assert_string_equal(str(j, "decision"), "deny");
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "annotation_error"));
+    double idv = num(j, "annotation_id");
+    assert_true(idv >= 1);
+    assert_int_equal(br_annotations_count(ann_store), before + 1);
+
+    br_arena arena;
+    br_arena_init(&arena, 16 * 1024, 0);
+    br_annotation a;
+    memset(&a, 0, sizeof(a));
+    assert_true(stored_annotation((uint64_t)idv, &arena, &a));
+    assert_string_equal(a.kind, "gate");
+    assert_string_equal(a.slo, "checkout-latency{route=\"/pay\"}");
+    assert_string_equal(a.title, "Release 1.4");
+    assert_true(a.time_ms == NOW_MS);
+    assert_int_equal(a.end_ms, 0);
+    /* The text names the decision, the SLOs checked and every reason the
+     * answer gave, then the pipeline and commit. */
+    char want[1024];
+    char r[2048];
+    snprintf(want, sizeof(want),
+             "decision: deny; SLOs: checkout-latency{route=\"/pay\"}; reasons: %s; "
+             "pipeline: deploy-prod; commit: 9f3c2ab;",
+             joined_reasons(j, r, sizeof(r)));
+    assert_string_equal(a.text, want);
+    assert_non_null(strstr(a.text, "error-budget policy state \"critical\" (budget remaining "
+                                   "12.0%) does not allow deploys"));
+    /* Tags: the decision first, then tag= values, pipeline:, commit:. */
+    assert_int_equal(a.n_tags, 5);
+    assert_string_equal(a.tags[0], "deny");
+    assert_string_equal(a.tags[1], "release");
+    assert_string_equal(a.tags[2], "team=payments");
+    assert_string_equal(a.tags[3], "pipeline:deploy-prod");
+    assert_string_equal(a.tags[4], "commit:9f3c2ab");
+    assert_string_equal(a.author, "ci-bot, gate (addr:127.0.0.1)");
+    br_arena_free(&arena);
+    cJSON_Delete(j);
+}
+
+static void test_gate_record_allow_defaults_title_and_tags(void **state)
+{
+    (void)state;
+    cJSON *j = NULL;
+    assert_int_equal(gate("slo=checkout-availability&record=1", &j), 200);
+    assert_string_equal(str(j, "decision"), "allow");
+    double idv = num(j, "annotation_id");
+    br_arena arena;
+    br_arena_init(&arena, 16 * 1024, 0);
+    br_annotation a;
+    memset(&a, 0, sizeof(a));
+    assert_true(stored_annotation((uint64_t)idv, &arena, &a));
+    assert_string_equal(a.kind, "gate");
+    assert_string_equal(a.slo, "checkout-availability");
+    assert_string_equal(a.title, "gate allow: checkout-availability");
+    assert_string_equal(a.text, "decision: allow; SLOs: checkout-availability");
+    assert_int_equal(a.n_tags, 1);
+    assert_string_equal(a.tags[0], "allow");
+    assert_string_equal(a.author, "gate (addr:127.0.0.1)");
+    br_arena_free(&arena);
+    cJSON_Delete(j);
+}
+
+/* A service-wide check is recorded against a selector of the service, so
+ * it shows on each of the service's SLOs. */
+static void test_gate_record_for_service_targets_service_selector(void **state)
+{
+    (void)state;
+    cJSON *j = NULL;
+    assert_int_equal(gate("service=payments&record=true", &j), 409);
+    double idv = num(j, "annotation_id");
+    br_arena arena;
+    br_arena_init(&arena, 16 * 1024, 0);
+    br_annotation a;
+    memset(&a, 0, sizeof(a));
+    assert_true(stored_annotation((uint64_t)idv, &arena, &a));
+    assert_string_equal(a.slo, "{service=\"payments\"}");
+    assert_string_equal(a.title, "gate deny: payments");
+    assert_string_equal(a.tags[0], "deny");
+    assert_non_null(strstr(a.text, "decision: deny; SLOs: payments-availability; reasons: "
+                                   "payments-availability: page alert ShopHighErrorRate"));
+    br_arena_free(&arena);
+    cJSON_Delete(j);
+}
+
+/* Each recorded decision gets a new, larger id. */
+static void test_gate_record_twice_stores_two_annotations(void **state)
+{
+    (void)state;
+    size_t before = br_annotations_count(ann_store);
+    cJSON *j1 = NULL;
+    cJSON *j2 = NULL;
+    assert_int_equal(gate("slo=checkout-availability&record=true", &j1), 200);
+    assert_int_equal(gate("slo=checkout-availability&record=true", &j2), 200);
+    assert_true(num(j2, "annotation_id") > num(j1, "annotation_id"));
+    assert_int_equal(br_annotations_count(ann_store), before + 2);
+    cJSON_Delete(j1);
+    cJSON_Delete(j2);
+}
+
+static void test_gate_without_record_stores_nothing(void **state)
+{
+    (void)state;
+    size_t before = br_annotations_count(ann_store);
+    const char *queries[] = {
+        "slo=checkout-availability", "service=checkout&title=Release&tag=release",
+        "slo=checkout-availability&record=false", "slo=checkout-availability&record=0"};
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        cJSON *j = NULL;
+        long st = gate(queries[i], &j);
+        assert_true(st == 200 || st == 409);
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "annotation_id"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "annotation_error"));
+        cJSON_Delete(j);
+    }
+    assert_int_equal(br_annotations_count(ann_store), before);
+}
+
+/* A refused request (bad parameter) records nothing, even with record=true. */
+static void test_gate_record_bad_request_stores_nothing(void **state)
+{
+    (void)state;
+    size_t before = br_annotations_count(ann_store);
+    cJSON *j = NULL;
+    assert_int_equal(gate("slo=checkout-availability&record=true&min_remaining=lots", &j), 400);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "annotation_id"));
+    cJSON_Delete(j);
+    assert_int_equal(gate("service=chekout&record=true", &j), 404);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "annotation_id"));
+    cJSON_Delete(j);
+    assert_int_equal(br_annotations_count(ann_store), before);
+}
+
+/* Without a store the decision still stands; the answer says why nothing
+ * was recorded. */
+static void test_gate_record_without_store_reports_annotation_error(void **state)
+{
+    (void)state;
+    api.annotations = NULL;
+    cJSON *j = NULL;
+    assert_int_equal(gate("slo=checkout-availability&record=true", &j), 200);
+    assert_true(cJSON_IsTrue(item(j, "allow")));
+    assert_string_equal(str(j, "annotation_error"), "annotations are not available");
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "annotation_id"));
+    cJSON_Delete(j);
+}
+
 #define T(name) cmocka_unit_test_setup(name, reset)
 
 int main(void)
@@ -1353,6 +1567,13 @@ int main(void)
         T(test_gate_bad_parameters_are_400_naming_them),
         T(test_gate_unknown_service_is_404_with_close_names),
         T(test_gate_only_answers_get),
+        T(test_gate_record_stores_deny_with_decision_and_reasons),
+        T(test_gate_record_allow_defaults_title_and_tags),
+        T(test_gate_record_for_service_targets_service_selector),
+        T(test_gate_record_twice_stores_two_annotations),
+        T(test_gate_without_record_stores_nothing),
+        T(test_gate_record_bad_request_stores_nothing),
+        T(test_gate_record_without_store_reports_annotation_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

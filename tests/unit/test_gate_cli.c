@@ -405,6 +405,63 @@ static void test_gate_cli_accepts_the_full_gate_url(void **state)
     run_free(&r);
 }
 
+/* --annotate adds record=true and passes the title, pipeline, commit and
+ * every tag through, URL-encoded, in that order after the thresholds. */
+static void test_gate_cli_annotate_sends_record_and_annotation_fields(void **state)
+{
+    (void)state;
+    run_result r =
+        run("--url", "URL:allow", "--service", "checkout", "--min-remaining", "25%", "--annotate",
+            "--title", "Release 1.4 & hotfix", "--pipeline", "ci/deploy#812", "--commit", "9f3c2ab",
+            "--tag", "release", "--tag", "team=payments", NULL);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(last_path, "/allow/api/v1/gate");
+    /* The canned server decodes the query: each value arrives intact,
+     * including the '&' and '#' that had to be escaped. */
+    assert_string_equal(last_query, "service=checkout&min_remaining=25%&record=true&"
+                                    "title=Release 1.4 & hotfix&pipeline=ci/deploy#812&"
+                                    "commit=9f3c2ab&tag=release&tag=team=payments");
+    run_free(&r);
+}
+
+/* --annotate alone: record=true and nothing else is added. */
+static void test_gate_cli_annotate_without_details_sends_only_record(void **state)
+{
+    (void)state;
+    run_result r = run("--url", "URL:deny", "--slo", "checkout-latency", "--annotate", NULL);
+    assert_int_equal(r.code, 1);
+    assert_string_equal(last_query, "slo=checkout-latency&record=true");
+    run_free(&r);
+}
+
+/* Without --annotate the annotation fields stay out of the request, so the
+ * server records nothing even when --title or --tag are given. */
+static void test_gate_cli_without_annotate_sends_no_record_fields(void **state)
+{
+    (void)state;
+    run_result r = run("--url", "URL:allow", "--service", "checkout", "--title", "Release 1.4",
+                       "--tag", "release", "--pipeline", "ci", "--commit", "9f3c2ab", NULL);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(last_query, "service=checkout");
+    assert_null(strstr(last_query, "record"));
+    run_free(&r);
+}
+
+/* More tags than the request carries is a usage error, not a silent cut
+ * (13 --tag flags: with --url and --service, the 30 arguments run() takes). */
+static void test_gate_cli_too_many_tags_exit_2(void **state)
+{
+    (void)state;
+    run_result r =
+        run("--url", "URL:allow", "--service", "checkout", "--tag", "t1", "--tag", "t2", "--tag",
+            "t3", "--tag", "t4", "--tag", "t5", "--tag", "t6", "--tag", "t7", "--tag", "t8",
+            "--tag", "t9", "--tag", "t10", "--tag", "t11", "--tag", "t12", "--tag", "t13", NULL);
+    assert_int_equal(r.code, 2);
+    assert_string_equal(r.err, "burnrate gate: at most 12 --tag flags\n");
+    assert_string_equal(r.out, "");
+    run_free(&r);
+}
+
 static void test_gate_cli_sends_bearer_token_from_file(void **state)
 {
     (void)state;
@@ -600,6 +657,10 @@ int main(void)
         cmocka_unit_test(test_gate_cli_oversized_answer_exits_2),
         cmocka_unit_test(test_gate_cli_sends_every_threshold_escaped),
         cmocka_unit_test(test_gate_cli_accepts_the_full_gate_url),
+        cmocka_unit_test(test_gate_cli_annotate_sends_record_and_annotation_fields),
+        cmocka_unit_test(test_gate_cli_annotate_without_details_sends_only_record),
+        cmocka_unit_test(test_gate_cli_without_annotate_sends_no_record_fields),
+        cmocka_unit_test(test_gate_cli_too_many_tags_exit_2),
         cmocka_unit_test(test_gate_cli_sends_bearer_token_from_file),
         cmocka_unit_test(test_gate_cli_rejected_token_exits_2),
         cmocka_unit_test(test_gate_cli_unreadable_token_file_exits_2),
