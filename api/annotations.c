@@ -29,6 +29,7 @@
 
 #include "api/json.h"
 #include "engine/core/alloc.h"
+#include "engine/core/fileio.h"
 #include "engine/core/buf.h"
 #include "engine/core/clock.h"
 #include "engine/core/crc32c.h"
@@ -335,23 +336,6 @@ static off_t replay(br_annotations *a, FILE *f, size_t *n_records)
     return good;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Appends one record and syncs it. Called with mu held. On failure the
  * file is cut back to where it was, so no half record stays behind. */
 static int append_record(br_annotations *a, char type, const cJSON *o, br_err *err)
@@ -372,7 +356,7 @@ static int append_record(br_annotations *a, char type, const cJSON *o, br_err *e
     put_u32(rec + 4, br_crc32c(0, rec + 8, len));
     off_t before = lseek(a->fd, 0, SEEK_END);
     int rc = 0;
-    if (before < 0 || write_all(a->fd, rec, 8 + len) != 0 || fdatasync(a->fd) != 0) {
+    if (before < 0 || br_write_all(a->fd, rec, 8 + len) != 0 || fdatasync(a->fd) != 0) {
         rc = br_err_set(err, BR_EIO, "cannot append to %s: %s", a->path, strerror(errno));
         if (before >= 0 && ftruncate(a->fd, before) != 0) {
             br_log_error("cannot cut a failed annotation append", "path=%s", a->path);
@@ -422,7 +406,7 @@ br_annotations *br_annotations_open(const char *dir, br_err *err)
     }
     if (stt.st_size < (off_t)sizeof(MAGIC)) {
         /* New, or torn while the header was written: start afresh. */
-        if (ftruncate(a->fd, 0) != 0 || write_all(a->fd, MAGIC, sizeof(MAGIC)) != 0 ||
+        if (ftruncate(a->fd, 0) != 0 || br_write_all(a->fd, MAGIC, sizeof(MAGIC)) != 0 ||
             fdatasync(a->fd) != 0 || sync_dir(dir) != 0) {
             br_err_set(err, BR_EIO, "cannot initialise %s: %s", a->path, strerror(errno));
             br_annotations_close(a);

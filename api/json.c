@@ -3,6 +3,7 @@
  */
 #include "json.h"
 
+#include "engine/core/civil.h"
 #include "engine/core/clock.h"
 #include "engine/core/numfmt.h"
 
@@ -124,17 +125,6 @@ void br_api_error(br_http_response *resp, const char *error_type, const char *ms
     br_buf_putc(&resp->body, '}');
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int parse_rfc3339(const char *s, int64_t *out_ms)
 {
     int y, mo, d, h, mi, sec;
@@ -179,7 +169,7 @@ static int parse_rfc3339(const char *s, int64_t *out_ms)
     if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
         return -1;
     }
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int64_t days = br_days_from_civil(y, mo, d);
     *out_ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - offset_s) * 1000 + ms;
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "slo_api.h"
 
 #include "engine/core/alloc.h"
+#include "engine/core/fileio.h"
 #include "engine/core/buf.h"
 #include "engine/core/clock.h"
 #include "engine/core/log.h"
@@ -67,23 +68,6 @@ static bool id_valid(const char *id)
     return true;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -102,7 +86,7 @@ static int write_synced(const char *path, const char *data, size_t len, br_err *
         return br_err_set(err, BR_EIO, "cannot create %s: %s", path, strerror(errno));
     }
     int rc = 0;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (br_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         rc = br_err_set(err, BR_EIO, "cannot write %s: %s", path, strerror(errno));
     }
     close(fd);
@@ -239,7 +223,7 @@ static int audit_append(br_slo_api *api, const char *action, const char *id,
     size_t len = strlen(line);
     line[len] = '\n'; /* replaces the NUL; written by length */
     int rc = 0;
-    if (write_all(api->audit_fd, line, len + 1) != 0 || fdatasync(api->audit_fd) != 0) {
+    if (br_write_all(api->audit_fd, line, len + 1) != 0 || fdatasync(api->audit_fd) != 0) {
         rc = br_err_set(err, BR_EIO, "cannot append to %s: %s", api->audit_path, strerror(errno));
     }
     line[len] = '\0';

@@ -47,6 +47,7 @@
 #include "api/auth.h"
 #include "engine/core/addr.h"
 #include "engine/core/alloc.h"
+#include "engine/core/fileio.h"
 #include "rules/yamldoc.h"
 
 #include <errno.h>
@@ -1427,34 +1428,6 @@ int br_config_apply_flags(br_config *c, const br_config_flags *f, br_err *err)
     return 0;
 }
 
-/* Reads the first line of a secret file (surrounding whitespace removed)
- * into *out; `key` names the config key in messages. */
-static int read_secret(const char *path, const char *key, char **out, br_err *err)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return br_err_set(err, BR_EIO, "%s: cannot read %s: %s", key, path, strerror(errno));
-    }
-    char line[4096];
-    char *got = fgets(line, sizeof(line), f);
-    fclose(f);
-    size_t n = got ? strlen(line) : 0;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-                     line[n - 1] == '\t')) {
-        line[--n] = '\0';
-    }
-    const char *start = line;
-    while (*start == ' ' || *start == '\t') {
-        start++;
-    }
-    if (got == NULL || *start == '\0') {
-        return br_err_set(err, BR_EINVAL, "%s: %s holds no secret", key, path);
-    }
-    br_free(*out);
-    *out = br_strdup(start);
-    return 0;
-}
-
 /* Reads a PEM file (at most 1 MiB) into *out; `key` names the config key
  * in messages. */
 static int read_pem(const char *path, const char *key, char **out, br_err *err)
@@ -1534,11 +1507,11 @@ int br_config_load_secrets(br_config *c, br_err *err)
         }
     }
     if (rc == 0 && c->backend.bearer_token_file != NULL) {
-        rc = read_secret(c->backend.bearer_token_file, "backend.bearer_token_file",
+        rc = br_read_secret_file(c->backend.bearer_token_file, "backend.bearer_token_file",
                          &c->backend.bearer_token, err);
     }
     if (rc == 0 && c->backend.basic_password_file != NULL) {
-        rc = read_secret(c->backend.basic_password_file, "backend.basic_auth.password_file",
+        rc = br_read_secret_file(c->backend.basic_password_file, "backend.basic_auth.password_file",
                          &c->backend.basic_password, err);
     }
     return rc;

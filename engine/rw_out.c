@@ -38,6 +38,7 @@
 
 #include "api/remote_write_encode.h"
 #include "engine/core/alloc.h"
+#include "engine/core/fileio.h"
 #include "engine/core/arena.h"
 #include "engine/core/clock.h"
 #include "engine/core/crc32c.h"
@@ -752,31 +753,6 @@ static int make_dirs(const char *path, br_err *err)
     return 0;
 }
 
-/* First line of a secret file, trimmed. */
-static int read_secret(const char *path, const char *what, const char *name, char **out,
-                       br_err *err)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return br_err_set(err, BR_EIO, "remote_write_out \"%s\": %s: cannot read %s: %s", name,
-                          what, path, strerror(errno));
-    }
-    char line[4096];
-    char *got = fgets(line, sizeof(line), f);
-    fclose(f);
-    size_t n = got ? strlen(line) : 0;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-                     line[n - 1] == '\t')) {
-        line[--n] = '\0';
-    }
-    if (n == 0) {
-        return br_err_set(err, BR_EINVAL, "remote_write_out \"%s\": %s: %s is empty", name, what,
-                          path);
-    }
-    *out = br_strdup(line);
-    return 0;
-}
-
 static char *dup_or_null(const char *s)
 {
     return s ? br_strdup(s) : NULL;
@@ -925,11 +901,15 @@ br_rw_out *br_rw_out_open(const br_rw_out_options *o, br_err *err)
 
     int rc = 0;
     if (c->bearer_token_file != NULL) {
-        rc = read_secret(c->bearer_token_file, "bearer_token_file", c->name, &q->bearer, err);
+        char what[200];
+        snprintf(what, sizeof(what), "remote_write_out \"%s\": bearer_token_file", c->name);
+        rc = br_read_secret_file(c->bearer_token_file, what, &q->bearer, err);
     }
     if (rc == 0 && c->basic_auth_username != NULL) {
-        rc = read_secret(c->basic_auth_password_file, "basic_auth.password_file", c->name,
-                         &q->password, err);
+        char what[200];
+        snprintf(what, sizeof(what), "remote_write_out \"%s\": basic_auth.password_file",
+                 c->name);
+        rc = br_read_secret_file(c->basic_auth_password_file, what, &q->password, err);
     }
     if (rc != 0) {
         free_all(q);

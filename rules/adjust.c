@@ -24,6 +24,7 @@
 #include "adjust.h"
 
 #include "engine/core/alloc.h"
+#include "engine/core/civil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,29 +44,6 @@ static int64_t fdiv(int64_t a, int64_t b)
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* 0 = Monday (1970-01-01 was a Thursday). */
 static int weekday_of(int64_t day)
 {
@@ -74,8 +52,8 @@ static int weekday_of(int64_t day)
 
 static int month_len(int64_t y, int m)
 {
-    return (int)(days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) -
-                 days_from_civil(y, m, 1));
+    return (int)(br_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) -
+                 br_days_from_civil(y, m, 1));
 }
 
 static int64_t offset_ms(const br_tz *tz, int64_t utc)
@@ -176,7 +154,7 @@ static bool parse_until(const char *t, size_t *i, br_rrule *r)
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > month_len(y, mo)) {
         return false;
     }
-    int64_t day = days_from_civil(y, mo, d);
+    int64_t day = br_days_from_civil(y, mo, d);
     if (t[j] != 'T') {
         r->until_ms = day * DAY_MS + DAY_MS - 1; /* the whole day */
         r->until_utc = false;
@@ -518,7 +496,7 @@ static void emit_month(walker *w, int64_t y, int m)
 {
     const br_rrule *r = w->r;
     int mlen = month_len(y, m);
-    int64_t first = days_from_civil(y, m, 1);
+    int64_t first = br_days_from_civil(y, m, 1);
     if (r->n_bymonthday == 0 && r->n_byday == 0) {
         if (w->dd0 <= mlen) {
             emit_day(w, first + w->dd0 - 1);
@@ -548,7 +526,7 @@ static void emit_period(walker *w, int64_t k)
         int64_t y;
         int m;
         int d;
-        civil_from_days(day, &y, &m, &d);
+        br_civil_from_days(day, &y, &m, &d);
         if (r->bymonth != 0 && !(r->bymonth & (1u << m))) {
             return;
         }
@@ -573,7 +551,7 @@ static void emit_period(walker *w, int64_t k)
                 int64_t y;
                 int m;
                 int d;
-                civil_from_days(day, &y, &m, &d);
+                br_civil_from_days(day, &y, &m, &d);
                 if (!(r->bymonth & (1u << m))) {
                     continue;
                 }
@@ -597,8 +575,8 @@ static void emit_period(walker *w, int64_t k)
         int64_t y = w->y0 + step;
         if (r->bymonth == 0 && r->n_byday > 0) {
             /* Ordinals count weeks of the year. */
-            int64_t first = days_from_civil(y, 1, 1);
-            int ylen = (int)(days_from_civil(y + 1, 1, 1) - first);
+            int64_t first = br_days_from_civil(y, 1, 1);
+            int ylen = (int)(br_days_from_civil(y + 1, 1, 1) - first);
             for (int doy = 0; doy < ylen && !w->done; doy++) {
                 int64_t day = first + doy;
                 if (!byday_match(r, weekday_of(day), doy / 7 + 1, -((ylen - 1 - doy) / 7 + 1))) {
@@ -608,7 +586,7 @@ static void emit_period(walker *w, int64_t k)
                     int64_t yy;
                     int m;
                     int d;
-                    civil_from_days(day, &yy, &m, &d);
+                    br_civil_from_days(day, &yy, &m, &d);
                     if (!monthday_match(r, d, month_len(yy, m))) {
                         continue;
                     }
@@ -649,7 +627,7 @@ static int64_t first_period(const walker *w, int64_t from_day)
         int64_t y;
         int m;
         int d;
-        civil_from_days(from_day, &y, &m, &d);
+        br_civil_from_days(from_day, &y, &m, &d);
         k = fdiv(y * 12 + m - 1 - (w->y0 * 12 + w->m0 - 1), r->interval) - 1;
         break;
     }
@@ -657,7 +635,7 @@ static int64_t first_period(const walker *w, int64_t from_day)
         int64_t y;
         int m;
         int d;
-        civil_from_days(from_day, &y, &m, &d);
+        br_civil_from_days(from_day, &y, &m, &d);
         k = fdiv(y - w->y0, r->interval) - 1;
         break;
     }
@@ -678,10 +656,10 @@ static int64_t period_first_day(const walker *w, int64_t k)
     case BR_FREQ_MONTHLY: {
         int64_t mi = w->y0 * 12 + (w->m0 - 1) + step;
         int64_t y = fdiv(mi, 12);
-        return days_from_civil(y, (int)(mi - y * 12) + 1, 1);
+        return br_days_from_civil(y, (int)(mi - y * 12) + 1, 1);
     }
     default:
-        return days_from_civil(w->y0 + step, 1, 1);
+        return br_days_from_civil(w->y0 + step, 1, 1);
     }
 }
 
@@ -707,7 +685,7 @@ static void walk(const br_adjustment *a, int64_t from, int64_t stop,
     int64_t wall0 = a->start_ms + offset_ms(a->tz, a->start_ms);
     w.d0 = fdiv(wall0, DAY_MS);
     w.tod0 = wall0 - w.d0 * DAY_MS;
-    civil_from_days(w.d0, &w.y0, &w.m0, &w.dd0);
+    br_civil_from_days(w.d0, &w.y0, &w.m0, &w.dd0);
     int64_t stop_day = fdiv(stop, DAY_MS) + 2;
     int64_t from_day = fdiv(from, DAY_MS) - 2;
     for (int64_t k = first_period(&w, from_day); !w.done; k++) {
@@ -879,7 +857,7 @@ int br_adjust_parse_time(const char *t, const br_tz *tz, int64_t *out_ms)
         mi > 59 || sec > 59) {
         return BR_EINVAL;
     }
-    int64_t wall = days_from_civil(y, mo, d) * DAY_MS + h * HOUR_MS + mi * MIN_MS +
+    int64_t wall = br_days_from_civil(y, mo, d) * DAY_MS + h * HOUR_MS + mi * MIN_MS +
                    sec * 1000LL + frac;
     if (t[i] == '\0') {
         *out_ms = wall_to_utc(tz, wall);

@@ -56,6 +56,7 @@
 #include "evaluator.h"
 
 #include "engine/core/alloc.h"
+#include "engine/core/civil.h"
 #include "engine/core/buf.h"
 #include "engine/core/clock.h"
 #include "engine/core/hash.h"
@@ -205,29 +206,6 @@ static void window_name(int64_t ms, char *out, size_t size)
 
 /* ------------------------------------------------------------ calendar */
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -249,7 +227,7 @@ static int64_t calendar_start(const br_period *p, int64_t t)
     int64_t y;
     int m;
     int d;
-    civil_from_days(day, &y, &m, &d);
+    br_civil_from_days(day, &y, &m, &d);
     int64_t start_day;
     switch (p->unit) {
     case BR_CAL_DAY:
@@ -261,18 +239,18 @@ static int64_t calendar_start(const br_period *p, int64_t t)
         break;
     }
     case BR_CAL_MONTH:
-        start_day = days_from_civil(y, m, 1);
+        start_day = br_days_from_civil(y, m, 1);
         break;
     case BR_CAL_QUARTER:
-        start_day = days_from_civil(y, ((m - 1) / 3) * 3 + 1, 1);
+        start_day = br_days_from_civil(y, ((m - 1) / 3) * 3 + 1, 1);
         break;
     case BR_CAL_YEAR:
     default:
-        start_day = days_from_civil(y, 1, 1);
+        start_day = br_days_from_civil(y, 1, 1);
         break;
     }
     if (p->tz != NULL) {
-        civil_from_days(start_day, &y, &m, &d);
+        br_civil_from_days(start_day, &y, &m, &d);
         return br_tz_local_midnight_to_utc(p->tz, y, m, d);
     }
     return start_day * DAY_MS - off;

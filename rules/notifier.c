@@ -31,6 +31,7 @@
 #include "notifier.h"
 
 #include "engine/core/alloc.h"
+#include "engine/core/fileio.h"
 #include "engine/core/clock.h"
 #include "engine/core/hash.h"
 #include "engine/core/log.h"
@@ -70,7 +71,6 @@
 #define MAX_QUEUE_BYTES   (48u << 20) /* leaves room for groups and blob in a checkpoint */
 #define MAX_WAIT_MS       1000        /* the delivery thread re-checks at least this often */
 #define CKPT_MIN_BYTES    (4u << 20)
-#define SECRET_MAX        4096
 #define RETRY_AFTER_MAX_S 3600
 
 static const double latency_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -2282,35 +2282,6 @@ void br_notifier_collect_metrics(void *ctx, br_buf *out)
  * Open and close
  * ---------------------------------------------------------------------- */
 
-/* Reads the first line of path, trimmed, into a new string. */
-static int read_secret(const char *path, const char *receiver_name, const char *key, char **out,
-                       br_err *err)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return br_err_set(err, BR_EIO, "receiver \"%s\": %s: cannot read %s: %s", receiver_name,
-                          key, path, strerror(errno));
-    }
-    char line[SECRET_MAX];
-    char *got = fgets(line, sizeof(line), f);
-    fclose(f);
-    size_t len = got ? strlen(line) : 0;
-    while (len > 0 && strchr("\r\n \t", line[len - 1]) != NULL) {
-        line[--len] = '\0';
-    }
-    const char *start = line;
-    while (*start == ' ' || *start == '\t') {
-        start++;
-    }
-    if (got == NULL || *start == '\0') {
-        return br_err_set(err, BR_EINVAL, "receiver \"%s\": %s: %s is empty", receiver_name, key,
-                          path);
-    }
-    *out = br_strdup(start);
-    memset(line, 0, sizeof(line));
-    return 0;
-}
-
 static void copy_receiver_config(br_receiver_config *dst, const br_receiver_config *src)
 {
     memset(dst, 0, sizeof(*dst));
@@ -2385,12 +2356,15 @@ static int setup_receiver(receiver *r, const br_receiver_config *src, br_err *er
     }
     int rc = 0;
     if (src->bearer_token_file != NULL) {
-        rc = read_secret(src->bearer_token_file, r->cfg.name, "bearer_token_file", &r->bearer_token,
-                         err);
+        char what[200];
+        snprintf(what, sizeof(what), "receiver \"%s\": bearer_token_file", r->cfg.name);
+        rc = br_read_secret_file(src->bearer_token_file, what, &r->bearer_token, err);
     }
     if (rc == 0 && src->hmac_secret_file != NULL) {
         char *secret = NULL;
-        rc = read_secret(src->hmac_secret_file, r->cfg.name, "hmac_secret_file", &secret, err);
+        char what[200];
+        snprintf(what, sizeof(what), "receiver \"%s\": hmac_secret_file", r->cfg.name);
+        rc = br_read_secret_file(src->hmac_secret_file, what, &secret, err);
         if (rc == 0) {
             r->hmac_key_len = strlen(secret);
             r->hmac_key = (unsigned char *)secret;

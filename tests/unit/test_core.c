@@ -11,13 +11,16 @@
 #include "engine/core/alloc.h"
 #include "engine/core/arena.h"
 #include "engine/core/buf.h"
+#include "engine/core/civil.h"
 #include "engine/core/clock.h"
 #include "engine/core/crc32c.h"
 #include "engine/core/err.h"
+#include "engine/core/fileio.h"
 #include "engine/core/hash.h"
 #include "engine/core/log.h"
 #include "engine/core/numfmt.h"
 #include "engine/core/utf8.h"
+#include "tests/helpers/testutil.h"
 #include "engine/core/varint.h"
 
 #include <math.h>
@@ -205,6 +208,52 @@ static void test_utf8_decode_rejects_what_go_rejects(void **state)
     }
 }
 
+static void test_civil_days_known_dates_and_round_trip(void **state)
+{
+    (void)state;
+    assert_int_equal(br_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(br_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(br_days_from_civil(2024, 2, 29), 19782);
+    assert_int_equal(br_days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(br_days_from_civil(1600, 1, 1), -135140);
+    for (int64_t z = -800000; z <= 800000; z += 7) {
+        int64_t y;
+        int m;
+        int d;
+        br_civil_from_days(z, &y, &m, &d);
+        assert_true(m >= 1 && m <= 12 && d >= 1 && d <= 31);
+        assert_int_equal(br_days_from_civil(y, m, d), z);
+    }
+}
+
+static void test_fileio_secret_is_first_line_trimmed(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp("fileio");
+    char *ok = tu_write_file(dir, "token", "  s3cret-token \t\r\nsecond line\n");
+    char *blank = tu_write_file(dir, "blank", "   \n");
+    char *secret = NULL;
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_read_secret_file(ok, "auth.write_token_file", &secret, &err), 0);
+    assert_string_equal(secret, "s3cret-token");
+    assert_int_equal(br_read_secret_file(blank, "receiver \"x\": hmac_secret_file", &secret, &err),
+                     BR_EINVAL);
+    assert_non_null(strstr(err.msg, "receiver \"x\": hmac_secret_file"));
+    assert_non_null(strstr(err.msg, "holds no secret"));
+    assert_string_equal(secret, "s3cret-token"); /* unchanged on error */
+    char missing[1200];
+    snprintf(missing, sizeof(missing), "%s/missing", dir);
+    assert_int_equal(br_read_secret_file(missing, "backend.bearer_token_file", &secret, &err),
+                     BR_EIO);
+    assert_non_null(strstr(err.msg, "cannot read"));
+    br_free(secret);
+    free(ok);
+    free(blank);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +267,8 @@ int main(void)
         cmocka_unit_test(test_log_quote_escapes),
         cmocka_unit_test(test_format_float_matches_prometheus),
         cmocka_unit_test(test_utf8_decode_rejects_what_go_rejects),
+        cmocka_unit_test(test_civil_days_known_dates_and_round_trip),
+        cmocka_unit_test(test_fileio_secret_is_first_line_trimmed),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
