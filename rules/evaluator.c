@@ -1826,8 +1826,9 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
                              : NULL;
     st->state_since_ms = sk->state_since;
 
-    /* Alert rows: tiers, budget drop, exhaustion. */
-    size_t n_rows = d->alerting.n_tiers + 4;
+    /* Alert rows: tiers, budget drop, exhaustion, budget low, no data,
+     * absent. */
+    size_t n_rows = d->alerting.n_tiers + 5;
     st->alerts = br_arena_calloc(a, n_rows, sizeof(br_alert_status));
     size_t r = 0;
     for (size_t i = 0; i < d->alerting.n_tiers; i++) {
@@ -1955,6 +1956,22 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         as->short_value = NAN;
         as->threshold = 0;
         as->condition = wi == SIZE_MAX || !(st->windows[wi].total > 0);
+        r++;
+    }
+    if (d->alerting.absent_for_ms > 0 && !d->alerting.ticket_disabled) {
+        /* Series gone, not merely quiet: no sample at all for the window
+         * (long_value: seconds since the newest sample; +Inf = never). */
+        br_alert_status *as = &st->alerts[r];
+        as->alertname = alert_name(a, d, "absent");
+        as->kind = "absent";
+        as->factor = NAN;
+        as->tier = "absent";
+        as->severity = "ticket";
+        as->long_window_ms = d->alerting.absent_for_ms;
+        as->long_value = in->last_t == INT64_MIN ? INFINITY : (double)(t - in->last_t) / 1000.0;
+        as->short_value = NAN;
+        as->threshold = (double)d->alerting.absent_for_ms / 1000.0;
+        as->condition = in->last_t == INT64_MIN || t - in->last_t >= d->alerting.absent_for_ms;
         r++;
     }
     for (size_t i = 0; i < r; i++) {

@@ -849,6 +849,8 @@ const char *br_generate_alert_name(const br_slo_def *d, const char *kind, char *
         suffix = "BudgetLow";
     } else if (kind != NULL && strcmp(kind, "no_data") == 0) {
         suffix = "NoData";
+    } else if (kind != NULL && strcmp(kind, "absent") == 0) {
+        suffix = "SeriesAbsent";
     } else if (kind != NULL && strcmp(kind, "exhaustion") == 0) {
         suffix = "BudgetExhaustion";
     }
@@ -1162,6 +1164,25 @@ static int build_escalations(gen *g, group_builder *gb)
         add_escalation(g, gb, "no_data", "ticket", &e,
                        "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO has no data.",
                        summary);
+        br_buf_free(&e);
+    }
+    if (a->absent_for_ms > 0 && !a->ticket_disabled) {
+        char w[64];
+        window_name(w, sizeof(w), "", a->absent_for_ms);
+        br_buf e;
+        br_buf_init(&e, 0);
+        /* The 5m error ratio is recorded whenever the SLI's series have a
+         * sample (NaN without traffic); it is absent only when they are. */
+        br_buf_printf(&e, "absent_over_time(slo:sli_error:ratio_rate5m%s[%s])", g->filter, w);
+        char summary[300];
+        snprintf(summary, sizeof(summary),
+                 "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO's SLI series have been "
+                 "absent for %s.",
+                 w);
+        add_escalation(
+            g, gb, "absent", "ticket", &e,
+            "(ticket) {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO's SLI series are absent.",
+            summary);
         br_buf_free(&e);
     }
     return g->rc;

@@ -411,6 +411,16 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
     if (d->alerting.no_data_for_ms > d->period.duration_ms) {
         return def_error(d, err, "alerting.no_data_for is longer than the period");
     }
+    if (d->alerting.absent_for_ms > d->period.duration_ms) {
+        return def_error(d, err, "alerting.absent_for is longer than the period");
+    }
+    if (d->alerting.absent_for_ms > 0 &&
+        (d->sli.kind != BR_SLI_EVENTS || d->sli.total.kind == BR_SOURCE_QUERY ||
+         d->sli.total.kind == BR_SOURCE_NONE)) {
+        return def_error(d, err,
+                         "alerting.absent_for needs an SLI read from series (events, latency "
+                         "buckets or a bool gauge), not a PromQL query");
+    }
     if (d->policy.n_states == 0) {
         return def_error(d, err, "the error-budget policy has no states");
     }

@@ -188,8 +188,13 @@ typedef struct br_slo_alerting {
     double min_events;
     /* Ticket when budget remaining falls below this share (0 = off). */
     double budget_low_ratio;
-    /* Ticket when the SLI had no valid events for this long (0 = off). */
+    /* Ticket when the SLI had no valid events for this long, whether its
+     * series are gone or carry no traffic (0 = off). */
     int64_t no_data_for_ms;
+    /* Ticket when the SLI's series themselves are absent (no sample at
+     * all: the target vanished, the metric was renamed) for this long;
+     * zero traffic on present series does not count (0 = off). */
+    int64_t absent_for_ms;
     /* No ticket burn-rate alert while the page burn-rate alert of the same
      * SLO instance fires (the slower tier is inhibited by the faster). */
     bool inhibit_tickets;

@@ -14,7 +14,7 @@
  *       sli: {events | latency | bool_gauge | query | raw | threshold},
  *       alerting: {name, labels, annotations, page, ticket, tiers,
  *                  budget_drop, exhaustion_within, keep_firing_for,
- *                  runbook_url, min_events, budget_low, no_data_for,
+ *                  runbook_url, min_events, budget_low, no_data_for, absent_for,
  *                  inhibit_tickets},
  *       policy: {states: [{name, above, deploy, actions}]},
  *       adjustments: [<adjustment> | <name of a file-level adjustment>],
@@ -714,6 +714,7 @@ static int parse_alerting(native_ctx *c, br_slo_def *d, br_yaml_node *n)
                                        "min_events",
                                        "budget_low",
                                        "no_data_for",
+                                       "absent_for",
                                        "inhibit_tickets",
                                        NULL};
     int rc = br_yaml_expect_map(c->doc, n, "alerting", c->err);
@@ -768,6 +769,8 @@ static int parse_alerting(native_ctx *c, br_slo_def *d, br_yaml_node *n)
             }
         } else if (strcmp(k, "no_data_for") == 0) {
             rc = get_duration_or_false(c, v, "alerting.no_data_for", &al->no_data_for_ms);
+        } else if (strcmp(k, "absent_for") == 0) {
+            rc = get_duration_or_false(c, v, "alerting.absent_for", &al->absent_for_ms);
         } else if (strcmp(k, "inhibit_tickets") == 0) {
             rc = br_yaml_get_bool(c->doc, v, "alerting.inhibit_tickets", &al->inhibit_tickets,
                                   c->err);

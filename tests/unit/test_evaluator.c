@@ -494,6 +494,58 @@ static void test_budget_low_and_no_data_tickets(void **state)
     fixture_close(&f);
 }
 
+/* absent_for fires when the SLI's series stop (no sample at all for the
+ * window), not when present series carry no traffic; no_data_for fires for
+ * both. */
+static void test_absent_series_ticket_differs_from_zero_traffic(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    /* "gone": its series end 20 minutes before T0. */
+    write_traffic(&f, "gone", T0 - DAY_MS, T0 - 20 * MIN_MS, NULL, 0, 0);
+    /* "idle": scraped every minute up to T0, but no request for 30 minutes. */
+    write_traffic(&f, "idle", T0 - DAY_MS, T0 - 30 * MIN_MS, NULL, 0, 0);
+    const double total_at_stop = 60.0 * (double)((DAY_MS - 30 * MIN_MS) / MIN_MS);
+    br_sample flat_t[30];
+    br_sample flat_e[30];
+    for (int i = 0; i < 30; i++) {
+        flat_t[i] = (br_sample){T0 - 29 * MIN_MS + i * MIN_MS, total_at_stop};
+        flat_e[i] = (br_sample){T0 - 29 * MIN_MS + i * MIN_MS, 0};
+    }
+    br_label lt[3] = {{"__name__", "requests_total"}, {"code", "all"}, {"job", "idle"}};
+    br_label le[3] = {{"__name__", "requests_errors_total"}, {"code", "5xx"}, {"job", "idle"}};
+    commit(&f, lt, 3, flat_t, 30);
+    commit(&f, le, 3, flat_e, 30);
+    br_slo_def *g = availability(&f, "g", "gone");
+    g->alerting.absent_for_ms = 15 * MIN_MS;
+    g->alerting.no_data_for_ms = 15 * MIN_MS;
+    add(&f, g);
+    br_slo_def *i = availability(&f, "i", "idle");
+    i->alerting.absent_for_ms = 15 * MIN_MS;
+    i->alerting.no_data_for_ms = 15 * MIN_MS;
+    add(&f, i);
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(f.ev, T0, "g-availability", &snap);
+    assert_true(row(st, "absent")->condition);
+    assert_true(row(st, "absent")->long_value == 20 * 60);
+    assert_true(row(st, "no-data")->condition);
+    const br_slo_status *idle = br_slo_snapshot_find(snap, "i-availability");
+    assert_non_null(idle);
+    assert_false(row(idle, "absent")->condition);
+    assert_true(row(idle, "absent")->long_value == 0);
+    assert_true(row(idle, "no-data")->condition);
+    br_slo_snapshot_unref(snap);
+    /* Ten minutes earlier "gone" had a sample 10 minutes old: not absent yet. */
+    br_evaluator *e = fresh_evaluator(&f);
+    st = tick_and_find(e, T0 - 10 * MIN_MS, "g-availability", &snap);
+    assert_false(row(st, "absent")->condition);
+    br_slo_snapshot_unref(snap);
+    br_evaluator_free(e);
+    fixture_close(&f);
+}
+
 /* ---------------------------------------------------------------- sources */
 
 static void test_grouping_fans_out_one_instance_per_value(void **state)
@@ -1564,6 +1616,7 @@ int main(void)
         cmocka_unit_test(test_min_events_holds_back_a_page_on_low_traffic),
         cmocka_unit_test(test_page_inhibits_ticket_tier),
         cmocka_unit_test(test_budget_low_and_no_data_tickets),
+        cmocka_unit_test(test_absent_series_ticket_differs_from_zero_traffic),
         cmocka_unit_test(test_grouping_fans_out_one_instance_per_value),
         cmocka_unit_test(test_good_events_from_le_bucket_match_numerically),
         cmocka_unit_test(test_bool_gauge_counts_samples),

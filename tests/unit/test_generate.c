@@ -535,6 +535,7 @@ static void test_generate_low_traffic_inhibition_budget_low_and_no_data(void **s
     d->alerting.inhibit_tickets = true;
     d->alerting.budget_low_ratio = 0.1;
     d->alerting.no_data_for_ms = 15 * MIN_MS;
+    d->alerting.absent_for_ms = 30 * MIN_MS;
     add(s, d);
     built b;
     build(s, &b);
@@ -551,6 +552,11 @@ static void test_generate_low_traffic_inhibition_budget_low_and_no_data(void **s
     assert_non_null(strstr(low->expr, "< 0.1"));
     const br_gen_rule *nodata = rule(&b, ag, "CheckoutAvailabilityNoData");
     assert_non_null(strstr(nodata->expr, "absent(slo:sli_error:ratio_rate15m"));
+    const br_gen_rule *absent = rule(&b, ag, "CheckoutAvailabilitySeriesAbsent");
+    assert_non_null(absent);
+    assert_non_null(strstr(absent->expr, "absent_over_time(slo:sli_error:ratio_rate5m{"));
+    assert_non_null(strstr(absent->expr, "}[30m])"));
+    assert_string_equal(label(absent, "severity"), "ticket");
     /* The 15m window is recorded so the no-data rule has its series. */
     assert_non_null(rule(&b, SLI("checkout-availability"), "slo:sli_error:ratio_rate15m"));
     built_free(&b);
