@@ -262,7 +262,7 @@ br_slo_def *br_slo_def_new(br_slo_set *s)
     d->alerting.budget_drop_window_ms = HOUR_MS;
     d->alerting.exhaustion_within_ms = 7 * DAY_MS;
     br_slo_default_policy(s, &d->policy);
-    d->replay_max_ms = -1; /* the period, once known (br_slo_set_add) */
+    d->replay_max_ms = -1; /* not given: decided by br_slo_set_add */
     return d;
 }
 
@@ -368,8 +368,15 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
             return def_error(d, err, "the time slice target must be in (0, 1]");
         }
     }
-    if (d->replay_max_ms < 0) {
+    if (d->replay_max_ms == BR_REPLAY_ON) {
         d->replay_max_ms = d->period.duration_ms;
+    } else if (d->replay_max_ms < 0) {
+        /* Not asked for: on for SLIs read from series (a step is a few
+         * summary reads), off for PromQL-template SLIs, whose every step is
+         * a full query per window and would hold back their live series. */
+        bool from_series = d->sli.kind == BR_SLI_EVENTS && d->sli.total.kind != BR_SOURCE_QUERY &&
+                           d->sli.total.kind != BR_SOURCE_NONE;
+        d->replay_max_ms = from_series ? d->period.duration_ms : 0;
     }
     if (!tiers_explicit) {
         br_burn_tier scaled[4];

@@ -259,10 +259,16 @@ typedef struct br_slo_def {
     const br_composite_component *components;
     size_t n_components;
     /* Replay of the recorded series for the past when the SLO is new
-     * (evaluator.h): step and how far back; max 0 = off. */
+     * (evaluator.h): step and how far back; max 0 = off. Loaders leave max
+     * negative when the file says nothing (br_slo_set_add then picks the
+     * period for SLIs read from series, off for PromQL templates) or set
+     * BR_REPLAY_ON for `replay: true` / a map without max (the period). */
     int64_t replay_step_ms;   /* 0 = the evaluation interval */
-    int64_t replay_max_ms;    /* default: the period */
+    int64_t replay_max_ms;
 } br_slo_def;
+
+/* br_slo_def.replay_max_ms: replay asked for, over the whole period. */
+#define BR_REPLAY_ON (-2)
 
 typedef struct br_slo_set br_slo_set;
 

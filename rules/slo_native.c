@@ -1229,8 +1229,8 @@ static int parse_replay(native_ctx *c, br_slo_def *d, br_yaml_node *n)
     if (t != NULL) {
         bool on = false;
         int rc = br_yaml_get_bool(c->doc, n, "replay", &on, c->err);
-        if (rc == 0 && !on) {
-            d->replay_max_ms = 0;
+        if (rc == 0) {
+            d->replay_max_ms = on ? BR_REPLAY_ON : 0;
         }
         return rc;
     }
@@ -1245,6 +1245,8 @@ static int parse_replay(native_ctx *c, br_slo_def *d, br_yaml_node *n)
     v = rc == 0 ? br_yaml_map_get(c->doc, n, "max") : NULL;
     if (v != NULL) {
         rc = br_yaml_get_duration(c->doc, v, "replay.max", true, &d->replay_max_ms, c->err);
+    } else if (rc == 0) {
+        d->replay_max_ms = BR_REPLAY_ON;
     }
     return rc;
 }

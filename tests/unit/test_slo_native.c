@@ -363,6 +363,33 @@ static void expect_error(const char *text, int line, int col, const char *msg)
 #define SLO_HEAD "slos:\n  - service: a\n    name: b\n    objective: 99\n"
 #define SLI "    sli: {raw: {error_ratio_query: 'avg_over_time(x[{{.window}}])'}}\n"
 
+/* Replay defaults: on over the period for SLIs read from series, off for
+ * PromQL templates unless asked for; false turns it off. */
+static void test_slo_native_replay_defaults_by_sli_kind(void **state)
+{
+    (void)state;
+    const char *text =
+        "slos:\n"
+        "  - {service: a, name: events, objective: 99, period: 7d,\n"
+        "     sli: {events: {bad: 'e_total{code=\"5\"}', total: 'e_total'}}}\n"
+        "  - {service: a, name: raw, objective: 99, period: 7d,\n"
+        "     sli: {raw: {error_ratio_query: 'avg_over_time(x[{{.window}}])'}}}\n"
+        "  - {service: a, name: raw-on, objective: 99, period: 7d, replay: true,\n"
+        "     sli: {raw: {error_ratio_query: 'avg_over_time(x[{{.window}}])'}}}\n"
+        "  - {service: a, name: stepped, objective: 99, period: 7d, replay: {step: 5m},\n"
+        "     sli: {raw: {error_ratio_query: 'avg_over_time(x[{{.window}}])'}}}\n"
+        "  - {service: a, name: off, objective: 99, period: 7d, replay: false,\n"
+        "     sli: {events: {bad: 'e_total{code=\"5\"}', total: 'e_total'}}}\n";
+    br_slo_set *s = st_load_ok(dir, text, 5);
+    assert_int_equal(br_slo_set_find(s, "a-events")->replay_max_ms, 7 * DAY_MS);
+    assert_int_equal(br_slo_set_find(s, "a-raw")->replay_max_ms, 0);
+    assert_int_equal(br_slo_set_find(s, "a-raw-on")->replay_max_ms, 7 * DAY_MS);
+    assert_int_equal(br_slo_set_find(s, "a-stepped")->replay_max_ms, 7 * DAY_MS);
+    assert_int_equal(br_slo_set_find(s, "a-stepped")->replay_step_ms, 5 * 60 * 1000);
+    assert_int_equal(br_slo_set_find(s, "a-off")->replay_max_ms, 0);
+    br_slo_set_unref(s);
+}
+
 static void test_slo_native_adjustment_errors_name_file_line_col(void **state)
 {
     (void)state;
@@ -409,6 +436,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slo_native_adjustments_shared_inline_and_selected),
         cmocka_unit_test(test_slo_native_composite_components_and_template),
+        cmocka_unit_test(test_slo_native_replay_defaults_by_sli_kind),
         cmocka_unit_test(test_slo_native_adjustment_errors_name_file_line_col),
         cmocka_unit_test(test_slo_native_composite_errors_name_file_line_col),
         cmocka_unit_test(test_slo_native_full_file_loads_every_slo),
