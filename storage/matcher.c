@@ -1254,6 +1254,139 @@ size_t br_matcher_ere_cost(const char *ere, size_t limit)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Repetitions of groups that can match the empty string                     */
+/* ------------------------------------------------------------------------ */
+
+/* One open group while scanning: whether the branches closed so far can
+ * match the empty string, and the state of the current branch. */
+typedef struct null_frame {
+    bool alt_null;    /* some earlier branch of this group is nullable */
+    bool prefix_null; /* every item of this branch before the last is */
+    bool last_null;   /* the last item is (after its quantifiers) */
+    bool has_last;
+} null_frame;
+
+static bool branch_null(const null_frame *f)
+{
+    return f->prefix_null && (!f->has_last || f->last_null);
+}
+
+static void new_item(null_frame *f, bool nullable)
+{
+    if (f->has_last) {
+        f->prefix_null = f->prefix_null && f->last_null;
+    }
+    f->last_null = nullable;
+    f->has_last = true;
+}
+
+size_t br_matcher_ere_relax(char *ere)
+{
+    if (ere == NULL) {
+        return 0;
+    }
+    size_t len = strlen(ere);
+    null_frame stack[MAX_DEPTH + 1];
+    size_t depth = 0;
+    stack[0] = (null_frame){false, true, false, false};
+    size_t rewrites = 0;
+    for (size_t i = 0; i < len; i++) {
+        null_frame *f = &stack[depth];
+        switch (ere[i]) {
+        case '\\':
+            i += i + 1 < len;
+            new_item(f, false);
+            break;
+        case '[': {
+            size_t k = i + 1;
+            k += k < len && ere[k] == '^';
+            k += k < len && ere[k] == ']';
+            while (k < len && ere[k] != ']') {
+                if (ere[k] == '[' && k + 1 < len &&
+                    (ere[k + 1] == ':' || ere[k + 1] == '=' || ere[k + 1] == '.')) {
+                    char d = ere[k + 1];
+                    k += 2;
+                    while (k + 1 < len && !(ere[k] == d && ere[k + 1] == ']')) {
+                        k++;
+                    }
+                    k += 2;
+                    continue;
+                }
+                k++;
+            }
+            i = k < len ? k : len;
+            new_item(f, false);
+            break;
+        }
+        case '(':
+            if (depth == MAX_DEPTH) {
+                return rewrites; /* callers refuse such nesting before regcomp */
+            }
+            stack[++depth] = (null_frame){false, true, false, false};
+            break;
+        case ')':
+            if (depth > 0) {
+                bool g = f->alt_null || branch_null(f);
+                depth--;
+                new_item(&stack[depth], g);
+            } else {
+                new_item(f, false);
+            }
+            break;
+        case '|':
+            f->alt_null = f->alt_null || branch_null(f);
+            f->prefix_null = true;
+            f->has_last = false;
+            break;
+        case '^':
+        case '$':
+            new_item(f, true);
+            break;
+        case '*':
+        case '?':
+            if (f->has_last) {
+                f->last_null = true;
+            }
+            break;
+        case '+':
+            /* X+ equals X* when X matches the empty string; glibc builds
+             * the + form of nested nullable groups in exponential time. */
+            if (f->has_last && f->last_null) {
+                ere[i] = '*';
+                rewrites++;
+            }
+            break;
+        case '{':
+            if (i + 1 < len && isdigit((unsigned char)ere[i + 1])) {
+                size_t k = i + 1;
+                unsigned long n = 0;
+                while (k < len && isdigit((unsigned char)ere[k])) {
+                    n = n * 10 + (unsigned long)(ere[k] - '0');
+                    k++;
+                    if (n > 100000) {
+                        n = 100000;
+                    }
+                }
+                while (k < len && ere[k] != '}') {
+                    k++;
+                }
+                if (f->has_last && n == 0) {
+                    f->last_null = true;
+                }
+                i = k < len ? k : len;
+            } else {
+                new_item(f, false);
+            }
+            break;
+        default:
+            new_item(f, false);
+            break;
+        }
+    }
+    return rewrites;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Public API                                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -1303,6 +1436,7 @@ int br_matcher_init_opts(br_matcher *m, br_match_type type, const char *name, co
                                 "it past %d nodes)",
                                 name, BR_MATCHER_MAX_EXPANDED);
             } else {
+                (void)br_matcher_ere_relax(pat.data);
                 int rrc = regcomp(&m->re, br_buf_str(&pat), REG_EXTENDED | REG_NOSUB);
                 if (rrc != 0) {
                     char why[128];

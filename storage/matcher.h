@@ -141,6 +141,16 @@ bool br_matcher_value_set(const br_matcher *m, const char *const **vals, size_t 
  */
 size_t br_matcher_ere_cost(const char *ere, size_t limit);
 
+/*
+ * Rewrites, in place, each `+` applied to a group that can match the empty
+ * string into `*` (the same language: X+ = X X* and X* matches "" anyway),
+ * in the POSIX extended pattern ere. glibc's regcomp needs time exponential
+ * in the nesting of such groups (five levels of (()...)+ take 20 s); RE2,
+ * which Prometheus uses, does not. Returns how many it rewrote. Call it on
+ * patterns br_matcher_ere_cost accepted (their nesting is bounded).
+ */
+size_t br_matcher_ere_relax(char *ere);
+
 /* "=", "!=", "=~" or "!~" (static strings). */
 const char *br_match_type_str(br_match_type type);
 

@@ -1868,6 +1868,7 @@ static int re2_compile(ev *e, const char *re, re2posix *out)
     int crc = -1;
     if (rc == 0 &&
         br_matcher_ere_cost(br_buf_str(&b), BR_MATCHER_MAX_EXPANDED) <= BR_MATCHER_MAX_EXPANDED) {
+        (void)br_matcher_ere_relax(b.data);
         crc = regcomp(&out->re, br_buf_str(&b), flags);
     }
     br_buf_free(&b);

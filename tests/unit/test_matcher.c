@@ -492,6 +492,35 @@ static void test_matcher_refuses_exploding_nested_repetitions(void **state)
     assert_int_equal(br_matcher_ere_cost("((a){10}){10}", 50), 51);
 }
 
+/* glibc's regcomp takes exponential time on + over nested nullable groups
+ * (found by fuzz_promql_eval: 25 s and more); X+ is rewritten to X* there,
+ * which matches the same strings. */
+static void test_matcher_nested_nullable_plus_compiles_and_matches(void **state)
+{
+    (void)state;
+    char e1[] = "^(((((())+)+)+)+)+$";
+    assert_int_equal(br_matcher_ere_relax(e1), 5);
+    assert_string_equal(e1, "^(((((())*)*)*)*)*$");
+    char e2[] = "^(a|)+(b+)+(c*d)+[+]\\+x{0}+$";
+    assert_int_equal(br_matcher_ere_relax(e2), 2); /* (a|)+ and x{0}+ only */
+    assert_string_equal(e2, "^(a|)*(b+)+(c*d)+[+]\\+x{0}*$");
+    br_matcher m;
+    br_err err;
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "job",
+                                     "(((((((((((((()+)+)+)+)+)/+)+)+)+)+)+)/)+)", &err),
+                     0);
+    assert_false(br_matcher_matches(&m, "/")); /* the outer group needs /+ then / */
+    assert_true(br_matcher_matches(&m, "//"));
+    assert_true(br_matcher_matches(&m, "/////"));
+    assert_false(br_matcher_matches(&m, "a"));
+    br_matcher_free(&m);
+    assert_int_equal(br_matcher_init(&m, BR_MATCH_RE, "job", "(api|)+-(x?)+", &err), 0);
+    assert_true(br_matcher_matches(&m, "apiapi-x"));
+    assert_true(br_matcher_matches(&m, "-"));
+    assert_false(br_matcher_matches(&m, "ap-"));
+    br_matcher_free(&m);
+}
+
 static void test_matcher_matches_empty_follows_prometheus(void **state)
 {
     (void)state;
@@ -708,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_matcher_rejects_untranslatable_constructs_with_messages),
         cmocka_unit_test(test_matcher_rejects_bad_type_and_oversized_regex),
         cmocka_unit_test(test_matcher_refuses_exploding_nested_repetitions),
+        cmocka_unit_test(test_matcher_nested_nullable_plus_compiles_and_matches),
         cmocka_unit_test(test_matcher_matches_empty_follows_prometheus),
         cmocka_unit_test(test_matcher_fast_path_kinds),
         cmocka_unit_test(test_matcher_fast_paths_equal_regexec_results),
