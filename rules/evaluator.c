@@ -2460,7 +2460,8 @@ static int cmp_status(const void *a, const void *b)
  * tick time; the tick in which it reaches t_k >= now frees it, and that
  * tick's live samples (at now) follow the replayed ones.
  *
- * Bounded work: replay_run runs first in every tick, on the evaluator
+ * Bounded work: replay_run runs first in every tick but the very first
+ * (whose snapshot the APIs wait for after start-up), on the evaluator
  * thread, and stops after opts.replay_max_steps steps or
  * opts.replay_budget_ms of work (at least one step per tick), shared by
  * every replaying SLO in set order; the rest waits for the next tick.
@@ -2843,8 +2844,12 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
         }
         replay_late_data(e->defs[i].rp, oldest);
     }
-    /* New and changed SLOs write their past first, within a budget. */
-    replay_run(e, now_ms, &scratch);
+    /* New and changed SLOs write their past first, within a budget; not in
+     * the very first tick, so the first budget snapshot (which the APIs
+     * wait for) is published at once after start-up. */
+    if (e->ticks > 0) {
+        replay_run(e, now_ms, &scratch);
+    }
     for (size_t i = 0; i < e->n_defs; i++) {
         br_arena_reset(&scratch);
         def_state *ds = &e->defs[i];

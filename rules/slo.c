@@ -371,12 +371,10 @@ int br_slo_set_add(br_slo_set *s, br_slo_def *d, bool tiers_explicit, br_err *er
     if (d->replay_max_ms == BR_REPLAY_ON) {
         d->replay_max_ms = d->period.duration_ms;
     } else if (d->replay_max_ms < 0) {
-        /* Not asked for: on for SLIs read from series (a step is a few
-         * summary reads), off for PromQL-template SLIs, whose every step is
-         * a full query per window and would hold back their live series. */
-        bool from_series = d->sli.kind == BR_SLI_EVENTS && d->sli.total.kind != BR_SOURCE_QUERY &&
-                           d->sli.total.kind != BR_SOURCE_NONE;
-        d->replay_max_ms = from_series ? d->period.duration_ms : 0;
+        /* Not asked for: off. While an SLO replays its live recorded series
+         * wait (the store is append-only per series), so replay is a
+         * choice per SLO, not a default that delays every new SLO. */
+        d->replay_max_ms = 0;
     }
     if (!tiers_explicit) {
         br_burn_tier scaled[4];

@@ -260,8 +260,7 @@ typedef struct br_slo_def {
     size_t n_components;
     /* Replay of the recorded series for the past when the SLO is new
      * (evaluator.h): step and how far back; max 0 = off. Loaders leave max
-     * negative when the file says nothing (br_slo_set_add then picks the
-     * period for SLIs read from series, off for PromQL templates) or set
+     * negative when the file says nothing (br_slo_set_add: off) or set
      * BR_REPLAY_ON for `replay: true` / a map without max (the period). */
     int64_t replay_step_ms;   /* 0 = the evaluation interval */
     int64_t replay_max_ms;

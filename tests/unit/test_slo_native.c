@@ -326,8 +326,8 @@ static void test_slo_native_adjustments_shared_inline_and_selected(void **state)
     assert_int_equal(search->n_adjustments, 2);
     assert_string_equal(search->adjustments[0].name, "db-maintenance");
     assert_int_equal(search->adjustments[1].category, BR_ADJUST_OUTSIDE_BUSINESS_HOURS);
-    /* Default replay: the period. */
-    assert_int_equal(d->replay_max_ms, d->period.duration_ms);
+    /* No replay unless asked for. */
+    assert_int_equal(d->replay_max_ms, 0);
     br_slo_set_unref(s);
 }
 
@@ -363,8 +363,8 @@ static void expect_error(const char *text, int line, int col, const char *msg)
 #define SLO_HEAD "slos:\n  - service: a\n    name: b\n    objective: 99\n"
 #define SLI "    sli: {raw: {error_ratio_query: 'avg_over_time(x[{{.window}}])'}}\n"
 
-/* Replay defaults: on over the period for SLIs read from series, off for
- * PromQL templates unless asked for; false turns it off. */
+/* Replay: off unless asked for; true or a map without max means the
+ * period; false turns it off. */
 static void test_slo_native_replay_defaults_by_sli_kind(void **state)
 {
     (void)state;
@@ -381,7 +381,7 @@ static void test_slo_native_replay_defaults_by_sli_kind(void **state)
         "  - {service: a, name: off, objective: 99, period: 7d, replay: false,\n"
         "     sli: {events: {bad: 'e_total{code=\"5\"}', total: 'e_total'}}}\n";
     br_slo_set *s = st_load_ok(dir, text, 5);
-    assert_int_equal(br_slo_set_find(s, "a-events")->replay_max_ms, 7 * DAY_MS);
+    assert_int_equal(br_slo_set_find(s, "a-events")->replay_max_ms, 0);
     assert_int_equal(br_slo_set_find(s, "a-raw")->replay_max_ms, 0);
     assert_int_equal(br_slo_set_find(s, "a-raw-on")->replay_max_ms, 7 * DAY_MS);
     assert_int_equal(br_slo_set_find(s, "a-stepped")->replay_max_ms, 7 * DAY_MS);
