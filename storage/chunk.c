@@ -728,6 +728,16 @@ bool br_chunk_frozen(const br_chunk *c)
     return c->app == NULL;
 }
 
+void br_chunk_prefetch_append(const br_chunk *c)
+{
+    if (c->app != NULL) {
+        __builtin_prefetch(c->app, 1, 3);
+        if (c->buf != NULL) {
+            __builtin_prefetch(c->buf + c->nbits / 8, 1, 3);
+        }
+    }
+}
+
 /* One frozen chunk holding smp[0..ns), with regular timestamps (treg) or
  * not, and float fields as XOR or bit-pattern deltas (fd). */
 static br_chunk *merge_encode(const br_sample *smp, size_t ns, bool treg, bool fd)

@@ -122,6 +122,11 @@ bool br_chunk_full(const br_chunk *c);
  * The samples and the summary stay. Idempotent. */
 void br_chunk_freeze(br_chunk *c);
 bool br_chunk_frozen(const br_chunk *c);
+/* A hint before appending to c: starts fetching the appender state and the
+ * stream's write position into the cache (the head issues it for a whole
+ * batch of series before appending, so the misses overlap). Changes
+ * nothing; c must be readable by the caller. */
+void br_chunk_prefetch_append(const br_chunk *c);
 /* Re-encodes the samples of in[0..n) (borrowed; frozen, non-empty, each
  * starting after the previous one ends) into one new frozen chunk in *out
  * (free with br_chunk_free), with its summary recomputed sample by sample.

@@ -372,10 +372,68 @@ static int fail_head(br_head *h, br_err *err, int rc)
     return rc;
 }
 
+/*
+ * Prefetching. The series of one commit are scattered over the heap and
+ * each costs a chain of dependent cache misses: bucket slot -> series ->
+ * label set -> label strings, and later series -> chunk slot -> chunk ->
+ * appender and stream. Walking one level for the whole shard batch before
+ * the next keeps a batch's misses in flight together instead of one after
+ * another. These passes only read under the shard lock and only hint; the
+ * commit loop still decides everything with full comparisons.
+ */
+static void prefetch_lookups(head_shard *sh, const uint64_t *hashes, const uint32_t *idx, size_t n,
+                             head_series **cand)
+{
+    for (size_t k = 0; k < n; k++) {
+        __builtin_prefetch(&sh->by_hash[bucket_of(hashes[idx[k]], sh->n_buckets)], 0, 3);
+    }
+    for (size_t k = 0; k < n; k++) {
+        cand[k] = sh->by_hash[bucket_of(hashes[idx[k]], sh->n_buckets)];
+        if (cand[k] != NULL) {
+            __builtin_prefetch(cand[k], 1, 3);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        head_series *s = cand[k];
+        while (s != NULL && s->hash != hashes[idx[k]]) {
+            s = s->next_hash;
+        }
+        cand[k] = s;
+        if (s != NULL) {
+            __builtin_prefetch(s->labels, 0, 3);
+            __builtin_prefetch((const char *)s->labels + 64, 0, 3);
+            if (s->n_chunks > 0) {
+                __builtin_prefetch(&s->chunks[s->n_chunks - 1], 0, 3);
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (cand[k] != NULL) {
+            br_labels_prefetch(cand[k]->labels);
+        }
+    }
+}
+
+static void prefetch_appends(head_series *const *touched, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (touched[k]->n_chunks > 0) {
+            const br_chunk *c = touched[k]->chunks[touched[k]->n_chunks - 1];
+            __builtin_prefetch(c, 1, 3);
+            __builtin_prefetch((const char *)c + 64, 1, 3);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (touched[k]->n_chunks > 0) {
+            br_chunk_prefetch_append(touched[k]->chunks[touched[k]->n_chunks - 1]);
+        }
+    }
+}
+
 /* Commits the inputs listed in idx[0..n) (all of one shard). */
 static int commit_shard(br_head *h, head_shard *sh, const br_series_input *in,
                         const uint64_t *hashes, const uint32_t *idx, size_t n, br_arena *arena,
-                        int64_t min_valid_t,
+                        br_buf *rec, int64_t min_valid_t,
                         br_commit_result *r, uint64_t *lsn_out, br_err *err)
 {
     size_t total_samples = 0;
@@ -398,11 +456,24 @@ static int commit_shard(br_head *h, head_shard *sh, const br_series_input *in,
     size_t n_hists = 0;
     int rc = 0;
 
+    head_series **cand = br_arena_alloc(arena, sizeof(*cand) * (n + 1));
+    head_series **touched = br_arena_alloc(arena, sizeof(*touched) * (n + 1));
+    if (cand == NULL || touched == NULL) {
+        return br_err_set(err, BR_ENOMEM, "commit buffers");
+    }
+    size_t n_touched = 0;
+
     pthread_mutex_lock(&sh->mu);
+    prefetch_lookups(sh, hashes, idx, n, cand);
     for (size_t k = 0; k < n; k++) {
         const br_series_input *si = &in[idx[k]];
         uint64_t hash = hashes[idx[k]];
-        head_series *s = shard_find_labels(sh, hash, si->labels, si->n_labels);
+        head_series *s = cand[k];
+        if (s == NULL || !br_labels_equal_raw(s->labels, si->labels, si->n_labels)) {
+            /* No candidate (a new series, or one created earlier in this
+             * batch) or a hash collision: the full lookup decides. */
+            s = shard_find_labels(sh, hash, si->labels, si->n_labels);
+        }
         if (s == NULL) {
             if (si->n_samples == 0 && si->n_histograms == 0) {
                 continue;
@@ -424,6 +495,7 @@ static int commit_shard(br_head *h, head_shard *sh, const br_series_input *in,
             n_new++;
             r->series_created++;
         }
+        size_t accepted_before = n_samples;
         for (size_t i = 0; i < si->n_samples; i++) {
             const br_sample *smp = &si->samples[i];
             enum verdict v = judge_sample(s, smp->t, smp->v, min_valid_t);
@@ -450,33 +522,35 @@ static int commit_shard(br_head *h, head_shard *sh, const br_series_input *in,
                 count_verdict(r, v, si, hs->t);
             }
         }
+        if (n_samples > accepted_before) {
+            touched[n_touched++] = s;
+        }
     }
+    prefetch_appends(touched, n_touched);
 
     if (h->wal != NULL && (n_new > 0 || n_samples > 0 || n_hists > 0)) {
-        br_buf rec;
-        br_buf_init(&rec, 0);
         if (n_new > 0) {
-            rc = br_wal_encode_series(&rec, new_series, n_new, err);
+            br_buf_reset(rec);
+            rc = br_wal_encode_series(rec, new_series, n_new, err);
             if (rc == 0) {
-                rc = br_wal_append(h->wal, BR_WAL_REC_SERIES, rec.data, rec.len, lsn_out, err);
+                rc = br_wal_append(h->wal, BR_WAL_REC_SERIES, rec->data, rec->len, lsn_out, err);
             }
         }
         if (rc == 0 && n_samples > 0) {
-            br_buf_reset(&rec);
-            rc = br_wal_encode_samples(&rec, samples, n_samples, err);
+            br_buf_reset(rec);
+            rc = br_wal_encode_samples(rec, samples, n_samples, err);
             if (rc == 0) {
-                rc = br_wal_append(h->wal, BR_WAL_REC_SAMPLES, rec.data, rec.len, lsn_out, err);
+                rc = br_wal_append(h->wal, BR_WAL_REC_SAMPLES, rec->data, rec->len, lsn_out, err);
             }
         }
         if (rc == 0 && n_hists > 0) {
-            br_buf_reset(&rec);
-            rc = br_wal_encode_histograms(&rec, hists, n_hists, err);
+            br_buf_reset(rec);
+            rc = br_wal_encode_histograms(rec, hists, n_hists, err);
             if (rc == 0) {
-                rc = br_wal_append(h->wal, BR_WAL_REC_HISTOGRAMS, rec.data, rec.len, lsn_out,
+                rc = br_wal_append(h->wal, BR_WAL_REC_HISTOGRAMS, rec->data, rec->len, lsn_out,
                                    err);
             }
         }
-        br_buf_free(&rec);
     }
     if (rc == 0) {
         for (size_t i = 0; i < n_samples; i++) {
@@ -535,6 +609,8 @@ int br_head_commit_flags(br_head *h, const br_series_input *in, size_t n, unsign
     int rc = 0;
     br_arena arena;
     br_arena_init(&arena, 64 * 1024, 0);
+    br_buf rec; /* one WAL record at a time, reused across shards */
+    br_buf_init(&rec, 0);
     for (size_t s = 0; s < HEAD_SHARDS && rc == 0; s++) {
         size_t from = counts[s];
         size_t to = counts[s + 1];
@@ -543,12 +619,13 @@ int br_head_commit_flags(br_head *h, const br_series_input *in, size_t n, unsign
         }
         uint64_t lsn = 0;
         rc = commit_shard(h, &h->shards[s], in, hashes, order + from, to - from, &arena,
-                          min_valid_t, result, &lsn, err);
+                          &rec, min_valid_t, result, &lsn, err);
         if (lsn > max_lsn) {
             max_lsn = lsn;
         }
         br_arena_reset(&arena);
     }
+    br_buf_free(&rec);
     br_arena_free(&arena);
     br_free(order);
     br_free(hashes);

@@ -99,6 +99,14 @@ uint64_t br_labels_hash(const br_labels *ls)
     return ls->hash;
 }
 
+void br_labels_prefetch(const br_labels *ls)
+{
+    for (size_t i = 0; i < ls->n; i++) {
+        __builtin_prefetch(ls->pairs[i].name, 0, 3);
+        __builtin_prefetch(ls->pairs[i].value, 0, 3);
+    }
+}
+
 bool br_labels_equal_raw(const br_labels *ls, const br_label *sorted, size_t n)
 {
     if (ls->n != n) {

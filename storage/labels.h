@@ -52,6 +52,10 @@ uint64_t br_labels_hash(const br_labels *ls);
 /* The same hash computed from borrowed, sorted pairs without interning. */
 uint64_t br_labels_hash_raw(const br_label *sorted, size_t n);
 
+/* A hint before comparing ls: starts fetching its interned strings into the
+ * cache. Changes nothing; ls must be readable by the caller. */
+void br_labels_prefetch(const br_labels *ls);
+
 /* True when ls holds exactly these (borrowed, sorted) pairs. */
 bool br_labels_equal_raw(const br_labels *ls, const br_label *sorted, size_t n);
 

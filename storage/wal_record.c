@@ -41,6 +41,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #define HIST_FLAG_FLOAT      0x01u
@@ -181,23 +182,54 @@ int br_wal_encode_series(br_buf *out, const br_wal_series *series, size_t n, br_
     return 0;
 }
 
+/* Varint writers into memory the caller reserved (BR_VARINT_MAX bytes each). */
+static unsigned char *raw_uv(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+static unsigned char *raw_f64(unsigned char *p, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    for (int i = 0; i < 8; i++) {
+        p[i] = (unsigned char)(bits >> (8 * i));
+    }
+    return p + 8;
+}
+
+/* The hot record (one per shard per remote-write commit): its worst-case
+ * size is reserved once and the fields are written straight into the
+ * buffer, instead of growing it field by field. */
 int br_wal_encode_samples(br_buf *out, const br_wal_sample *samples, size_t n, br_err *err)
 {
-    writer w = {out, 0};
     size_t start = out->len;
-    put_uv(&w, n);
+    const size_t per_sample = 2 * BR_VARINT_MAX + 8;
+    if (n > (SIZE_MAX - 3 * BR_VARINT_MAX) / per_sample) {
+        return br_err_set(err, BR_ELIMIT, "WAL samples record: %zu samples is too many", n);
+    }
+    int rc = br_buf_reserve(out, 3 * BR_VARINT_MAX + n * per_sample);
+    if (rc != 0) {
+        return enc_fail(out, start, rc, err, "samples");
+    }
+    unsigned char *p = (unsigned char *)out->data + start;
+    p = raw_uv(p, n);
     if (n > 0) {
-        put_uv(&w, samples[0].ref);
-        put_sv(&w, (uint64_t)samples[0].t);
+        p = raw_uv(p, samples[0].ref);
+        p = raw_uv(p, zz_enc((uint64_t)samples[0].t));
     }
-    for (size_t i = 0; i < n && w.rc == 0; i++) {
-        put_sv(&w, samples[i].ref - samples[0].ref);
-        put_sv(&w, (uint64_t)samples[i].t - (uint64_t)samples[0].t);
-        put_f64(&w, samples[i].v);
+    for (size_t i = 0; i < n; i++) {
+        p = raw_uv(p, zz_enc(samples[i].ref - samples[0].ref));
+        p = raw_uv(p, zz_enc((uint64_t)samples[i].t - (uint64_t)samples[0].t));
+        p = raw_f64(p, samples[i].v);
     }
-    if (w.rc != 0) {
-        return enc_fail(out, start, w.rc, err, "samples");
-    }
+    out->len = (size_t)(p - (unsigned char *)out->data);
+    out->data[out->len] = '\0';
     return 0;
 }
 

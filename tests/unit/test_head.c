@@ -144,6 +144,53 @@ static void test_head_verdicts_per_sample(void **state)
     br_head_close(h);
 }
 
+/* The commit batches the series of each shard (lookups and appends are
+ * prefetched level by level): a series listed twice in one request, first
+ * as new then again, must stay one series with both sample runs; and a
+ * commit over many series (several per shard) finds every existing one. */
+static void test_head_series_twice_in_one_commit_and_many_per_shard(void **state)
+{
+    (void)state;
+    br_head *h = open_mem(0, 0);
+    const br_label ls[] = {{"__name__", "twice"}, {"job", "a"}};
+    br_sample a[] = {{1000, 1}, {2000, 2}};
+    br_sample b[] = {{3000, 3}, {4000, 4}};
+    br_series_input in[2] = {series(ls, 2, a, 2), series(ls, 2, b, 2)};
+    br_commit_result r;
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_head_commit(h, in, 2, &r, &err), 0);
+    assert_int_equal(r.series_created, 1);
+    assert_int_equal(r.samples_written, 4);
+    br_sample got[8];
+    assert_int_equal(read_all(h, "twice", INT64_MIN, INT64_MAX, got, 8), 4);
+    assert_true(got[3].t == 4000 && got[3].v == 4);
+
+    enum { NS = 2000, ROUNDS = 3 };
+    static char names[NS][24];
+    static br_label many[NS][2];
+    static br_sample smp[NS];
+    static br_series_input ins[NS];
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < NS; i++) {
+            snprintf(names[i], sizeof(names[i]), "%d", i);
+            many[i][0] = (br_label){"__name__", "many"};
+            many[i][1] = (br_label){"id", names[i]};
+            smp[i] = (br_sample){10000 + round * 15000, (double)(i + round)};
+            ins[i] = series(many[i], 2, &smp[i], 1);
+        }
+        assert_int_equal(br_head_commit(h, ins, NS, &r, &err), 0);
+        assert_int_equal(r.series_created, round == 0 ? NS : 0);
+        assert_int_equal(r.samples_written, NS);
+        assert_int_equal(br_commit_rejected(&r), 0);
+    }
+    br_head_stats st;
+    br_head_stats_get(h, &st);
+    assert_int_equal(st.series, NS + 1);
+    assert_int_equal(st.samples, NS * ROUNDS + 4);
+    br_head_close(h);
+}
+
 static void test_head_stale_marker_round_trips(void **state)
 {
     (void)state;
@@ -501,6 +548,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_head_commit_then_read_back_in_order),
         cmocka_unit_test(test_head_verdicts_per_sample),
+        cmocka_unit_test(test_head_series_twice_in_one_commit_and_many_per_shard),
         cmocka_unit_test(test_head_stale_marker_round_trips),
         cmocka_unit_test(test_head_oldest_append_ignores_derived_commits),
         cmocka_unit_test(test_head_rejects_too_old_and_over_series_limit),
