@@ -541,12 +541,16 @@ static void evaluator_collector(void *ctx, br_buf *out)
 }
 
 /* Housekeeping: one bounded retention step per second, so appends never
- * stall behind it, and a head snapshot every snapshot_interval. */
+ * stall behind it, and a head snapshot every snapshot_interval, or sooner
+ * once the WAL since the last one passes snapshot_wal_size (and that
+ * snapshot's own size): a large backfill then does not leave a crash
+ * restart replaying all of it. */
 static void *gc_main(void *arg)
 {
     br_app *app = arg;
     config_ref *ref = config_get(app);
     int64_t interval = ref->cfg.snapshot_interval_ms;
+    uint64_t wal_trigger = (uint64_t)ref->cfg.snapshot_wal_bytes;
     config_put(ref);
     int64_t next_snapshot = br_now_ms() + interval;
     pthread_mutex_lock(&app->gc_mu);
@@ -560,7 +564,7 @@ static void *gc_main(void *arg)
         }
         pthread_mutex_unlock(&app->gc_mu);
         br_head_gc(app->head, br_now_ms(), 20000);
-        if (br_now_ms() >= next_snapshot) {
+        if (br_now_ms() >= next_snapshot || br_head_snapshot_due(app->head, wal_trigger)) {
             br_err err;
             br_err_clear(&err);
             (void)br_head_snapshot(app->head, &err); /* logged and counted inside */

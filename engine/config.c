@@ -6,7 +6,7 @@
  *   listen: "127.0.0.1:9099"
  *   external_url: "https://burnrate.example.com"   (links in alerts)
  *   log_level: info
- *   storage: {data_dir, retention, snapshot_interval,
+ *   storage: {data_dir, retention, snapshot_interval, snapshot_wal_size,
  *             wal: {fsync: always|interval|never, fsync_interval, segment_size}}
  *   evaluation: {interval}
  *   slos: [glob, ...]
@@ -66,6 +66,7 @@ void br_config_init(br_config *c)
     c->fsync_interval_ms = 1000;
     c->wal_segment_bytes = 64LL * 1024 * 1024;
     c->snapshot_interval_ms = 15LL * 60 * 1000;
+    c->snapshot_wal_bytes = 256LL * 1024 * 1024;
     c->evaluation_interval_ms = 30 * 1000;
     c->tenant_label = br_strdup("tenant");
     c->limits.max_body_bytes = 32LL * 1024 * 1024;
@@ -287,7 +288,8 @@ static int load_wal(br_yaml_doc *doc, const br_yaml_node *wal, br_config *c, br_
 
 static int load_storage(br_yaml_doc *doc, const br_yaml_node *st, br_config *c, br_err *err)
 {
-    static const char *const keys[] = {"data_dir", "retention", "snapshot_interval", "wal", NULL};
+    static const char *const keys[] = {"data_dir", "retention", "snapshot_interval",
+                                       "snapshot_wal_size", "wal", NULL};
     int rc = br_yaml_expect_map(doc, st, "storage", err);
     if (rc == 0) {
         rc = br_yaml_check_keys(doc, st, "storage", keys, err);
@@ -304,6 +306,10 @@ static int load_storage(br_yaml_doc *doc, const br_yaml_node *st, br_config *c, 
     if (rc == 0 && n != NULL) {
         rc = br_yaml_get_duration(doc, n, "storage.snapshot_interval", false,
                                   &c->snapshot_interval_ms, err);
+    }
+    n = br_yaml_map_get(doc, st, "snapshot_wal_size");
+    if (rc == 0 && n != NULL) {
+        rc = br_yaml_get_bytes(doc, n, "storage.snapshot_wal_size", &c->snapshot_wal_bytes, err);
     }
     n = br_yaml_map_get(doc, st, "wal");
     if (rc == 0 && n != NULL) {

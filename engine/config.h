@@ -196,6 +196,8 @@ typedef struct br_config {
     int64_t fsync_interval_ms;
     int64_t wal_segment_bytes;
     int64_t snapshot_interval_ms;
+    int64_t snapshot_wal_bytes; /* also snapshot once this much WAL (and at least
+                                   the last snapshot's size) piled up; 0 = off */
     int64_t evaluation_interval_ms;
     char **slo_globs;
     size_t n_slo_globs;

@@ -849,6 +849,7 @@ int br_head_open(const br_head_options *opts, br_head **out, br_err *err)
         return rc;
     }
     h->replay_ms = (br_mono_ns() - start) / 1000000;
+    atomic_store(&h->wal_replayed_bytes, wst.bytes);
     h->wal_torn_tails = wst.torn_tails;
     h->wal_corrupt_records = wst.corrupt_records;
     br_wal_options wo = {

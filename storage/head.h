@@ -251,4 +251,21 @@ void br_head_stats_get(br_head *h, br_head_stats *out);
  */
 int br_head_snapshot(br_head *h, br_err *err);
 
+/*
+ * WAL bytes a restart after a crash would replay on top of the newest
+ * snapshot: what this process appended since that snapshot's cut, plus
+ * what it replayed at start-up when no snapshot was written since. 0 in
+ * memory-only mode.
+ */
+uint64_t br_head_wal_since_snapshot(br_head *h);
+
+/*
+ * True when a snapshot should be written now because of WAL growth: the
+ * WAL since the newest snapshot has passed min_bytes and the size of that
+ * snapshot (so replay after a crash stays short while snapshots are never
+ * rewritten more than about once per their own size of new WAL). False
+ * when min_bytes is 0 or in memory-only mode.
+ */
+bool br_head_snapshot_due(br_head *h, uint64_t min_bytes);
+
 #endif

@@ -61,6 +61,11 @@ struct br_head {
     uint64_t snapshot_series_loaded;
     uint64_t snapshots_written;
     uint64_t snapshots_failed;
+    /* WAL growth since the newest snapshot (br_head_wal_since_snapshot);
+     * written under snap_mu or before threads start, read without it. */
+    _Atomic uint64_t snap_wal_mark;      /* the WAL's bytes_appended at the cut */
+    _Atomic uint64_t wal_replayed_bytes; /* replayed at open; 0 after a snapshot */
+    _Atomic uint64_t snap_file_bytes;    /* size of the newest snapshot file */
     br_wal *wal;             /* NULL in memory-only mode */
     atomic_bool failed;
     br_symtab *symtab;

@@ -231,6 +231,10 @@ static int write_snapshot(br_head *h, br_err *err)
     if (rc != 0) {
         return rc;
     }
+    br_wal_stats wst;
+    br_wal_get_stats(h->wal, &wst);
+    uint64_t wal_mark = wst.bytes_appended; /* everything before it is in this snapshot */
+    uint64_t file_bytes = 0;
     char tmp[1100];
     snprintf(tmp, sizeof(tmp), "%s/snapshot.tmp", h->snap_dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -262,6 +266,7 @@ static int write_snapshot(br_head *h, br_err *err)
         pthread_mutex_unlock(&sh->mu);
         if (rc == 0) {
             rc = write_all(fd, out.data, out.len, tmp, err);
+            file_bytes += out.len;
         }
         br_buf_reset(&out);
     }
@@ -271,6 +276,7 @@ static int write_snapshot(br_head *h, br_err *err)
         put_u64(&rec, count);
         frame(&out, &rec);
         rc = write_all(fd, out.data, out.len, tmp, err);
+        file_bytes += out.len;
     }
     if (rc == 0 && fsync(fd) != 0) {
         rc = br_err_set(err, BR_EIO, "fsync %s: %s", tmp, strerror(errno));
@@ -293,6 +299,9 @@ static int write_snapshot(br_head *h, br_err *err)
     if (rc != 0) {
         return rc;
     }
+    atomic_store(&h->snap_wal_mark, wal_mark);
+    atomic_store(&h->wal_replayed_bytes, 0);
+    atomic_store(&h->snap_file_bytes, file_bytes);
     /* Keep the newest SNAP_KEEP snapshots; the WAL only from the oldest kept. */
     uint32_t segs[64];
     size_t n = list_snapshots(h->snap_dir, segs, 64);
@@ -327,6 +336,30 @@ int br_head_snapshot(br_head *h, br_err *err)
     }
     pthread_mutex_unlock(&h->snap_mu);
     return rc;
+}
+
+uint64_t br_head_wal_since_snapshot(br_head *h)
+{
+    if (h->snap_dir == NULL || h->wal == NULL) {
+        return 0;
+    }
+    br_wal_stats wst;
+    br_wal_get_stats(h->wal, &wst);
+    uint64_t mark = atomic_load(&h->snap_wal_mark);
+    uint64_t since = wst.bytes_appended > mark ? wst.bytes_appended - mark : 0;
+    return since + atomic_load(&h->wal_replayed_bytes);
+}
+
+bool br_head_snapshot_due(br_head *h, uint64_t min_bytes)
+{
+    if (min_bytes == 0) {
+        return false;
+    }
+    uint64_t limit = atomic_load(&h->snap_file_bytes);
+    if (limit < min_bytes) {
+        limit = min_bytes;
+    }
+    return br_head_wal_since_snapshot(h) >= limit;
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -575,6 +608,10 @@ int head_snapshot_load(br_head *h, uint32_t *replay_from, br_err *err)
         }
         h->snapshot_load_ms = (br_mono_ns() - start) / 1000000;
         h->snapshot_series_loaded = l.n;
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            atomic_store(&h->snap_file_bytes, (uint64_t)st.st_size);
+        }
         *replay_from = segs[i];
         br_log_info("snapshot loaded", "file=%s series=%zu duration_ms=%lld", path, l.n,
                     (long long)h->snapshot_load_ms);

@@ -486,6 +486,7 @@ int br_wal_append(br_wal *w, uint8_t type, const void *payload, size_t len, uint
     w->appended_lsn = mine;
     w->st.records++;
     w->st.bytes += need;
+    w->st.bytes_appended += need;
     int rc = 0;
     if (w->pend.len >= FLUSH_BYTES && !w->io_busy) {
         rc = flush_locked(w, mine, false, err);

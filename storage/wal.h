@@ -79,6 +79,7 @@ typedef struct br_wal_stats {
     uint64_t torn_tails;      /* incomplete records at the end of the last segment */
     uint64_t corrupt_records; /* bad records with data after them */
     uint64_t bytes_dropped;   /* bytes cut off or moved aside by repair / skipped by replay */
+    uint64_t bytes_appended;  /* record bytes appended since open (never decreases) */
 } br_wal_stats;
 
 /* Parses "always", "interval" or "never". Returns 0 or BR_EINVAL. */

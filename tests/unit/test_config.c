@@ -50,6 +50,7 @@ static void test_config_defaults_when_file_is_empty(void **state)
     assert_int_equal(cfg.evaluation_interval_ms, 30000);
     assert_int_equal(cfg.fsync_policy, BR_WAL_FSYNC_INTERVAL);
     assert_int_equal(cfg.limits.max_body_bytes, 32 * 1024 * 1024);
+    assert_int_equal(cfg.snapshot_wal_bytes, 256LL * 1024 * 1024);
     br_config_free(&cfg);
 }
 
@@ -62,6 +63,7 @@ static void test_config_full_file_is_read(void **state)
                        "  data_dir: /var/lib/burnrate\n"
                        "  retention: 40d\n"
                        "  snapshot_interval: 10m\n"
+                       "  snapshot_wal_size: 128MiB\n"
                        "  wal:\n"
                        "    fsync: always\n"
                        "    segment_size: 16MiB\n"
@@ -93,6 +95,7 @@ static void test_config_full_file_is_read(void **state)
     assert_string_equal(cfg.data_dir, "/var/lib/burnrate");
     assert_int_equal(cfg.retention_ms, 40LL * 86400 * 1000);
     assert_int_equal(cfg.snapshot_interval_ms, 600000);
+    assert_int_equal(cfg.snapshot_wal_bytes, 128LL * 1024 * 1024);
     assert_int_equal(cfg.fsync_policy, BR_WAL_FSYNC_ALWAYS);
     assert_int_equal(cfg.wal_segment_bytes, 16 * 1024 * 1024);
     assert_int_equal(cfg.evaluation_interval_ms, 15000);

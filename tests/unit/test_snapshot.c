@@ -171,6 +171,51 @@ static void test_snapshot_deletes_old_wal_segments(void **state)
     br_head_close(h);
 }
 
+/* The WAL-growth trigger (storage.snapshot_wal_size): WAL since the newest
+ * snapshot counts appends after its cut plus, after a restart, the tail
+ * replayed; a snapshot is due past max(min_bytes, that snapshot's size). */
+static void test_snapshot_due_after_wal_growth(void **state)
+{
+    (void)state;
+    char *saved = dir;
+    dir = tu_mkdtemp("snapdue");
+    assert_non_null(dir);
+    br_head *h = open_head();
+    assert_int_equal(br_head_wal_since_snapshot(h), 0);
+    assert_false(br_head_snapshot_due(h, 1));
+
+    append_range(h, 0, 200);
+    uint64_t grown = br_head_wal_since_snapshot(h);
+    assert_true(grown > 200 * SERIES * 2); /* at least a few bytes per sample */
+    assert_true(br_head_snapshot_due(h, grown));
+    assert_false(br_head_snapshot_due(h, grown + 1));
+    assert_false(br_head_snapshot_due(h, 0)); /* 0 = off */
+
+    br_err err;
+    br_err_clear(&err);
+    assert_int_equal(br_head_snapshot(h, &err), 0);
+    assert_int_equal(br_head_wal_since_snapshot(h), 0);
+    /* A little more WAL than min_bytes but far less than the snapshot: not
+     * due yet (a snapshot is never rewritten for less than its own size). */
+    append_range(h, 200, 202);
+    uint64_t tail = br_head_wal_since_snapshot(h);
+    assert_true(tail > 0 && tail < grown);
+    assert_false(br_head_snapshot_due(h, 1));
+    br_head_close(h);
+
+    /* After a restart the replayed tail still counts. */
+    h = open_head();
+    check_all(h, 202);
+    uint64_t after = br_head_wal_since_snapshot(h);
+    assert_true(after >= tail && after < grown);
+    append_range(h, 202, 600);
+    assert_true(br_head_snapshot_due(h, 1));
+    br_head_close(h);
+    tu_rmtree(dir);
+    free(dir);
+    dir = saved;
+}
+
 static void test_snapshot_corrupt_newest_falls_back(void **state)
 {
     (void)state;
@@ -307,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_restart_replays_only_the_tail),
         cmocka_unit_test(test_snapshot_deletes_old_wal_segments),
         cmocka_unit_test(test_snapshot_corrupt_newest_falls_back),
+        cmocka_unit_test(test_snapshot_due_after_wal_growth),
         cmocka_unit_test(test_snapshot_keeps_merged_float_chunks_bit_exact),
     };
     return cmocka_run_group_tests_name("snapshot", tests, setup_dir, teardown_dir);
