@@ -39,6 +39,7 @@
 #include "api/json.h"
 #include "engine/core/alloc.h"
 #include "engine/core/arena.h"
+#include "engine/core/civil.h"
 #include "engine/core/clock.h"
 #include "engine/core/numfmt.h"
 
@@ -644,6 +645,15 @@ static cJSON *slo_summary(const view *v, const br_slo_status *st)
     put_string(p, "calendar", calendar ? calendar_unit_name(d->period.unit) : NULL);
     if (calendar) {
         cJSON_AddNumberToObject(p, "calendar_count", d->period.count);
+        if (d->period.anchored) {
+            int64_t y;
+            int m;
+            int dd;
+            br_civil_from_days(d->period.anchor_day, &y, &m, &dd);
+            char day[32];
+            snprintf(day, sizeof(day), "%04lld-%02d-%02d", (long long)y, m, dd);
+            cJSON_AddStringToObject(p, "calendar_start", day);
+        }
     }
     put_time(p, "start_time", "start_ms", st->period_start_ms);
     put_time(p, "end_time", "end_ms", st->period_end_ms);

@@ -212,43 +212,74 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* Start of the calendar period containing t: local midnight of the first
- * day of the day/week/month/quarter/year that holds t's local date. In an
- * IANA zone (p->tz) that midnight takes the offset in force then, not t's
- * (Paris' March begins at 23:00Z in winter time even when t is in summer
- * time), and a midnight skipped by DST begins the period at the change;
- * otherwise the fixed offset applies throughout. */
+static int days_in_month(int64_t y, int m)
+{
+    static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : len[m - 1];
+}
+
+/* The local date (days since 1970-01-01) on which the calendar period that
+ * holds local date `day` begins. Periods are count units long and begin
+ * on the anchor and every count units from it: for days and weeks a fixed
+ * number of days; for months, quarters and years the anchor's day of the
+ * month (clamped to the month's length: an anchor on the 31st begins a
+ * period on Feb 28/29). Without an anchor, weeks start on Monday
+ * 1969-12-29 and the rest on 1970-01-01, which for a count of 1 gives
+ * ISO weeks and the first of each month, quarter and year. */
+static int64_t calendar_start_day(const br_period *p, int64_t day)
+{
+    int64_t count = p->count > 0 ? p->count : 1;
+    if (p->unit == BR_CAL_DAY || p->unit == BR_CAL_WEEK) {
+        int64_t len = p->unit == BR_CAL_WEEK ? 7 * count : count;
+        int64_t anchor = p->anchored ? p->anchor_day : (p->unit == BR_CAL_WEEK ? -3 : 0);
+        return anchor + floor_div(day - anchor, len) * len;
+    }
+    static const int64_t unit_months[] = {[BR_CAL_MONTH] = 1, [BR_CAL_QUARTER] = 3,
+                                          [BR_CAL_YEAR] = 12};
+    int64_t len = unit_months[p->unit] * count;
+    int64_t ay = 1970;
+    int am = 1;
+    int ad = 1;
+    if (p->anchored) {
+        br_civil_from_days(p->anchor_day, &ay, &am, &ad);
+    }
+    int64_t y;
+    int m;
+    int d;
+    br_civil_from_days(day, &y, &m, &d);
+    int64_t months = (y * 12 + (m - 1)) - (ay * 12 + (am - 1));
+    int64_t k = floor_div(months, len);
+    for (int step = 0; step < 2; step++) {
+        int64_t idx = ay * 12 + (am - 1) + k * len;
+        int64_t sy = floor_div(idx, 12);
+        int sm = (int)(idx - sy * 12) + 1;
+        int sd = ad <= days_in_month(sy, sm) ? ad : days_in_month(sy, sm);
+        int64_t start = br_days_from_civil(sy, sm, sd);
+        if (start <= day) {
+            return start;
+        }
+        k--; /* same month as the period start, before its day: the previous one */
+    }
+    return day; /* not reached: one step back always starts on or before day */
+}
+
+/* Start of the calendar period containing t: local midnight of the day
+ * calendar_start_day gives for t's local date. In an IANA zone (p->tz)
+ * that midnight takes the offset in force then, not t's (Paris' March
+ * begins at 23:00Z in winter time even when t is in summer time), and a
+ * midnight skipped by DST begins the period at the change; otherwise the
+ * fixed offset applies throughout. */
 static int64_t calendar_start(const br_period *p, int64_t t)
 {
     int32_t off_s = p->tz != NULL ? br_tz_offset_at(p->tz, t) : p->utc_offset_s;
     int64_t off = (int64_t)off_s * 1000;
     int64_t local = t + off;
     int64_t day = floor_div(local, DAY_MS);
+    int64_t start_day = calendar_start_day(p, day);
     int64_t y;
     int m;
     int d;
-    br_civil_from_days(day, &y, &m, &d);
-    int64_t start_day;
-    switch (p->unit) {
-    case BR_CAL_DAY:
-        start_day = day;
-        break;
-    case BR_CAL_WEEK: {
-        int64_t dow = floor_div(day + 3, 7) * 7 - 3; /* Monday on or before */
-        start_day = dow;
-        break;
-    }
-    case BR_CAL_MONTH:
-        start_day = br_days_from_civil(y, m, 1);
-        break;
-    case BR_CAL_QUARTER:
-        start_day = br_days_from_civil(y, ((m - 1) / 3) * 3 + 1, 1);
-        break;
-    case BR_CAL_YEAR:
-    default:
-        start_day = br_days_from_civil(y, 1, 1);
-        break;
-    }
     if (p->tz != NULL) {
         br_civil_from_days(start_day, &y, &m, &d);
         return br_tz_local_midnight_to_utc(p->tz, y, m, d);
@@ -256,12 +287,15 @@ static int64_t calendar_start(const br_period *p, int64_t t)
     return start_day * DAY_MS - off;
 }
 
-/* End of the calendar period that starts at start: the next one's start. */
+/* End of the calendar period that starts at start: the next one's start.
+ * count x (the longest unit, DST hour included) lands inside the next
+ * period, which is at least count x the shortest unit long. */
 static int64_t calendar_end(const br_period *p, int64_t start)
 {
     static const int64_t ahead[] = {26 * HOUR_MS, 8 * DAY_MS, 32 * DAY_MS, 93 * DAY_MS,
                                     367 * DAY_MS};
-    return calendar_start(p, start + ahead[p->unit]);
+    int64_t count = p->count > 0 ? p->count : 1;
+    return calendar_start(p, start + ahead[p->unit] * count);
 }
 
 /* Start of the period the budget covers at time t. */

@@ -485,6 +485,8 @@ static int composite_visit(br_slo_set *s, const br_slo_def *d, unsigned char *ma
         if (x->period.kind != d->period.kind || x->period.duration_ms != d->period.duration_ms ||
             (d->period.kind == BR_PERIOD_CALENDAR &&
              (x->period.unit != d->period.unit || x->period.count != d->period.count ||
+              x->period.anchored != d->period.anchored ||
+              (d->period.anchored && x->period.anchor_day != d->period.anchor_day) ||
               x->period.utc_offset_s != d->period.utc_offset_s ||
               (x->period.time_zone == NULL) != (d->period.time_zone == NULL) ||
               (x->period.time_zone != NULL &&

@@ -111,7 +111,12 @@ typedef struct br_period {
                                  * (week 7d, month 30d, quarter 90d) used to
                                  * scale alert factors */
     br_calendar_unit unit;      /* CALENDAR */
-    int count;                  /* CALENDAR: e.g. 1 month; >= 1 */
+    int count;                  /* CALENDAR: e.g. 1 month, 2 weeks; >= 1 */
+    bool anchored;              /* CALENDAR: periods begin on anchor_day and every
+                                 * count units from it (else: days and months from
+                                 * 1970-01-01, weeks from Monday 1969-12-29, so a
+                                 * count of 1 gives the plain calendar units) */
+    int64_t anchor_day;         /* CALENDAR: local date, days since 1970-01-01 */
     int32_t utc_offset_s;       /* CALENDAR: fixed offset east of UTC ... */
     const char *time_zone;      /* ... or an IANA name ("Europe/Paris"); NULL = offset */
     const br_tz *tz;            /* the zone named by time_zone, resolved by the loader

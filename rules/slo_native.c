@@ -134,7 +134,7 @@ static int parse_period(native_ctx *c, br_slo_def *d, br_yaml_node *n)
         d->period.count = 1;
         return 0;
     }
-    static const char *const keys[] = {"calendar", "count", "time_zone", NULL};
+    static const char *const keys[] = {"calendar", "count", "start", "time_zone", NULL};
     int rc = br_yaml_expect_map(c->doc, n, "period", c->err);
     if (rc == 0) {
         rc = br_yaml_check_keys(c->doc, n, "period", keys, c->err);
@@ -181,6 +181,17 @@ static int parse_period(native_ctx *c, br_slo_def *d, br_yaml_node *n)
             return rc;
         }
         d->period.count = (int)count;
+    }
+    br_yaml_node *sn = br_yaml_map_get(c->doc, n, "start");
+    if (sn != NULL) {
+        const char *sv = br_yaml_scalar(sn);
+        if (br_slo_parse_anchor_date(sv, &d->period.anchor_day) != 0) {
+            return br_yaml_error(c->doc, sn, c->err, BR_EINVAL,
+                                 "period.start must be a date like 2026-01-05 (periods begin at "
+                                 "its local midnight and every `count` units after), got \"%s\"",
+                                 sv ? sv : "a non-scalar");
+        }
+        d->period.anchored = true;
     }
     br_yaml_node *tz = br_yaml_map_get(c->doc, n, "time_zone");
     if (tz != NULL) {

@@ -20,8 +20,9 @@
  *                                      keys made valid label names)
  *   timeWindow[0] {duration, isRolling: true}   → rolling period
  *   timeWindow[0] {duration, calendar: {startTime, timeZone}} → calendar
- *       period, unit and count from the duration (1w, 1M, 1Q, 1Y, 7d);
- *       startTime is checked but periods align to calendar boundaries
+ *       period, unit and count from the duration (1w, 2w, 1M, 1Q, 1Y, 7d);
+ *       startTime (a local midnight) anchors the periods: they begin then
+ *       and every duration after (without it: ISO weeks, the 1st of months)
  *   budgetingMethod Occurrences | Timeslices | RatioTimeslices
  *   objectives[]: target or targetPercent → objective; timeSliceTarget,
  *       timeSliceWindow (a number is minutes) → slice_target, slice_ms;
@@ -864,15 +865,15 @@ static int parse_time_window(os_ctx *c, br_yaml_doc *doc, br_yaml_node *n, br_sl
         rc = check_map(doc, cal, "timeWindow[].calendar", ckeys, c->err);
         br_yaml_node *st = rc == 0 ? br_yaml_map_get(doc, cal, "startTime") : NULL;
         const char *sv = br_yaml_scalar(st);
-        int y = 0;
-        int mo = 0;
-        int dd = 0;
-        if (st != NULL && (sv == NULL || sscanf(sv, "%4d-%2d-%2d", &y, &mo, &dd) != 3 || mo < 1 ||
-                           mo > 12 || dd < 1 || dd > 31)) {
-            return br_yaml_error(doc, st, c->err, BR_EINVAL,
-                                 "calendar.startTime must be a date like 2024-01-01 00:00:00, "
-                                 "got \"%s\"",
-                                 sv ? sv : "a non-scalar");
+        if (st != NULL) {
+            if (br_slo_parse_anchor_date(sv, &d->period.anchor_day) != 0) {
+                return br_yaml_error(doc, st, c->err, BR_EINVAL,
+                                     "calendar.startTime must be a local midnight like "
+                                     "2024-01-01 00:00:00 (periods begin then and every "
+                                     "duration after), got \"%s\"",
+                                     sv ? sv : "a non-scalar");
+            }
+            d->period.anchored = true;
         }
         br_yaml_node *tz = rc == 0 ? br_yaml_map_get(doc, cal, "timeZone") : NULL;
         if (tz != NULL) {

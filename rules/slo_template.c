@@ -17,6 +17,7 @@
 #include "slo_template.h"
 
 #include "engine/core/buf.h"
+#include "engine/core/civil.h"
 #include "engine/core/clock.h"
 #include "engine/promql/ast.h"
 #include "engine/promql/lexer.h"
@@ -726,6 +727,32 @@ int br_slo_parse_op(const char *text, br_threshold_op *out)
         }
     }
     return BR_EINVAL;
+}
+
+int br_slo_parse_anchor_date(const char *text, int64_t *day)
+{
+    int y = 0;
+    int m = 0;
+    int d = 0;
+    int used = 0;
+    if (text == NULL || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
+        m < 1 || m > 12 || d < 1) {
+        return BR_EINVAL;
+    }
+    const char *rest = text + used;
+    if (*rest != '\0' && strcmp(rest, " 00:00:00") != 0 && strcmp(rest, "T00:00:00") != 0) {
+        return BR_EINVAL;
+    }
+    int64_t days = br_days_from_civil(y, m, d);
+    int64_t cy;
+    int cm;
+    int cd;
+    br_civil_from_days(days, &cy, &cm, &cd);
+    if (cy != y || cm != m || cd != d) {
+        return BR_EINVAL; /* February 30 and the like */
+    }
+    *day = days;
+    return 0;
 }
 
 int br_slo_parse_time_zone(br_slo_set *s, const char *text, br_period *p)

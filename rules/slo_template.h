@@ -142,6 +142,12 @@ int br_slo_parse_op(const char *text, br_threshold_op *out);
  * arena. */
 int br_slo_parse_time_zone(br_slo_set *s, const char *text, br_period *p);
 
+/* A calendar anchor: "YYYY-MM-DD", optionally followed by " 00:00:00" or
+ * "T00:00:00" (OpenSLO's startTime). Sets *day to the date as days since
+ * 1970-01-01. BR_EINVAL for anything else, including a time of day other
+ * than midnight (calendar periods begin at local midnight). */
+int br_slo_parse_anchor_date(const char *text, int64_t *day);
+
 /* True for a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
 bool br_slo_valid_label_name(const char *name);
 

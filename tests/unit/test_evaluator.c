@@ -18,6 +18,7 @@
 #include "engine/core/log.h"
 #include "engine/promql/backend.h"
 #include "rules/evaluator.h"
+#include "rules/slo_template.h"
 #include "storage/head.h"
 
 #include <math.h>
@@ -729,6 +730,66 @@ static void test_calendar_month_counts_from_the_first_of_the_month(void **state)
     assert_true(st->period_start_ms == T0);
     assert_true(st->period.bad == 60);
     assert_true(st->period.total == 2 * 86400);
+    br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* Calendar periods of several units, with and without an anchor date:
+ * two ISO weeks from Monday 1969-12-29, two weeks from a Sunday anchor, two
+ * months from January, and months anchored on the 31st (clamped to
+ * February's 28th). Each status gives the period's start and end. */
+static void test_calendar_count_and_anchor_set_the_period(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    const int64_t feb20 = 1771545600000LL;
+    const int64_t feb28 = 1772236800000LL;
+    const int64_t now = feb28 + 12 * HOUR_MS;
+    write_traffic(&f, "cal", feb20, now, NULL, 0, 0);
+    struct {
+        const char *service;
+        br_calendar_unit unit;
+        int count;
+        bool anchored;
+        const char *anchor;
+        int64_t start, end;
+    } cases[] = {
+        {"fortnight", BR_CAL_WEEK, 2, false, NULL, 1771804800000LL, 1773014400000LL},
+        {"sunday", BR_CAL_WEEK, 2, true, "2026-01-04", 1771113600000LL, 1772323200000LL},
+        {"bimonth", BR_CAL_MONTH, 2, false, NULL, 1767225600000LL, 1772323200000LL},
+        {"month31", BR_CAL_MONTH, 1, true, "2025-12-31 00:00:00", feb28, 1774915200000LL},
+    };
+    enum { N = sizeof(cases) / sizeof(cases[0]) };
+    for (size_t i = 0; i < N; i++) {
+        br_slo_def *d = availability(&f, cases[i].service, "cal");
+        d->period.kind = BR_PERIOD_CALENDAR;
+        d->period.unit = cases[i].unit;
+        d->period.count = cases[i].count;
+        d->period.anchored = cases[i].anchored;
+        if (cases[i].anchor != NULL) {
+            assert_int_equal(br_slo_parse_anchor_date(cases[i].anchor, &d->period.anchor_day), 0);
+        }
+        add(&f, d);
+    }
+    br_evaluator_set_slos(f.ev, f.set);
+    br_slo_snapshot *snap = NULL;
+    (void)tick_and_find(f.ev, now, "fortnight-availability", &snap);
+    for (size_t i = 0; i < N; i++) {
+        char id[64];
+        snprintf(id, sizeof(id), "%s-availability", cases[i].service);
+        const br_slo_status *st = br_slo_snapshot_find(snap, id);
+        assert_non_null(st);
+        if (st->period_start_ms != cases[i].start || st->period_end_ms != cases[i].end) {
+            print_error("%s: period %lld..%lld, want %lld..%lld\n", id,
+                        (long long)st->period_start_ms, (long long)st->period_end_ms,
+                        (long long)cases[i].start, (long long)cases[i].end);
+            fail();
+        }
+    }
+    /* Counting starts at the period start: 12 h of 1 event/s since Feb 28. */
+    const br_slo_status *m31 = br_slo_snapshot_find(snap, "month31-availability");
+    assert_true(m31->period.total == 12 * 3600);
     br_slo_snapshot_unref(snap);
     fixture_close(&f);
 }
@@ -1628,6 +1689,7 @@ int main(void)
         cmocka_unit_test(test_counter_reset_counts_new_value),
         cmocka_unit_test(test_calendar_month_counts_from_the_first_of_the_month),
         cmocka_unit_test(test_calendar_period_in_time_zone_starts_at_local_midnight),
+        cmocka_unit_test(test_calendar_count_and_anchor_set_the_period),
         cmocka_unit_test(test_timeslices_budget_counts_bad_slices),
         cmocka_unit_test(test_history_matches_evaluations_at_each_step),
         cmocka_unit_test(test_replay_equals_run_all_along_at_replayed_timestamps),

@@ -413,6 +413,35 @@ static void test_slo_native_adjustment_errors_name_file_line_col(void **state)
                  7, 29, "category must be one of");
 }
 
+/* Calendar periods of several units with an anchor date; a bad date or a
+ * time of day other than midnight is refused at its position. */
+static void test_slo_native_calendar_count_and_start(void **state)
+{
+    (void)state;
+    const char *text = "slos:\n"
+                       "  - {service: a, name: fortnight, objective: 99,\n"
+                       "     period: {calendar: week, count: 2, start: 2026-01-04},\n"
+                       "     sli: {events: {bad: 'e_total{code=\"5\"}', total: 'e_total'}}}\n"
+                       "  - {service: a, name: bimonth, objective: 99,\n"
+                       "     period: {calendar: month, count: 2},\n"
+                       "     sli: {events: {bad: 'e_total{code=\"5\"}', total: 'e_total'}}}\n";
+    br_slo_set *s = st_load_ok(dir, text, 2);
+    const br_slo_def *f = br_slo_set_find(s, "a-fortnight");
+    assert_int_equal(f->period.unit, BR_CAL_WEEK);
+    assert_int_equal(f->period.count, 2);
+    assert_true(f->period.anchored);
+    assert_int_equal(f->period.anchor_day, 20457); /* 2026-01-04 */
+    assert_int_equal(f->period.duration_ms, 14 * DAY_MS);
+    const br_slo_def *b = br_slo_set_find(s, "a-bimonth");
+    assert_false(b->period.anchored);
+    assert_int_equal(b->period.duration_ms, 60 * DAY_MS);
+    br_slo_set_unref(s);
+    expect_error(SLO_HEAD SLI "    period: {calendar: month, start: 2026-02-30}\n", 6, 38,
+                 "period.start must be a date");
+    expect_error(SLO_HEAD SLI "    period: {calendar: month, start: \"2026-02-01 12:00:00\"}\n", 6,
+                 38, "period.start must be a date");
+}
+
 static void test_slo_native_composite_errors_name_file_line_col(void **state)
 {
     (void)state;
@@ -445,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_slo_native_alerting_settings),
         cmocka_unit_test(test_slo_native_policy_replaces_seed_states),
         cmocka_unit_test(test_slo_native_classic_latency_and_calendar),
+        cmocka_unit_test(test_slo_native_calendar_count_and_start),
         cmocka_unit_test(test_slo_native_native_histogram_latency),
         cmocka_unit_test(test_slo_native_bool_gauge),
         cmocka_unit_test(test_slo_native_query_simplified_to_counter_with_grouping),

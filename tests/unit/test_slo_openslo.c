@@ -111,6 +111,9 @@ static void test_slo_openslo_threshold_metric_with_calendar(void **state)
     assert_int_equal(d->period.unit, BR_CAL_MONTH);
     assert_int_equal(d->period.count, 1);
     assert_string_equal(d->period.time_zone, "Europe/Berlin");
+    /* startTime anchors the periods (2024-01-01 is day 19723). */
+    assert_true(d->period.anchored);
+    assert_int_equal(d->period.anchor_day, 19723);
     assert_string_equal(d->description, "p99 latency under 5 seconds"); /* displayName */
     /* No alert policies: the workbook tiers for the nominal 30 days. */
     assert_int_equal(d->alerting.n_tiers, 4);
