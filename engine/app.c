@@ -21,6 +21,7 @@
 #include "engine/rw_out.h"
 #include "rules/alert.h"
 #include "rules/evaluator.h"
+#include "rules/policy_state.h"
 #include "rules/slo.h"
 #include "storage/head.h"
 
@@ -65,6 +66,7 @@ struct br_app {
     br_slo_set *slos;          /* the running SLO set; swapped on reload */
     br_evaluator *evaluator;
     br_alerting *alerting;     /* alert state and notifications */
+    br_policy_store *policy_store; /* <data_dir>/evaluator/policy.state; after the evaluator */
     char *external_url;
     br_slo_source slo_source;  /* the evaluator seen by the HTTP layer */
     br_budget_api budget;
@@ -924,6 +926,17 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     eopt.append_ctx = app;
     eopt.alerting = app->alerting;
     eopt.external_url = app->external_url;
+    /* Policy states and their "since" survive restarts. */
+    size_t pdl = strlen(cfg->data_dir) + sizeof("/evaluator");
+    char *policy_dir = br_malloc(pdl);
+    snprintf(policy_dir, pdl, "%s/evaluator", cfg->data_dir);
+    int prc = br_policy_store_open(policy_dir, &app->policy_store, err);
+    br_free(policy_dir);
+    if (prc != 0) {
+        br_app_stop(app);
+        return NULL;
+    }
+    eopt.policy_store = app->policy_store;
     app->evaluator = br_evaluator_new(&eopt, err);
     if (app->evaluator == NULL) {
         br_app_stop(app);
@@ -1033,6 +1046,8 @@ void br_app_stop(br_app *app)
     br_annotations_close(app->annotations);
     br_evaluator_free(app->evaluator);
     app->evaluator = NULL;
+    br_policy_store_free(app->policy_store);
+    app->policy_store = NULL;
     br_remote_free(app->remote_backend); /* backend: after its only reader */
     app->remote_backend = NULL;
     for (size_t i = 0; i < app->n_rw_out; i++) {

@@ -65,6 +65,7 @@
 #include "engine/promql/selector.h"
 #include "rules/adjust.h"
 #include "rules/generate.h"
+#include "rules/policy_state.h"
 #include "rules/pyrra_series.h"
 #include "rules/slo_template.h"
 
@@ -158,8 +159,13 @@ static struct replay *replay_new(const struct br_evaluator *e, const br_slo_def 
 /* Policy state and alert timers that outlive a reload. */
 typedef struct sticky {
     char *instance_id;
-    int state;             /* index into the policy, -1 = no data */
+    int state;             /* index into the policy, -1 = no data, -2 = a state
+                            * restored from the policy store that the policy
+                            * no longer has */
     int prev_state;
+    char *state_name;      /* names of state and prev_state (NULL = none), */
+    char *prev_name;       /* as the policy store records them */
+    bool fresh;            /* created this tick: restore from the store first */
     int64_t state_since;
     size_t n_alerts;
     int64_t alert_since[12]; /* per alert row: condition true since; 0 = false */
@@ -176,6 +182,7 @@ struct br_evaluator {
     sticky *stickies;
     size_t n_stickies;
     size_t cap_stickies;
+    bool policy_dirty; /* a live policy state changed since the store was written */
     uint64_t ticks;
 
     pthread_mutex_t snap_mu;
@@ -602,22 +609,89 @@ static sticky *sticky_for(br_evaluator *e, const char *instance_id)
     s->instance_id = br_strdup(instance_id);
     s->state = -1;
     s->prev_state = -1;
+    s->fresh = true;
     return s;
 }
 
-/* Forgets stickies not seen in this tick. */
-static void sticky_sweep(br_evaluator *e)
+static void sticky_free(sticky *s)
+{
+    br_free(s->instance_id);
+    br_free(s->state_name);
+    br_free(s->prev_name);
+}
+
+/* Forgets stickies not seen in this tick; returns how many. */
+static size_t sticky_sweep(br_evaluator *e)
 {
     size_t w = 0;
-    for (size_t i = 0; i < e->n_stickies; i++) {
+    size_t n = e->n_stickies;
+    for (size_t i = 0; i < n; i++) {
         if (e->stickies[i].seen) {
             e->stickies[i].seen = false;
             e->stickies[w++] = e->stickies[i];
         } else {
-            br_free(e->stickies[i].instance_id);
+            sticky_free(&e->stickies[i]);
         }
     }
     e->n_stickies = w;
+    return n - w;
+}
+
+/* The policy state named name in d's policy: its index, -1 for none (NULL),
+ * -2 when the policy has no such state (it changed while we were down). */
+static int policy_index(const br_slo_def *d, const char *name)
+{
+    if (name == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < d->policy.n_states; i++) {
+        if (strcmp(d->policy.states[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -2;
+}
+
+/* A new live sticky takes the state the policy store kept for its
+ * instance, so "since" survives a restart. */
+static void sticky_restore(br_evaluator *e, const br_slo_def *d, sticky *sk)
+{
+    br_policy_saved *row = br_policy_store_take(e->opts.policy_store, sk->instance_id);
+    if (row == NULL) {
+        return;
+    }
+    sk->state = policy_index(d, row->state);
+    sk->prev_state = policy_index(d, row->prev_state);
+    sk->state_name = row->state ? br_strdup(row->state) : NULL;
+    sk->prev_name = row->prev_state ? br_strdup(row->prev_state) : NULL;
+    sk->state_since = row->since_ms;
+    br_policy_saved_free(row);
+}
+
+/* Writes every live sticky's state to the policy store. */
+static void policy_save(br_evaluator *e)
+{
+    br_policy_saved *rows = br_calloc(e->n_stickies + 1, sizeof(*rows));
+    size_t n = 0;
+    for (size_t i = 0; i < e->n_stickies; i++) {
+        const sticky *sk = &e->stickies[i];
+        if (sk->state == -1 && sk->prev_state == -1 && sk->state_since == 0) {
+            continue; /* never had a state */
+        }
+        rows[n].instance_id = sk->instance_id;
+        rows[n].state = sk->state_name;
+        rows[n].prev_state = sk->prev_name;
+        rows[n].since_ms = sk->state_since;
+        n++;
+    }
+    br_err err;
+    br_err_clear(&err);
+    if (br_policy_store_save(e->opts.policy_store, rows, n, &err) == 0) {
+        e->policy_dirty = false;
+    } else {
+        br_log_warn("saving policy states failed; retrying next tick", "err=\"%s\"", err.msg);
+    }
+    br_free(rows);
 }
 
 /* ------------------------------------------------------------ exact counting */
@@ -1829,6 +1903,12 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     /* Policy state. */
     sticky *sk = sticky_for(e, st->instance_id);
     sk->seen = true;
+    if (sk->fresh) {
+        sk->fresh = false;
+        if (!tc->replay && e->opts.policy_store != NULL) {
+            sticky_restore(e, d, sk);
+        }
+    }
     int state = -1;
     if (!isnan(st->budget_remaining)) {
         for (size_t i = 0; i < d->policy.n_states; i++) {
@@ -1853,6 +1933,12 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
         sk->prev_state = sk->state;
         sk->state = state;
         sk->state_since = t;
+        br_free(sk->prev_name);
+        sk->prev_name = sk->state_name;
+        sk->state_name = state >= 0 ? br_strdup(d->policy.states[state].name) : NULL;
+        if (!tc->replay) {
+            e->policy_dirty = true;
+        }
     }
     st->policy_state = state >= 0 ? &d->policy.states[state] : NULL;
     st->previous_state = sk->prev_state >= 0 && (size_t)sk->prev_state < d->policy.n_states
@@ -2551,7 +2637,7 @@ static void replay_free(struct replay *rp)
     }
     def_state_free(&rp->ds);
     for (size_t i = 0; i < rp->n_stickies; i++) {
-        br_free(rp->stickies[i].instance_id);
+        sticky_free(&rp->stickies[i]);
     }
     br_free(rp->stickies);
     br_free(rp);
@@ -2960,7 +3046,12 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
     br_free(tc.ain);
     br_free(tc.atgt);
     qsort(tc.snap->slos, n, sizeof(br_slo_status), cmp_status);
-    sticky_sweep(e);
+    if (sticky_sweep(e) > 0) {
+        e->policy_dirty = true;
+    }
+    if (e->policy_dirty && e->opts.policy_store != NULL) {
+        policy_save(e);
+    }
     if (e->opts.append != NULL && tc.n_rec > 0) {
         br_err aerr;
         br_err_clear(&aerr);
@@ -3368,7 +3459,7 @@ void br_evaluator_free(br_evaluator *e)
     }
     br_free(e->defs);
     for (size_t i = 0; i < e->n_stickies; i++) {
-        br_free(e->stickies[i].instance_id);
+        sticky_free(&e->stickies[i]);
     }
     br_free(e->stickies);
     br_slo_set_unref(e->set);

@@ -91,6 +91,10 @@ typedef struct br_evaluator_options {
      * 0 = 10000 steps, a quarter of interval_ms. */
     uint32_t replay_max_steps;
     int64_t replay_budget_ms;
+    /* Where each instance's error-budget policy state is kept across
+     * restarts (borrowed; NULL = states and their "since" begin anew at
+     * start-up). Written after every tick in which a state changed. */
+    struct br_policy_store *policy_store;
 } br_evaluator_options;
 
 /*

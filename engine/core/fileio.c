@@ -6,6 +6,7 @@
 #include "engine/core/alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,57 @@ int br_write_all(int fd, const void *p, size_t n)
         c += w;
         n -= (size_t)w;
     }
+    return 0;
+}
+
+int br_write_file_atomic(const char *path, const void *data, size_t n, br_err *err)
+{
+    size_t plen = strlen(path);
+    char *tmp = br_malloc(plen + 5);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    const char *step = "create";
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int ok = fd >= 0;
+    if (ok) {
+        step = "write";
+        ok = br_write_all(fd, data, n) == 0;
+    }
+    if (ok) {
+        step = "fsync";
+        ok = fsync(fd) == 0;
+    }
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        step = "close";
+        ok = 0;
+    }
+    if (ok) {
+        step = "rename";
+        ok = rename(tmp, path) == 0;
+    }
+    if (ok) {
+        /* The directory entry: fsync the directory that holds path. */
+        step = "fsync the directory of";
+        const char *slash = strrchr(path, '/');
+        char *dir = slash == NULL ? br_strdup(".") : br_strndup(path, (size_t)(slash - path));
+        if (dir[0] == '\0') {
+            br_free(dir);
+            dir = br_strdup("/");
+        }
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ok = dfd >= 0 && fsync(dfd) == 0;
+        if (dfd >= 0) {
+            close(dfd);
+        }
+        br_free(dir);
+    }
+    if (!ok) {
+        int e = errno;
+        (void)unlink(tmp);
+        br_free(tmp);
+        return br_err_set(err, BR_EIO, "cannot %s %s: %s", step, path, strerror(e));
+    }
+    br_free(tmp);
     return 0;
 }
 

@@ -21,6 +21,13 @@
  * or -1 with errno set (EIO when write returned 0). */
 int br_write_all(int fd, const void *p, size_t n);
 
+/* Replaces the file at path (borrowed) by n bytes of data, crash-safely:
+ * writes "<path>.tmp", fsyncs it, renames it over path and fsyncs the
+ * directory, so path holds either the old or the new contents, whole.
+ * BR_EIO naming the file and the failing step; the temp file is removed
+ * on failure. */
+int br_write_file_atomic(const char *path, const void *data, size_t n, br_err *err);
+
 /* Reads the secret in path (borrowed) into *out (new, free with br_free;
  * a previous *out is freed). Errors name `what` (e.g. "auth.write_token_file"
  * or "receiver \"oncall\": bearer_token_file") and the path: BR_EIO when the

@@ -322,6 +322,35 @@ static const char *page_state(const char *scen, double *eval_ms, char *buf, size
     return state;
 }
 
+/* The error-budget policy state of svc-0-avail-<scen>: its name and its
+ * "since" (RFC 3339 text); false when burnrate does not answer or the SLO
+ * has no state yet. */
+static bool policy_of(const char *scen, char *name, size_t nsize, char *since, size_t ssize)
+{
+    cJSON *root = get_json(E.base, "/api/v1/slos");
+    if (root == NULL) {
+        return false;
+    }
+    char id[64];
+    snprintf(id, sizeof(id), "svc-0-avail-%s", scen);
+    bool found = false;
+    cJSON *slo;
+    cJSON_ArrayForEach(slo, cJSON_GetObjectItem(cJSON_GetObjectItem(root, "data"), "slos"))
+    {
+        const char *sid = cJSON_GetStringValue(cJSON_GetObjectItem(slo, "id"));
+        cJSON *st = cJSON_GetObjectItem(slo, "state");
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(st, "name"));
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(st, "since"));
+        if (sid != NULL && strcmp(sid, id) == 0 && n != NULL && t != NULL) {
+            snprintf(name, nsize, "%s", n);
+            snprintf(since, ssize, "%s", t);
+            found = true;
+        }
+    }
+    cJSON_Delete(root);
+    return found;
+}
+
 static double eval_time_ms(void)
 {
     char buf[32];
@@ -958,9 +987,24 @@ static void test_second_restart_sends_nothing_again(void **state)
     }
     size_t before = hook_count("clean", NULL, 0) + hook_count("retry", NULL, 0) +
                     hook_count("hang", NULL, 0) + hook_count("crash", NULL, 0);
+    char state0[64];
+    char since0[64];
+    assert_true(policy_of("clean", state0, sizeof(state0), since0, sizeof(since0)));
     kill_9_burnrate();
     assert_int_equal(start_burnrate(), 0);
     assert_true(wait_ticks(3, 20));
+    /* The policy state's "since" survives the kill (it would otherwise be
+     * the restart); a state that changed meanwhile begins after it. */
+    char state1[64];
+    char since1[64];
+    assert_true(policy_of("clean", state1, sizeof(state1), since1, sizeof(since1)));
+    fprintf(stderr, "policy state before the kill: %s since %s; after: %s since %s\n", state0,
+            since0, state1, since1);
+    if (strcmp(state0, state1) == 0) {
+        assert_string_equal(since1, since0);
+    } else {
+        assert_true(strcmp(since1, since0) > 0);
+    }
     usleep(1500 * 1000);
     char buf[32];
     const char *st = page_state("clean", NULL, buf, sizeof(buf));

@@ -18,8 +18,10 @@
 #include "engine/core/log.h"
 #include "engine/promql/backend.h"
 #include "rules/evaluator.h"
+#include "rules/policy_state.h"
 #include "rules/slo_template.h"
 #include "storage/head.h"
+#include "tests/helpers/testutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -209,6 +211,81 @@ static void test_seed_budget_is_43_2_minutes_for_99_9_over_30_days(void **state)
     assert_true(st->budget_remaining == 1.0);
     assert_string_equal(st->policy_state->name, "healthy");
     br_slo_snapshot_unref(snap);
+    fixture_close(&f);
+}
+
+/* Policy states and their "since" survive a restart through the policy
+ * store: caution since T0+2h (after a 30-minute outage) is still "since
+ * T0+2h, previously healthy" for an evaluator started later on the same
+ * store, while one without the stored file starts the state at its first
+ * tick. */
+static br_evaluator *evaluator_with_store(fixture *f, br_policy_store *ps)
+{
+    br_evaluator_options eo;
+    memset(&eo, 0, sizeof(eo));
+    br_queryable_local(f->head, &eo.backend);
+    eo.policy_store = ps;
+    br_err err;
+    br_err_clear(&err);
+    br_evaluator *e = br_evaluator_new(&eo, &err);
+    assert_non_null(e);
+    br_evaluator_set_slos(e, f->set);
+    return e;
+}
+
+static void test_policy_state_since_survives_a_restart(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    bad_range bad[1] = {{T0 + HOUR_MS, T0 + HOUR_MS + 30 * MIN_MS}};
+    write_traffic(&f, "pol", T0 - 31 * DAY_MS, T0 + 4 * HOUR_MS, bad, 1, 0); /* a month of traffic */
+    add(&f, availability(&f, "pol", "pol"));
+    char *dir = tu_mkdtemp("policy");
+    assert_non_null(dir);
+    br_err err;
+    br_err_clear(&err);
+    br_policy_store *ps = NULL;
+    assert_int_equal(br_policy_store_open(dir, &ps, &err), 0);
+    br_evaluator *a = evaluator_with_store(&f, ps);
+    br_slo_snapshot *snap;
+    const br_slo_status *st = tick_and_find(a, T0, "pol-availability", &snap);
+    assert_string_equal(st->policy_state->name, "healthy");
+    br_slo_snapshot_unref(snap);
+    st = tick_and_find(a, T0 + 2 * HOUR_MS, "pol-availability", &snap);
+    assert_string_equal(st->policy_state->name, "caution");
+    assert_true(st->state_since_ms == T0 + 2 * HOUR_MS);
+    br_slo_snapshot_unref(snap);
+    br_evaluator_free(a);
+    br_policy_store_free(ps);
+
+    /* "Restart": a new store read from the file, a new evaluator. */
+    assert_int_equal(br_policy_store_open(dir, &ps, &err), 0);
+    assert_int_equal(br_policy_store_pending(ps), 1);
+    br_evaluator *b = evaluator_with_store(&f, ps);
+    st = tick_and_find(b, T0 + 3 * HOUR_MS, "pol-availability", &snap);
+    assert_string_equal(st->policy_state->name, "caution");
+    assert_true(st->state_since_ms == T0 + 2 * HOUR_MS);
+    assert_non_null(st->previous_state);
+    assert_string_equal(st->previous_state, "healthy");
+    assert_int_equal(br_policy_store_pending(ps), 0);
+    br_slo_snapshot_unref(snap);
+    br_evaluator_free(b);
+    br_policy_store_free(ps);
+
+    /* Without the stored states the state begins at the first tick. */
+    char *empty = tu_mkdtemp("policy-empty");
+    assert_int_equal(br_policy_store_open(empty, &ps, &err), 0);
+    br_evaluator *c = evaluator_with_store(&f, ps);
+    st = tick_and_find(c, T0 + 3 * HOUR_MS, "pol-availability", &snap);
+    assert_true(st->state_since_ms == T0 + 3 * HOUR_MS);
+    br_slo_snapshot_unref(snap);
+    br_evaluator_free(c);
+    br_policy_store_free(ps);
+    tu_rmtree(empty);
+    free(empty);
+    tu_rmtree(dir);
+    free(dir);
     fixture_close(&f);
 }
 
@@ -1690,6 +1767,7 @@ int main(void)
         cmocka_unit_test(test_calendar_month_counts_from_the_first_of_the_month),
         cmocka_unit_test(test_calendar_period_in_time_zone_starts_at_local_midnight),
         cmocka_unit_test(test_calendar_count_and_anchor_set_the_period),
+        cmocka_unit_test(test_policy_state_since_survives_a_restart),
         cmocka_unit_test(test_timeslices_budget_counts_bad_slices),
         cmocka_unit_test(test_history_matches_evaluations_at_each_step),
         cmocka_unit_test(test_replay_equals_run_all_along_at_replayed_timestamps),
