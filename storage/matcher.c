@@ -1208,8 +1208,10 @@ size_t br_matcher_ere_cost(const char *ere, size_t limit)
             break;
         case ')':
             if (depth > 0) {
-                last = cost;
-                cost = cost_add(outer[--depth], cost, cap);
+                /* The group's own node counts: an empty group repeated
+                 * still makes regcomp copy nodes ("((){1000}){1000}"). */
+                last = cost_add(cost, 1, cap);
+                cost = cost_add(outer[--depth], last, cap);
             } else {
                 last = 1;
                 cost = cost_add(cost, 1, cap);
@@ -1217,6 +1219,7 @@ size_t br_matcher_ere_cost(const char *ere, size_t limit)
             break;
         case '|':
             last = 0;
+            cost = cost_add(cost, 1, cap); /* the alternation node */
             break;
         case '*':
         case '?':
