@@ -105,8 +105,22 @@ typedef struct route {
     _Atomic(br_counter *) by_code[MAX_STATUS_CODE];
 } route;
 
-struct br_http_server {
+/* A daemon that stopped accepting after a TLS rotation: it finishes the
+ * connections it has, keeping its own certificate strings alive. */
+typedef struct retired_daemon {
     struct MHD_Daemon *daemon;
+    int listen_fd; /* closed only after MHD_stop_daemon (libmicrohttpd's rule) */
+    char *cert;
+    char *key;
+    char *ca;
+    int64_t since_ms;
+} retired_daemon;
+
+struct br_http_server {
+    struct MHD_Daemon *daemon; /* the one accepting; swapped under rotate_mu */
+    pthread_mutex_t rotate_mu; /* TLS rotation, retirement and free */
+    retired_daemon retired;    /* daemon NULL = none */
+    bool client_certs;         /* client certificates required (fixed at start) */
     br_http_options opts;
     char *listen;
     struct sockaddr_storage addr;
@@ -666,7 +680,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         br_buf_free(&resp.body);
         return limited;
     }
-    if (s->tls_ca != NULL && !client_cert_ok(conn)) {
+    if (s->client_certs && !client_cert_ok(conn)) {
         count_limit(s, LIMIT_CLIENT_CERT);
         br_http_set_text(&resp, 403,
                          "a client certificate signed by tls.client_ca_file is required\n");
@@ -842,6 +856,8 @@ br_http_server *br_http_server_new(const br_http_options *opts, br_err *err)
         return NULL;
     }
     pthread_mutex_init(&s->tables_mu, NULL);
+    pthread_mutex_init(&s->rotate_mu, NULL);
+    s->client_certs = opts->tls_client_ca_pem != NULL;
     s->rate_limit_header =
         opts->rate_limit_header != NULL ? br_strdup(opts->rate_limit_header) : NULL;
     s->tls_cert = opts->tls_cert_pem != NULL ? br_strdup(opts->tls_cert_pem) : NULL;
@@ -903,21 +919,29 @@ void br_http_route(br_http_server *s, unsigned methods, const char *path, const 
     }
 }
 
-int br_http_server_start(br_http_server *s, br_err *err)
+/* Starts one daemon on port with the given TLS material (NULL cert =
+ * plain HTTP). SO_REUSEPORT (LISTENING_ADDRESS_REUSE) lets a rotation start
+ * the next daemon on the same port before the previous one stops
+ * accepting; MHD_USE_ITC is what MHD_quiesce_daemon needs. */
+static struct MHD_Daemon *start_daemon(br_http_server *s, int port, const char *cert,
+                                       const char *key, const char *ca)
 {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (s->addr.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    int port = s->addr.ss_family == AF_INET6
-                   ? ntohs(((struct sockaddr_in6 *)&s->addr)->sin6_port)
-                   : ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
+    struct sockaddr_storage addr = s->addr;
+    if (addr.ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)port);
+    } else {
+        ((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
+    }
     unsigned max_conns = s->opts.max_connections ? s->opts.max_connections
                                                  : DEFAULT_MAX_CONNECTIONS;
     struct MHD_OptionItem ops[16];
     size_t n = 0;
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &s->addr};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
     ops[n++] = (struct MHD_OptionItem){
@@ -930,21 +954,29 @@ int br_http_server_start(br_http_server *s, br_err *err)
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                            (intptr_t)s->opts.max_header_bytes, NULL};
     }
-    if (s->tls_cert != NULL) {
+    if (cert != NULL) {
         flags |= MHD_USE_TLS;
-        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
-        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert};
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key};
         ops[n++] = (struct MHD_OptionItem){
             MHD_OPTION_HTTPS_PRIORITIES, 0,
             s->opts.tls_min_version >= 13 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
                                           : "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
-        if (s->tls_ca != NULL) {
-            ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca};
+        if (ca != NULL) {
+            ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)ca};
         }
     }
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    s->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
-                                 MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY,
+                            ops, MHD_OPTION_END);
+}
+
+int br_http_server_start(br_http_server *s, br_err *err)
+{
+    int port = s->addr.ss_family == AF_INET6
+                   ? ntohs(((struct sockaddr_in6 *)&s->addr)->sin6_port)
+                   : ntohs(((struct sockaddr_in *)&s->addr)->sin_port);
+    s->daemon = start_daemon(s, port, s->tls_cert, s->tls_key, s->tls_ca);
     if (s->daemon == NULL) {
         if (s->tls_cert != NULL) {
             return br_err_set(err, BR_EIO,
@@ -976,11 +1008,115 @@ int br_http_server_port(const br_http_server *s)
     return s->port;
 }
 
+static void wipe_free(char *secret)
+{
+    if (secret != NULL) {
+        memset(secret, 0, strlen(secret));
+    }
+    br_free(secret);
+}
+
+/* Stops the retired daemon (its connections are closed); rotate_mu held. */
+static void stop_retired(br_http_server *s)
+{
+    retired_daemon *r = &s->retired;
+    if (r->daemon == NULL) {
+        return;
+    }
+    MHD_stop_daemon(r->daemon);
+    if (r->listen_fd >= 0) {
+        close(r->listen_fd);
+    }
+    br_free(r->cert);
+    wipe_free(r->key);
+    br_free(r->ca);
+    memset(r, 0, sizeof(*r));
+}
+
+static bool same_pem(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int br_http_server_set_tls(br_http_server *s, const char *cert_pem, const char *key_pem,
+                           const char *client_ca_pem, br_err *err)
+{
+    pthread_mutex_lock(&s->rotate_mu);
+    int rc = 0;
+    if (s->daemon == NULL || s->tls_cert == NULL || cert_pem == NULL || key_pem == NULL) {
+        rc = br_err_set(err, BR_EINVAL,
+                        "turning TLS on or off needs a restart; only the certificate, key and "
+                        "client CA of a TLS server can change while it runs");
+    } else if ((client_ca_pem != NULL) != s->client_certs) {
+        rc = br_err_set(err, BR_EINVAL,
+                        "turning client certificates (tls.client_ca_file) on or off needs a "
+                        "restart");
+    } else if (same_pem(cert_pem, s->tls_cert) && same_pem(key_pem, s->tls_key) &&
+               same_pem(client_ca_pem, s->tls_ca)) {
+        rc = 0; /* nothing changed */
+    } else {
+        char *cert = br_strdup(cert_pem);
+        char *key = br_strdup(key_pem);
+        char *ca = client_ca_pem != NULL ? br_strdup(client_ca_pem) : NULL;
+        /* One rotation at a time: the daemon retired last time stops now. */
+        stop_retired(s);
+        struct MHD_Daemon *next = start_daemon(s, s->port, cert, key, ca);
+        if (next == NULL) {
+            br_free(cert);
+            wipe_free(key);
+            br_free(ca);
+            rc = br_err_set(err, BR_EIO,
+                            "the new TLS certificate, key or client CA was refused by GnuTLS "
+                            "(or the port could not be shared); still serving the previous one");
+        } else {
+            /* The old daemon stops accepting; shutting its socket's read
+             * side takes it out of the port's SO_REUSEPORT group at once,
+             * so new connections all reach the new daemon. */
+            MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+            if (fd != MHD_INVALID_SOCKET) {
+                (void)shutdown(fd, SHUT_RD);
+            }
+            s->retired.daemon = s->daemon;
+            s->retired.listen_fd = fd != MHD_INVALID_SOCKET ? fd : -1;
+            s->retired.cert = s->tls_cert;
+            s->retired.key = s->tls_key;
+            s->retired.ca = s->tls_ca;
+            s->retired.since_ms = br_now_ms();
+            s->daemon = next;
+            s->tls_cert = cert;
+            s->tls_key = key;
+            s->tls_ca = ca;
+            br_log_info("TLS certificate reloaded; connections opened before keep the previous "
+                        "one until they close",
+                        NULL);
+        }
+    }
+    pthread_mutex_unlock(&s->rotate_mu);
+    return rc;
+}
+
+void br_http_server_maintain(br_http_server *s, int64_t now_ms)
+{
+    pthread_mutex_lock(&s->rotate_mu);
+    if (s->retired.daemon != NULL) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(s->retired.daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        bool idle = info != NULL && info->num_connections == 0;
+        if (idle || now_ms - s->retired.since_ms >= BR_HTTP_RETIRED_MAX_MS) {
+            stop_retired(s);
+        }
+    }
+    pthread_mutex_unlock(&s->rotate_mu);
+}
+
 void br_http_server_free(br_http_server *s)
 {
     if (s == NULL) {
         return;
     }
+    pthread_mutex_lock(&s->rotate_mu);
+    stop_retired(s);
+    pthread_mutex_unlock(&s->rotate_mu);
     if (s->daemon != NULL) {
         MHD_stop_daemon(s->daemon);
     }
@@ -991,11 +1127,9 @@ void br_http_server_free(br_http_server *s)
     br_free(s->listen);
     br_free(s->rate_limit_header);
     br_free(s->tls_cert);
-    if (s->tls_key != NULL) {
-        memset(s->tls_key, 0, strlen(s->tls_key));
-    }
-    br_free(s->tls_key);
+    wipe_free(s->tls_key);
     br_free(s->tls_ca);
+    pthread_mutex_destroy(&s->rotate_mu);
     table_clear(&s->per_ip);
     table_clear(&s->rates);
     pthread_mutex_destroy(&s->tables_mu);

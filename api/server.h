@@ -20,7 +20,9 @@
  * refusal is counted: burnrate_http_auth_failures_total{group,reason} and
  * burnrate_http_limited_requests_total{reason}. With TLS options the
  * server speaks only HTTPS (libmicrohttpd + GnuTLS), optionally requiring
- * a client certificate signed by the given CA.
+ * a client certificate signed by the given CA; br_http_server_set_tls
+ * rotates that material while the server runs (a second daemon on the
+ * same port, the first one retired once its connections close).
  *
  * Threads: libmicrohttpd's internal thread pool calls handlers
  * concurrently; handlers must be thread-safe. No lock may be held across
@@ -118,6 +120,26 @@ br_http_server *br_http_server_new(const br_http_options *opts, br_err *err);
 void br_http_route(br_http_server *s, unsigned methods, const char *path, const char *name,
                    int64_t max_body, br_http_handler fn, void *ctx);
 int br_http_server_start(br_http_server *s, br_err *err);
+
+/*
+ * Rotates the TLS material of a running TLS server (PEM text, borrowed):
+ * a new daemon with it starts on the same port, then the previous one
+ * stops accepting and finishes the connections it has, with its old
+ * certificate. No-op when nothing changed. BR_EINVAL when the server is
+ * not serving TLS or client certificates would be turned on or off (both
+ * need a restart); BR_EIO when GnuTLS refuses the new material, in which
+ * case the previous certificate stays in use.
+ */
+int br_http_server_set_tls(br_http_server *s, const char *cert_pem, const char *key_pem,
+                           const char *client_ca_pem, br_err *err);
+
+/* How long a daemon retired by a rotation may keep its connections. */
+#define BR_HTTP_RETIRED_MAX_MS (10 * 60 * 1000)
+
+/* Housekeeping, about once a second: stops the daemon retired by the last
+ * rotation once it has no connections left, or after
+ * BR_HTTP_RETIRED_MAX_MS (its clients reconnect to the new certificate). */
+void br_http_server_maintain(br_http_server *s, int64_t now_ms);
 
 /* One registered route, as br_http_route received it. */
 typedef struct br_http_route_info {

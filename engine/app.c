@@ -31,8 +31,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* How often the housekeeping thread looks at the TLS files. */
+#define TLS_WATCH_MS 5000
 
 typedef struct config_ref {
     atomic_int refs;
@@ -67,6 +71,8 @@ struct br_app {
     br_evaluator *evaluator;
     br_alerting *alerting;     /* alert state and notifications */
     br_policy_store *policy_store; /* <data_dir>/evaluator/policy.state; after the evaluator */
+    pthread_mutex_t reload_mu;     /* one configuration reload at a time */
+    atomic_bool started;           /* everything up: housekeeping may use http and reload */
     char *external_url;
     br_slo_source slo_source;  /* the evaluator seen by the HTTP layer */
     br_budget_api budget;
@@ -209,7 +215,49 @@ static bool alerting_config_changed(const br_config *a, const br_config *b)
     return false;
 }
 
+static int app_reload_locked(br_app *app, br_err *err);
+
+/* Identity of one file as stat sees it (0s when it cannot be read). */
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns;
+} file_id;
+
+static file_id file_id_of(const char *path)
+{
+    file_id id;
+    memset(&id, 0, sizeof(id));
+    struct stat st;
+    if (path != NULL && stat(path, &st) == 0) {
+        id.dev = st.st_dev;
+        id.ino = st.st_ino;
+        id.size = st.st_size;
+        id.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    return id;
+}
+
+/* The TLS files' identities now (certificate, key, client CA). */
+static void tls_files_now(br_app *app, file_id out[3])
+{
+    config_ref *ref = config_get(app);
+    out[0] = file_id_of(ref->cfg.tls.cert_file);
+    out[1] = file_id_of(ref->cfg.tls.key_file);
+    out[2] = file_id_of(ref->cfg.tls.client_ca_file);
+    config_put(ref);
+}
+
 int br_app_reload(br_app *app, br_err *err)
+{
+    pthread_mutex_lock(&app->reload_mu);
+    int rc = app_reload_locked(app, err);
+    pthread_mutex_unlock(&app->reload_mu);
+    return rc;
+}
+
+static int app_reload_locked(br_app *app, br_err *err)
 {
     config_ref *fresh = br_calloc(1, sizeof(*fresh));
     int rc = br_app_load_config(&app->opts, &fresh->cfg, err);
@@ -261,6 +309,17 @@ int br_app_reload(br_app *app, br_err *err)
     }
     if (alerting_config_changed(&old->cfg, &fresh->cfg)) {
         br_log_warn("receivers and external_url changes take effect after a restart", NULL);
+    }
+    /* TLS: new certificate, key or client CA contents take effect now
+     * (renewed certificates); turning TLS or client certificates on or
+     * off needs a restart. */
+    if (app->http != NULL && (old->cfg.tls.cert_pem != NULL || fresh->cfg.tls.cert_pem != NULL)) {
+        br_err terr;
+        br_err_clear(&terr);
+        if (br_http_server_set_tls(app->http, fresh->cfg.tls.cert_pem, fresh->cfg.tls.key_pem,
+                                   fresh->cfg.tls.client_ca_pem, &terr) != 0) {
+            br_log_error("TLS material not changed", "err=\"%s\"", terr.msg);
+        }
     }
     config_put(old);
     br_log_set_level(fresh->cfg.log_level);
@@ -553,8 +612,16 @@ static void *gc_main(void *arg)
     config_ref *ref = config_get(app);
     int64_t interval = ref->cfg.snapshot_interval_ms;
     uint64_t wal_trigger = (uint64_t)ref->cfg.snapshot_wal_bytes;
+    bool tls = ref->cfg.tls.cert_file != NULL;
     config_put(ref);
     int64_t next_snapshot = br_now_ms() + interval;
+    /* Renewed certificates (cert-manager, certbot) are picked up without a
+     * SIGHUP: a change of the TLS files reloads the configuration. */
+    file_id tls_seen[3];
+    if (tls) {
+        tls_files_now(app, tls_seen);
+    }
+    int64_t next_tls_check = br_now_ms() + TLS_WATCH_MS;
     pthread_mutex_lock(&app->gc_mu);
     while (!app->gc_stop) {
         struct timespec ts;
@@ -566,6 +633,22 @@ static void *gc_main(void *arg)
         }
         pthread_mutex_unlock(&app->gc_mu);
         br_head_gc(app->head, br_now_ms(), 20000);
+        bool started = atomic_load(&app->started);
+        if (started) {
+            br_http_server_maintain(app->http, br_now_ms());
+        }
+        if (started && tls && br_now_ms() >= next_tls_check) {
+            next_tls_check = br_now_ms() + TLS_WATCH_MS;
+            file_id now_ids[3];
+            tls_files_now(app, now_ids);
+            if (memcmp(now_ids, tls_seen, sizeof(now_ids)) != 0) {
+                memcpy(tls_seen, now_ids, sizeof(tls_seen));
+                br_log_info("TLS files changed, reloading the configuration", NULL);
+                br_err rerr;
+                br_err_clear(&rerr);
+                (void)br_app_reload(app, &rerr); /* logged inside */
+            }
+        }
         if (br_now_ms() >= next_snapshot || br_head_snapshot_due(app->head, wal_trigger)) {
             br_err err;
             br_err_clear(&err);
@@ -771,12 +854,14 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
     app->opts = *opts;
     app->start_ms = br_now_ms();
     pthread_mutex_init(&app->cfg_mu, NULL);
+    pthread_mutex_init(&app->reload_mu, NULL);
     app->current = br_calloc(1, sizeof(*app->current));
     atomic_store(&app->current->refs, 1);
     if (br_app_load_config(opts, &app->current->cfg, err) != 0) {
         br_free(app->current);
         app->current = NULL;
         pthread_mutex_destroy(&app->cfg_mu);
+        pthread_mutex_destroy(&app->reload_mu);
         br_free(app);
         return NULL;
     }
@@ -979,6 +1064,7 @@ br_app *br_app_start(const br_app_options *opts, br_err *err)
         return NULL;
     }
     atomic_store(&app->admin.ready, true);
+    atomic_store(&app->started, true);
     br_log_info("burnrate started", "version=%s listen=%s port=%d data_dir=%s", BR_VERSION,
                 cfg->listen, br_http_server_port(app->http), cfg->data_dir);
     return app;
@@ -1040,6 +1126,15 @@ void br_app_stop(br_app *app)
         return;
     }
     atomic_store(&app->admin.stopping, true);
+    /* Housekeeping first: it may be reloading or touching the server. */
+    if (app->gc_running) {
+        pthread_mutex_lock(&app->gc_mu);
+        app->gc_stop = true;
+        pthread_cond_signal(&app->gc_cv);
+        pthread_mutex_unlock(&app->gc_mu);
+        pthread_join(app->gc_thread, NULL);
+        app->gc_running = false;
+    }
     br_http_server_free(app->http);
     app->http = NULL;
     br_slo_api_free(app->slo_api);
@@ -1063,13 +1158,6 @@ void br_app_stop(br_app *app)
         app->alerting = NULL;
     }
     br_free(app->external_url);
-    if (app->gc_running) {
-        pthread_mutex_lock(&app->gc_mu);
-        app->gc_stop = true;
-        pthread_cond_signal(&app->gc_cv);
-        pthread_mutex_unlock(&app->gc_mu);
-        pthread_join(app->gc_thread, NULL);
-    }
     br_remote_write_api_free(app->remote_write);
     if (app->head != NULL) {
         /* A snapshot at shutdown makes the next start-up read one file. */
@@ -1084,6 +1172,7 @@ void br_app_stop(br_app *app)
     pthread_mutex_destroy(&app->slo_mu);
     config_put(app->current);
     pthread_mutex_destroy(&app->cfg_mu);
+    pthread_mutex_destroy(&app->reload_mu);
     pthread_mutex_destroy(&app->gc_mu);
     pthread_cond_destroy(&app->gc_cv);
     br_free(app);

@@ -68,6 +68,41 @@ static inline char *tu_write_file(const char *dir, const char *name, const char 
     return strdup(path);
 }
 
+/* The whole file at path as a malloc'd NUL-terminated string (its length
+ * in *len when len is not NULL); NULL when it cannot be read. */
+static inline char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    size_t cap = 4096;
+    size_t n = 0;
+    char *t = malloc(cap);
+    size_t got;
+    while (t != NULL && (got = fread(t + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *bigger = realloc(t, cap * 2);
+            if (bigger == NULL) {
+                free(t);
+                t = NULL;
+                break;
+            }
+            t = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (t != NULL) {
+        t[n] = '\0';
+        if (len != NULL) {
+            *len = n;
+        }
+    }
+    return t;
+}
+
 typedef struct tu_http_result {
     long status;
     char *body;  /* malloc'd, NUL-terminated */

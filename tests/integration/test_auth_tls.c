@@ -9,7 +9,9 @@
  * ones, /-/reload is refused with 403, and a second write within the same
  * second gets 429 with Retry-After; the refusals show in /metrics.
  * Second run: TLS with a CA and server certificate made at test time with
- * the openssl CLI; plain HTTP to the port fails, HTTPS with the CA works.
+ * the openssl CLI; plain HTTP to the port fails, HTTPS with the CA works;
+ * then the certificate files are replaced by a renewed pair (another CA)
+ * and the same process serves it, and a mismatched key is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -395,6 +397,83 @@ static void test_auth_tls_https_port_refuses_plain_http_and_serves_with_ca(void 
     curl_easy_cleanup(c);
 }
 
+/* HTTPS GET of /-/ready trusting only the CA file `ca` (in E.dir) with a
+ * fresh connection; the status, or 0 when the handshake fails. */
+static long ready_with_ca(const char *ca_name)
+{
+    char u[256];
+    url("/-/ready", u, sizeof(u));
+    char ca[1024];
+    snprintf(ca, sizeof(ca), "%s/%s", E.dir, ca_name);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* A renewed certificate (here: from another CA, so the test can tell which
+ * one is served) replaces the files in place; burnrate notices the change
+ * and serves it without a restart. A key that does not match its
+ * certificate is refused and the previous certificate stays in use. */
+static void test_auth_tls_renewed_certificate_is_served_without_restart(void **state)
+{
+    (void)state;
+    assert_true(E.tls);
+    pid_t pid = E.br.pid;
+    assert_int_equal(ready_with_ca("ca.pem"), 200);
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && "
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=burnrate-test-ca-2 "
+             "-keyout ca2.key -out ca2.pem >/dev/null 2>&1 && "
+             "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 "
+             "-keyout server2.key -out server2.csr >/dev/null 2>&1 && "
+             "openssl x509 -req -in server2.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial "
+             "-days 2 -extfile san.ext -out server2.pem >/dev/null 2>&1",
+             E.dir);
+    assert_int_equal(run(cmd), 0);
+    assert_int_equal(ready_with_ca("ca2.pem"), 0); /* not served yet */
+
+    /* Replace key and certificate the way renewal tools do (rename). */
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && cp server2.key server.key.new && mv server.key.new server.key && "
+             "cp server2.pem server.pem.new && mv server.pem.new server.pem",
+             E.dir);
+    assert_int_equal(run(cmd), 0);
+    double deadline = peer_now() + 20;
+    while (ready_with_ca("ca2.pem") != 200 && peer_now() < deadline) {
+        usleep(250 * 1000);
+    }
+    assert_int_equal(ready_with_ca("ca2.pem"), 200);
+    assert_int_equal(ready_with_ca("ca.pem"), 0); /* new connections: the new one only */
+    assert_int_equal(E.br.pid, pid);
+    assert_int_equal(kill(pid, 0), 0); /* same process, no restart */
+
+    /* A mismatched pair: GnuTLS refuses it; the renewed one stays. */
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && cp ca.key server.key.new && mv server.key.new server.key", E.dir);
+    assert_int_equal(run(cmd), 0);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    usleep(1500 * 1000);
+    assert_int_equal(ready_with_ca("ca2.pem"), 200);
+    char logp[1024];
+    snprintf(logp, sizeof(logp), "%s/burnrate-tls.log", E.dir);
+    char *log = tu_read_file(logp, NULL);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "TLS certificate reloaded"));
+    assert_non_null(strstr(log, "TLS material not changed"));
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_auth_tls_annotations_change_with_write_credentials_only),
         cmocka_unit_test(test_auth_tls_write_rate_limit_answers_429_with_retry_after),
         cmocka_unit_test(test_auth_tls_https_port_refuses_plain_http_and_serves_with_ca),
+        cmocka_unit_test(test_auth_tls_renewed_certificate_is_served_without_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
