@@ -116,12 +116,20 @@ typedef struct inst {
     double adj_total[MAX_ADJ_STATS];
 } inst;
 
+/* A parsed selector's matchers, sized to what was parsed: a br_selector
+ * has room for 64 (about 9 KB), and three of them used to make up most
+ * of a def_state. */
+typedef struct sel_list {
+    br_matcher *matchers;
+    size_t n;
+} sel_list;
+
 typedef struct def_state {
     const br_slo_def *def;
     int64_t windows[MAX_WINDOWS]; /* ascending; the period is the last */
     size_t n_windows;
     bool calendar;
-    br_selector sel[3];           /* 0 bad/good, 1 total (COUNTER / BOOL_GAUGE) */
+    sel_list sel[3];              /* 0 bad/good, 1 total (COUNTER / BOOL_GAUGE) */
     bool sel_ok[3];
     bool bad_is_good;             /* the first source counts good events */
     bool exact;                   /* counter / bool gauge sources: window_aggs path */
@@ -455,9 +463,16 @@ static void def_state_init(def_state *ds, const br_slo_def *d)
         br_err_clear(&err);
         const br_event_source *src[2] = {first, &sli->total};
         for (int i = 0; i < 2; i++) {
-            if (br_selector_parse(src[i]->expr, &ds->sel[i], &err) == 0) {
+            br_selector *parsed = br_malloc(sizeof(*parsed));
+            if (br_selector_parse(src[i]->expr, parsed, &err) == 0) {
+                /* The matchers move (they own their strings and regexes). */
+                ds->sel[i].matchers = br_malloc((parsed->n ? parsed->n : 1) * sizeof(br_matcher));
+                memcpy(ds->sel[i].matchers, parsed->matchers, parsed->n * sizeof(br_matcher));
+                ds->sel[i].n = parsed->n;
                 ds->sel_ok[i] = true;
+                br_free(parsed);
             } else {
+                br_free(parsed);
                 snprintf(ds->err_buf, sizeof(ds->err_buf), "selector %.100s: %.140s",
                          src[i]->expr, err.msg);
                 ds->error = ds->err_buf;
@@ -470,7 +485,10 @@ static void def_state_free(def_state *ds)
 {
     for (int i = 0; i < 3; i++) {
         if (ds->sel_ok[i]) {
-            br_selector_free(&ds->sel[i]);
+            for (size_t j = 0; j < ds->sel[i].n; j++) {
+                br_matcher_free(&ds->sel[i].matchers[j]);
+            }
+            br_free(ds->sel[i].matchers);
         }
     }
     for (size_t i = 0; i < ds->n_insts; i++) {
