@@ -37,6 +37,7 @@
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -121,6 +122,8 @@ struct br_http_server {
     pthread_mutex_t rotate_mu; /* TLS rotation, retirement and free */
     retired_daemon retired;    /* daemon NULL = none */
     bool client_certs;         /* client certificates required (fixed at start) */
+    br_gauge *tls_not_after;   /* expiry of the served certificate (NULL without TLS) */
+    br_counter *tls_reloads[2]; /* rotations: [0] applied, [1] refused */
     br_http_options opts;
     char *listen;
     struct sockaddr_storage addr;
@@ -139,6 +142,8 @@ struct br_http_server {
     client_table per_ip; /* guarded by tables_mu */
     client_table rates;  /* guarded by tables_mu */
 };
+
+static void note_expiry(br_http_server *s, const char *pem);
 
 typedef struct request_state {
     route *rt;          /* NULL when no route matched */
@@ -869,6 +874,19 @@ br_http_server *br_http_server_new(const br_http_options *opts, br_err *err)
     s->opts.tls_key_pem = NULL;
     s->opts.tls_client_ca_pem = NULL;
     s->fallback_404.name = "other";
+    if (opts->metrics != NULL && s->tls_cert != NULL) {
+        s->tls_not_after = br_metrics_gauge(
+            opts->metrics, "burnrate_tls_certificate_expiry_timestamp_seconds",
+            "When the certificate the server presents expires (its notAfter), as a Unix time.",
+            NULL);
+        s->tls_reloads[0] = br_metrics_counter(opts->metrics, "burnrate_tls_reloads_total",
+                                               "TLS certificate changes, by result.",
+                                               "result=\"applied\"");
+        s->tls_reloads[1] = br_metrics_counter(opts->metrics, "burnrate_tls_reloads_total",
+                                               "TLS certificate changes, by result.",
+                                               "result=\"refused\"");
+        note_expiry(s, s->tls_cert);
+    }
     if (opts->metrics != NULL) {
         char labels[96];
         for (int r = 0; r < N_LIMIT_REASONS; r++) {
@@ -1033,6 +1051,26 @@ static void stop_retired(br_http_server *s)
     memset(r, 0, sizeof(*r));
 }
 
+/* Publishes the notAfter of the first certificate in pem (the one served). */
+static void note_expiry(br_http_server *s, const char *pem)
+{
+    if (s->tls_not_after == NULL) {
+        return;
+    }
+    gnutls_x509_crt_t crt;
+    if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS) {
+        return;
+    }
+    gnutls_datum_t d = {(unsigned char *)(uintptr_t)pem, (unsigned int)strlen(pem)};
+    if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) == GNUTLS_E_SUCCESS) {
+        time_t t = gnutls_x509_crt_get_expiration_time(crt);
+        if (t != (time_t)-1) {
+            br_gauge_set(s->tls_not_after, (double)t);
+        }
+    }
+    gnutls_x509_crt_deinit(crt);
+}
+
 static bool same_pem(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -1068,6 +1106,9 @@ int br_http_server_set_tls(br_http_server *s, const char *cert_pem, const char *
             rc = br_err_set(err, BR_EIO,
                             "the new TLS certificate, key or client CA was refused by GnuTLS "
                             "(or the port could not be shared); still serving the previous one");
+            if (s->tls_reloads[1] != NULL) {
+                br_counter_inc(s->tls_reloads[1]);
+            }
         } else {
             /* The old daemon stops accepting; shutting its socket's read
              * side takes it out of the port's SO_REUSEPORT group at once,
@@ -1086,6 +1127,10 @@ int br_http_server_set_tls(br_http_server *s, const char *cert_pem, const char *
             s->tls_cert = cert;
             s->tls_key = key;
             s->tls_ca = ca;
+            note_expiry(s, cert);
+            if (s->tls_reloads[0] != NULL) {
+                br_counter_inc(s->tls_reloads[0]);
+            }
             br_log_info("TLS certificate reloaded; connections opened before keep the previous "
                         "one until they close",
                         NULL);

@@ -471,6 +471,8 @@ static void head_collector(void *ctx, br_buf *out)
         {"burnrate_snapshots_written_total", "counter", "Head snapshots written."},
         {"burnrate_snapshots_failed_total", "counter", "Head snapshots that failed."},
         {"burnrate_snapshot_series_loaded", "gauge", "Series read from the snapshot at start-up."},
+        {"burnrate_wal_since_snapshot_bytes", "gauge",
+         "WAL bytes a restart after a crash would replay on top of the newest snapshot."},
     };
     const double values[] = {
         (double)st.series,
@@ -491,6 +493,7 @@ static void head_collector(void *ctx, br_buf *out)
         (double)st.snapshots_written,
         (double)st.snapshots_failed,
         (double)st.snapshot_series_loaded,
+        (double)br_head_wal_since_snapshot(app->head),
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         br_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s ", rows[i].name, rows[i].help,

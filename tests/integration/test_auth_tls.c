@@ -420,6 +420,46 @@ static long ready_with_ca(const char *ca_name)
     return status;
 }
 
+/* GET path over HTTPS with read credentials, trusting ca_name; the body
+ * (malloc'd) of a 200, else NULL. */
+static char *https_read(const char *path, const char *ca_name)
+{
+    char u[256];
+    url(path, u, sizeof(u));
+    char ca[1024];
+    snprintf(ca, sizeof(ca), "%s/%s", E.dir, ca_name);
+    struct curl_slist *hl = curl_slist_append(NULL, READ_OK[0]);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tu_collect);
+    tu_http_result body;
+    memset(&body, 0, sizeof(body));
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    if (status != 200) {
+        free(body.body);
+        return NULL;
+    }
+    return body.body;
+}
+
+/* The value of the sample line that starts with `series ` in text. */
+static double metric_value(const char *text, const char *series)
+{
+    char key[256];
+    snprintf(key, sizeof(key), "\n%s ", series);
+    const char *p = strstr(text, key);
+    return p != NULL ? atof(p + strlen(key)) : -1;
+}
+
 /* A renewed certificate (here: from another CA, so the test can tell which
  * one is served) replaces the files in place; burnrate notices the change
  * and serves it without a restart. A key that does not match its
@@ -430,6 +470,13 @@ static void test_auth_tls_renewed_certificate_is_served_without_restart(void **s
     assert_true(E.tls);
     pid_t pid = E.br.pid;
     assert_int_equal(ready_with_ca("ca.pem"), 200);
+    /* The served certificate's expiry is exported (made with -days 2). */
+    char *m = https_read("/metrics", "ca.pem");
+    assert_non_null(m);
+    double not_after = metric_value(m, "burnrate_tls_certificate_expiry_timestamp_seconds");
+    double now_s = (double)now_ms() / 1000.0;
+    assert_true(not_after > now_s + 86400 && not_after < now_s + 3 * 86400);
+    free(m);
     char cmd[4096];
     snprintf(cmd, sizeof(cmd),
              "cd %s && "
@@ -472,6 +519,12 @@ static void test_auth_tls_renewed_certificate_is_served_without_restart(void **s
     assert_non_null(strstr(log, "TLS certificate reloaded"));
     assert_non_null(strstr(log, "TLS material not changed"));
     free(log);
+    m = https_read("/metrics", "ca2.pem");
+    assert_non_null(m);
+    assert_true(metric_value(m, "burnrate_tls_reloads_total{result=\"applied\"}") == 1);
+    assert_true(metric_value(m, "burnrate_tls_reloads_total{result=\"refused\"}") == 1);
+    assert_true(metric_value(m, "burnrate_tls_certificate_expiry_timestamp_seconds") >= not_after);
+    free(m);
 }
 
 int main(void)

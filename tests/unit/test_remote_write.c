@@ -412,6 +412,10 @@ static void test_rw_data_survives_restart(void **state)
     assert_int_equal(tu_http("GET", url, NULL, 0, NULL, &r), 0);
     assert_non_null(strstr(r.body, "burnrate_head_series "));
     assert_non_null(strstr(r.body, "burnrate_wal_replay_duration_seconds "));
+    /* Stopped cleanly (a snapshot at shutdown): little WAL to replay. */
+    const char *since = strstr(r.body, "\nburnrate_wal_since_snapshot_bytes ");
+    assert_non_null(since);
+    assert_true(atof(since + strlen("\nburnrate_wal_since_snapshot_bytes ")) < 4096);
     tu_http_free(&r);
 }
 
