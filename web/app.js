@@ -238,7 +238,9 @@
       return NA;
     }
     if (p.kind === 'calendar' && p.calendar) {
-      return 'calendar ' + p.calendar;
+      // "calendar month", "calendar 2 weeks from 2026-01-04"
+      const unit = p.calendar_count > 1 ? p.calendar_count + ' ' + p.calendar + 's' : p.calendar;
+      return 'calendar ' + unit + (p.calendar_start ? ' from ' + p.calendar_start : '');
     }
     return fmtDuration(p.duration_seconds) + (p.kind === 'calendar' ? ' calendar' : ' rolling');
   }
