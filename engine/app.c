@@ -588,9 +588,14 @@ static void evaluator_collector(void *ctx, br_buf *out)
                       "burnrate_evaluation_last_timestamp_seconds %.3f\n"
                       "# HELP burnrate_evaluations_total Evaluation ticks since start.\n"
                       "# TYPE burnrate_evaluations_total counter\n"
-                      "burnrate_evaluations_total %llu\n",
+                      "burnrate_evaluations_total %llu\n"
+                      "# HELP burnrate_evaluation_full_recounts_total SLOs recounted from raw "
+                      "data (first tick, hourly resync spread over the hour, late data).\n"
+                      "# TYPE burnrate_evaluation_full_recounts_total counter\n"
+                      "burnrate_evaluation_full_recounts_total %llu\n",
                       snap->n_slos, (double)snap->eval_duration_us / 1e6,
-                      (double)snap->eval_time_ms / 1000.0, (unsigned long long)snap->tick);
+                      (double)snap->eval_time_ms / 1000.0, (unsigned long long)snap->tick,
+                      (unsigned long long)snap->full_recounts_total);
         size_t errors = 0;
         for (size_t i = 0; i < snap->n_slos; i++) {
             errors += snap->slos[i].error != NULL;

@@ -191,6 +191,7 @@ struct br_evaluator {
     size_t n_stickies;
     size_t cap_stickies;
     bool policy_dirty; /* a live policy state changed since the store was written */
+    uint64_t full_recounts_total;
     uint64_t ticks;
 
     pthread_mutex_t snap_mu;
@@ -914,6 +915,17 @@ static int64_t settled_len(const def_state *ds, size_t w, int64_t settle)
     return ds->windows[w] - settle;
 }
 
+/* The hourly (resync_ms) full recount that guards the running sums: each
+ * SLO has its own phase in the hour, from a hash of its id, so SLOs loaded
+ * together do not all recount in the same tick. Due when a boundary
+ * k * resync_ms + phase lies in (last_full, t]. */
+static bool resync_due(const br_evaluator *e, const def_state *ds, int64_t t)
+{
+    int64_t r = e->opts.resync_ms;
+    int64_t phase = (int64_t)(br_hash64(ds->def->id, strlen(ds->def->id), 0) % (uint64_t)r);
+    return floor_div(t - phase, r) > floor_div(ds->last_full - phase, r);
+}
+
 static int full_recount(br_evaluator *e, def_state *ds, int64_t t, int64_t ts, br_arena *arena,
                         br_err *err)
 {
@@ -1420,6 +1432,7 @@ typedef struct tick_ctx {
     br_slo_snapshot *snap;
     int64_t t;
     bool replay;         /* a replay step: no logs, alerts or ALERTS; never withheld */
+    uint64_t full_recounts; /* exact SLOs recounted from scratch in this tick */
     br_buf series_names; /* scratch */
     /* Recorded series of this tick, built in the snapshot arena's sibling. */
     br_series_input *rec;
@@ -2439,7 +2452,7 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
     }
     bool slices = d->budgeting != BR_BUDGET_OCCURRENCES || d->sli.kind == BR_SLI_THRESHOLD;
     if (ds->exact) {
-        bool full = ds->settled_at == 0 || t - ds->last_full >= e->opts.resync_ms;
+        bool full = ds->settled_at == 0 || resync_due(e, ds, t);
         if (!full) {
             rc = incremental(e, ds, t, ts, arena, err);
             if (rc == 1) {
@@ -2448,6 +2461,7 @@ static int eval_def(tick_ctx *tc, def_state *ds, br_arena *arena, br_err *err)
             }
         }
         if (full && rc == 0) {
+            tc->full_recounts++;
             rc = full_recount(e, ds, t, ts, arena, err);
             if (rc == 0 && slices) {
                 ds->slices_until = 0;
@@ -3084,6 +3098,9 @@ int br_evaluator_tick(br_evaluator *e, int64_t now_ms, br_err *err)
     tc.snap->eval_time_ms = now_ms;
     tc.snap->interval_ms = e->opts.interval_ms;
     tc.snap->tick = e->ticks;
+    e->full_recounts_total += tc.full_recounts;
+    tc.snap->full_recounts = tc.full_recounts;
+    tc.snap->full_recounts_total = e->full_recounts_total;
     tc.snap->eval_duration_us = (br_mono_ns() - started) / 1000;
     pthread_mutex_lock(&e->snap_mu);
     br_slo_snapshot *old = e->snap;

@@ -129,6 +129,8 @@ typedef struct br_slo_snapshot {
     int64_t eval_duration_us;    /* how long the tick took */
     int64_t interval_ms;         /* evaluation interval */
     uint64_t tick;               /* tick counter, 1 for the first */
+    uint64_t full_recounts;      /* exact SLOs recounted from scratch in this tick */
+    uint64_t full_recounts_total; /* ... and since start */
 } br_slo_snapshot;
 
 /* A new empty snapshot holding a reference on set (may be NULL in tests). */

@@ -289,6 +289,54 @@ static void test_policy_state_since_survives_a_restart(void **state)
     fixture_close(&f);
 }
 
+/* The hourly full recount is spread over the hour by SLO: 40 SLOs loaded
+ * together recount all at the first tick, then each once per hour at its
+ * own phase, never all in one tick (which made every hour's tick as slow
+ * as the first); the sums stay equal to a fresh recount. */
+static void test_hourly_resync_is_spread_over_the_hour(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, false);
+    write_traffic(&f, "spread", T0 - 2 * HOUR_MS, T0 + 2 * HOUR_MS, NULL, 0, 0);
+    enum { N = 40 };
+    for (int i = 0; i < N; i++) {
+        char svc[32];
+        snprintf(svc, sizeof(svc), "spread%02d", i);
+        add(&f, availability(&f, svc, "spread"));
+    }
+    br_evaluator_set_slos(f.ev, f.set);
+    uint64_t most = 0;
+    uint64_t after_first = 0;
+    for (int64_t t = T0; t <= T0 + 2 * HOUR_MS; t += 30000) {
+        br_err err;
+        br_err_clear(&err);
+        assert_int_equal(br_evaluator_tick(f.ev, t, &err), 0);
+        br_slo_snapshot *snap = br_evaluator_snapshot(f.ev);
+        if (t == T0) {
+            assert_int_equal(snap->full_recounts, N);
+        } else {
+            most = snap->full_recounts > most ? snap->full_recounts : most;
+            after_first += snap->full_recounts;
+        }
+        br_slo_snapshot_unref(snap);
+    }
+    /* Two hours: every SLO recounted twice more (once per hour), spread. */
+    assert_int_equal(after_first, 2 * N);
+    assert_true(most <= N / 4);
+    /* Still exact: equal to a fresh evaluator's full count. */
+    br_evaluator *fresh = fresh_evaluator(&f);
+    br_slo_snapshot *a;
+    br_slo_snapshot *b;
+    const br_slo_status *x = tick_and_find(f.ev, T0 + 2 * HOUR_MS + 30000, "spread07-availability", &a);
+    const br_slo_status *y = tick_and_find(fresh, T0 + 2 * HOUR_MS + 30000, "spread07-availability", &b);
+    assert_true(x->period.total == y->period.total && x->period.bad == y->period.bad);
+    br_slo_snapshot_unref(a);
+    br_slo_snapshot_unref(b);
+    br_evaluator_free(fresh);
+    fixture_close(&f);
+}
+
 /* Seed 3.1: 10 min outage -> 77% left; small incidents of 5 min -> 65%;
  * a 20 min outage -> 19%. Traffic is constant and covers 30 days before
  * the first outage, so every 30-day window holds a month of requests. */
@@ -1768,6 +1816,7 @@ int main(void)
         cmocka_unit_test(test_calendar_period_in_time_zone_starts_at_local_midnight),
         cmocka_unit_test(test_calendar_count_and_anchor_set_the_period),
         cmocka_unit_test(test_policy_state_since_survives_a_restart),
+        cmocka_unit_test(test_hourly_resync_is_spread_over_the_hour),
         cmocka_unit_test(test_timeslices_budget_counts_bad_slices),
         cmocka_unit_test(test_history_matches_evaluations_at_each_step),
         cmocka_unit_test(test_replay_equals_run_all_along_at_replayed_timestamps),
