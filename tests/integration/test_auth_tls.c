@@ -349,6 +349,8 @@ static void test_auth_tls_write_rate_limit_answers_429_with_retry_after(void **s
     tu_http_free(&r);
 }
 
+static char *https_read(const char *path, const char *ca_name);
+
 static void test_auth_tls_https_port_refuses_plain_http_and_serves_with_ca(void **state)
 {
     (void)state;
@@ -374,27 +376,10 @@ static void test_auth_tls_https_port_refuses_plain_http_and_serves_with_ca(void 
     curl_easy_cleanup(c);
 
     /* With the CA and credentials. */
-    char ca[1024];
-    snprintf(ca, sizeof(ca), "%s/ca.pem", E.dir);
-    struct curl_slist *hl = curl_slist_append(NULL, READ_OK[0]);
-    c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, u);
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tu_collect);
-    tu_http_result body;
-    memset(&body, 0, sizeof(body));
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    assert_int_equal(status, 200);
-    assert_non_null(body.body);
-    assert_non_null(strstr(body.body, "\"status\":\"success\""));
-    free(body.body);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
+    char *labels = https_read("/api/v1/labels", "ca.pem");
+    assert_non_null(labels);
+    assert_non_null(strstr(labels, "\"status\":\"success\""));
+    free(labels);
 }
 
 /* HTTPS GET of /-/ready trusting only the CA file `ca` (in E.dir) with a
