@@ -1540,6 +1540,24 @@ static const char *alert_name(br_arena *a, const br_slo_def *d, const char *kind
     return br_arena_strdup(a, br_generate_alert_name(d, kind, buf, sizeof(buf)));
 }
 
+/* Fills one alert row that is not a burn-rate tier: one window, one value
+ * against one threshold, no factor and no short window. */
+static void set_alert_row(br_alert_status *as, br_arena *a, const br_slo_def *d, const char *kind,
+                          const char *tier, const char *severity, int64_t window_ms, double value,
+                          double threshold, bool condition)
+{
+    as->alertname = alert_name(a, d, kind);
+    as->kind = kind;
+    as->factor = NAN;
+    as->tier = tier;
+    as->severity = severity;
+    as->long_window_ms = window_ms;
+    as->long_value = value;
+    as->short_value = NAN;
+    as->threshold = threshold;
+    as->condition = condition;
+}
+
 /* Expands the small part of Prometheus' template language that SLO
  * annotations use: {{ $labels.name }}, {{ $value }} (any pipe after it is
  * ignored and the value printed plainly). Anything else is kept as is. */
@@ -2042,13 +2060,6 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
     }
     if (d->alerting.budget_drop_ratio > 0 && d->alerting.budget_drop_window_ms > 0 &&
         !d->alerting.page_disabled) {
-        br_alert_status *as = &st->alerts[r];
-        as->alertname = alert_name(a, d, "budget_drop");
-        as->kind = "budget_drop";
-        as->factor = NAN;
-        as->tier = "budget-drop";
-        as->severity = "page";
-        as->long_window_ms = d->alerting.budget_drop_window_ms;
         size_t wi = window_index(ds, d->alerting.budget_drop_window_ms);
         double consumed = NAN;
         if (wi != SIZE_MAX && st->period.total > 0 && d->budgeting == BR_BUDGET_OCCURRENCES &&
@@ -2060,70 +2071,35 @@ static void finish_instance(tick_ctx *tc, def_state *ds, inst *in, br_slo_status
             consumed = st->windows[wi].burn_rate * (double)d->alerting.budget_drop_window_ms /
                        (double)d->period.duration_ms;
         }
-        as->long_value = consumed;
-        as->short_value = NAN;
-        as->threshold = d->alerting.budget_drop_ratio;
-        as->condition = consumed > d->alerting.budget_drop_ratio;
-        r++;
+        set_alert_row(&st->alerts[r++], a, d, "budget_drop", "budget-drop", "page",
+                      d->alerting.budget_drop_window_ms, consumed, d->alerting.budget_drop_ratio,
+                      consumed > d->alerting.budget_drop_ratio);
     }
     if (d->alerting.exhaustion_within_ms > 0 && !d->alerting.ticket_disabled) {
-        br_alert_status *as = &st->alerts[r];
-        as->alertname = alert_name(a, d, "exhaustion");
-        as->kind = "exhaustion";
-        as->factor = NAN;
-        as->tier = "exhaustion";
-        as->severity = "ticket";
-        as->long_window_ms = HOUR_MS;
-        as->long_value = st->exhaustion_eta_s;
-        as->short_value = NAN;
-        as->threshold = (double)d->alerting.exhaustion_within_ms / 1000.0;
-        as->condition = st->exhaustion_eta_s < as->threshold && st->exhaustion_eta_s > 0;
-        r++;
+        double within_s = (double)d->alerting.exhaustion_within_ms / 1000.0;
+        set_alert_row(&st->alerts[r++], a, d, "exhaustion", "exhaustion", "ticket", HOUR_MS,
+                      st->exhaustion_eta_s, within_s,
+                      st->exhaustion_eta_s < within_s && st->exhaustion_eta_s > 0);
     }
     if (d->alerting.budget_low_ratio > 0 && !d->alerting.ticket_disabled) {
-        br_alert_status *as = &st->alerts[r];
-        as->alertname = alert_name(a, d, "budget_low");
-        as->kind = "budget_low";
-        as->factor = NAN;
-        as->tier = "budget-low";
-        as->severity = "ticket";
-        as->long_window_ms = d->period.duration_ms;
-        as->long_value = st->budget_remaining;
-        as->short_value = NAN;
-        as->threshold = d->alerting.budget_low_ratio;
-        as->condition = st->budget_remaining < d->alerting.budget_low_ratio;
-        r++;
+        set_alert_row(&st->alerts[r++], a, d, "budget_low", "budget-low", "ticket",
+                      d->period.duration_ms, st->budget_remaining, d->alerting.budget_low_ratio,
+                      st->budget_remaining < d->alerting.budget_low_ratio);
     }
     if (d->alerting.no_data_for_ms > 0 && !d->alerting.ticket_disabled) {
-        br_alert_status *as = &st->alerts[r];
         size_t wi = window_index(ds, d->alerting.no_data_for_ms);
-        as->alertname = alert_name(a, d, "no_data");
-        as->kind = "no_data";
-        as->factor = NAN;
-        as->tier = "no-data";
-        as->severity = "ticket";
-        as->long_window_ms = d->alerting.no_data_for_ms;
-        as->long_value = wi != SIZE_MAX ? st->windows[wi].total : NAN;
-        as->short_value = NAN;
-        as->threshold = 0;
-        as->condition = wi == SIZE_MAX || !(st->windows[wi].total > 0);
-        r++;
+        set_alert_row(&st->alerts[r++], a, d, "no_data", "no-data", "ticket",
+                      d->alerting.no_data_for_ms, wi != SIZE_MAX ? st->windows[wi].total : NAN, 0,
+                      wi == SIZE_MAX || !(st->windows[wi].total > 0));
     }
     if (d->alerting.absent_for_ms > 0 && !d->alerting.ticket_disabled) {
         /* Series gone, not merely quiet: no sample at all for the window
          * (long_value: seconds since the newest sample; +Inf = never). */
-        br_alert_status *as = &st->alerts[r];
-        as->alertname = alert_name(a, d, "absent");
-        as->kind = "absent";
-        as->factor = NAN;
-        as->tier = "absent";
-        as->severity = "ticket";
-        as->long_window_ms = d->alerting.absent_for_ms;
-        as->long_value = in->last_t == INT64_MIN ? INFINITY : (double)(t - in->last_t) / 1000.0;
-        as->short_value = NAN;
-        as->threshold = (double)d->alerting.absent_for_ms / 1000.0;
-        as->condition = in->last_t == INT64_MIN || t - in->last_t >= d->alerting.absent_for_ms;
-        r++;
+        set_alert_row(&st->alerts[r++], a, d, "absent", "absent", "ticket",
+                      d->alerting.absent_for_ms,
+                      in->last_t == INT64_MIN ? INFINITY : (double)(t - in->last_t) / 1000.0,
+                      (double)d->alerting.absent_for_ms / 1000.0,
+                      in->last_t == INT64_MIN || t - in->last_t >= d->alerting.absent_for_ms);
     }
     for (size_t i = 0; i < r; i++) {
         br_alert_status *as = &st->alerts[i];

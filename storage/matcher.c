@@ -1149,6 +1149,31 @@ static bool fast_path(br_matcher *m)
 
 /* ------------------------------------------------------------------------ */
 /* Cost of a POSIX pattern for regcomp                                       */
+/* The index of the ']' closing the bracket expression that opens at
+ * ere[open] ('['), or len when it is not closed. A ']' first in the list
+ * (after an optional '^') is a member, and [:class:], [=equiv=] and
+ * [.coll.] are skipped whole. */
+static size_t bracket_end(const char *ere, size_t len, size_t open)
+{
+    size_t k = open + 1;
+    k += k < len && ere[k] == '^';
+    k += k < len && ere[k] == ']';
+    while (k < len && ere[k] != ']') {
+        if (ere[k] == '[' && k + 1 < len &&
+            (ere[k + 1] == ':' || ere[k + 1] == '=' || ere[k + 1] == '.')) {
+            char d = ere[k + 1];
+            k += 2;
+            while (k + 1 < len && !(ere[k] == d && ere[k + 1] == ']')) {
+                k++;
+            }
+            k += 2;
+            continue;
+        }
+        k++;
+    }
+    return k < len ? k : len;
+}
+
 /* ------------------------------------------------------------------------ */
 
 static size_t cost_add(size_t a, size_t b, size_t cap)
@@ -1177,23 +1202,7 @@ size_t br_matcher_ere_cost(const char *ere, size_t limit)
             cost = cost_add(cost, 1, cap);
             break;
         case '[': {
-            size_t k = i + 1;
-            k += k < len && ere[k] == '^';
-            k += k < len && ere[k] == ']';
-            while (k < len && ere[k] != ']') {
-                if (ere[k] == '[' && k + 1 < len &&
-                    (ere[k + 1] == ':' || ere[k + 1] == '=' || ere[k + 1] == '.')) {
-                    char d = ere[k + 1];
-                    k += 2;
-                    while (k + 1 < len && !(ere[k] == d && ere[k + 1] == ']')) {
-                        k++;
-                    }
-                    k += 2;
-                    continue;
-                }
-                k++;
-            }
-            i = k < len ? k : len;
+            i = bracket_end(ere, len, i);
             last = 1;
             cost = cost_add(cost, 1, cap);
             break;
@@ -1301,23 +1310,7 @@ size_t br_matcher_ere_relax(char *ere)
             new_item(f, false);
             break;
         case '[': {
-            size_t k = i + 1;
-            k += k < len && ere[k] == '^';
-            k += k < len && ere[k] == ']';
-            while (k < len && ere[k] != ']') {
-                if (ere[k] == '[' && k + 1 < len &&
-                    (ere[k + 1] == ':' || ere[k + 1] == '=' || ere[k + 1] == '.')) {
-                    char d = ere[k + 1];
-                    k += 2;
-                    while (k + 1 < len && !(ere[k] == d && ere[k + 1] == ']')) {
-                        k++;
-                    }
-                    k += 2;
-                    continue;
-                }
-                k++;
-            }
-            i = k < len ? k : len;
+            i = bracket_end(ere, len, i);
             new_item(f, false);
             break;
         }
